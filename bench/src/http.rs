@@ -1,0 +1,129 @@
+//! A deliberately small HTTP/1.1 client: one keep-alive connection per
+//! [`Client`], no pool, no redirects, no TLS. The machine running the bench
+//! also runs the server, so every microsecond the client spends is taken
+//! from the server.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, RETRY_AFTER};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// A response, body read to the end.
+pub struct Response {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Retry-After` in seconds, when present and numeric.
+    pub retry_after: Option<u64>,
+    /// The whole body.
+    pub body: Bytes,
+}
+
+impl Response {
+    /// The body as (lossy) text, shortened for error messages.
+    pub fn body_text(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        text.chars().take(300).collect()
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection to the server (reconnects if closed).
+pub struct Client {
+    addr: SocketAddr,
+    host: HeaderValue,
+    json: HeaderValue,
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl Client {
+    /// A client for `addr`; connects lazily.
+    pub fn new(addr: SocketAddr) -> Result<Client> {
+        Ok(Client {
+            addr,
+            host: HeaderValue::from_str(&addr.to_string())?,
+            json: HeaderValue::from_static("application/json"),
+            sender: None,
+        })
+    }
+
+    /// Opens the connection now (so setup, not the measured window, pays it).
+    pub async fn connect(&mut self) -> Result<()> {
+        let stream = TcpStream::connect(self.addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            // Ends when the server closes the connection or the sender is dropped.
+            let _ = connection.await;
+        });
+        self.sender = Some(sender);
+        Ok(())
+    }
+
+    /// `GET path`, optionally with a prebuilt `Authorization` value.
+    pub async fn get(&mut self, path: &'static str, authorization: Option<&HeaderValue>) -> Result<Response> {
+        let mut builder = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header(HOST, &self.host);
+        if let Some(value) = authorization {
+            builder = builder.header(AUTHORIZATION, value);
+        }
+        let request = builder.body(Full::new(Bytes::new()))?;
+        self.send(request).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&mut self, path: &'static str, body: Bytes) -> Result<Response> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(HOST, &self.host)
+            .header(CONTENT_TYPE, &self.json)
+            .body(Full::new(body))?;
+        self.send(request).await
+    }
+
+    async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Response> {
+        if self.sender.as_ref().is_none_or(SendRequest::is_closed) {
+            self.connect().await?;
+        }
+        let sender = self.sender.as_mut().context("no connection")?;
+        let result = async {
+            sender.ready().await?;
+            let response = sender.send_request(request).await?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse::<u64>().ok());
+            let body = response.into_body().collect().await?.to_bytes();
+            anyhow::Ok(Response {
+                status,
+                retry_after,
+                body,
+            })
+        }
+        .await;
+        if result.is_err() {
+            // The connection is in an unknown state: start afresh next time.
+            self.sender = None;
+        }
+        result
+    }
+}
+
+/// One `GET` on a fresh connection with a timeout; used for readiness polls.
+pub async fn probe(addr: SocketAddr, path: &'static str, timeout: Duration) -> Result<u16> {
+    let mut client = Client::new(addr)?;
+    let response = tokio::time::timeout(timeout, client.get(path, None))
+        .await
+        .context("timed out")??;
+    Ok(response.status)
+}

@@ -1,0 +1,69 @@
+//! The service layer's one error type.
+
+use tessera_store::StoreError;
+use thiserror::Error;
+
+/// One rule a submitted value broke, for a 422 that lists every violation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldViolation {
+    /// The input field (`email`, `password`, …).
+    pub field: &'static str,
+    /// Stable machine-readable rule name (`too_short`, `common_password`, …).
+    pub rule: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+/// Everything a service call can fail with. The HTTP layer maps each variant
+/// to exactly one status and problem code.
+#[derive(Debug, Error)]
+pub enum AuthError {
+    /// Input failed validation; every broken rule is listed.
+    #[error("validation failed")]
+    Validation(Vec<FieldViolation>),
+    /// A unique value (named) is taken.
+    #[error("{0} already in use")]
+    Conflict(String),
+    /// Login failed: unknown user, wrong password, locked or non-active
+    /// account — deliberately indistinguishable.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// A refresh token is unknown, spent, expired, or its session is over.
+    #[error("invalid grant")]
+    InvalidGrant,
+    /// A bearer token failed verification or its session is no longer valid.
+    #[error("invalid token: {0}")]
+    InvalidToken(&'static str),
+    /// The current password given for a change was wrong.
+    #[error("current password is wrong")]
+    WrongPassword,
+    /// The addressed resource does not exist for this caller.
+    #[error("not found")]
+    NotFound,
+    /// The password-hash queue is full; retry after the given seconds.
+    #[error("overloaded")]
+    Overloaded {
+        /// Suggested `Retry-After`, seconds.
+        retry_after_secs: u64,
+    },
+    /// The database is unreachable.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or corrupt data; logged, answered opaquely.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => AuthError::NotFound,
+            StoreError::Conflict(field) => AuthError::Conflict(field),
+            StoreError::Unavailable(msg) => AuthError::Unavailable(msg),
+            StoreError::Other(msg) => AuthError::Internal(msg),
+        }
+    }
+}
+
+/// Result of every service call.
+pub type AuthResult<T> = Result<T, AuthError>;

@@ -1,0 +1,25 @@
+//! Tessera's identity logic: accounts, credentials, sessions and tokens.
+//! No HTTP and no SQL: it talks to a [`tessera_store::Store`] and is driven
+//! by the HTTP layer in `tessera-server`.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod error;
+pub mod identity;
+pub mod jwt;
+pub mod keys;
+pub mod password;
+pub mod service;
+pub mod settings;
+mod tokens;
+pub use tokens::new_opaque_token;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AuthError, AuthResult, FieldViolation};
+pub use jwt::AccessClaims;
+pub use keys::{KeyEncryptor, KeyRing, SigningAlg};
+pub use password::PasswordHasher;
+pub use service::{
+    AuthService, Authenticated, IssuedTokens, LoginRequest, ProfileChanges, Registration, ServiceSettings,
+};
+pub use settings::{HashSettings, LockoutPolicy, PasswordPolicy, TokenSettings};

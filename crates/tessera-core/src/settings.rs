@@ -1,0 +1,157 @@
+//! Tunables of the identity logic. The binary's configuration embeds these
+//! (so they are set from TOML or `TESSERA_*` variables); defaults follow the
+//! issue and OWASP.
+
+use serde::{Deserialize, Serialize};
+
+/// Lifetimes of tokens and sessions, in seconds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
+    /// Access-token lifetime (default 15 min).
+    pub access_token_ttl_secs: u64,
+    /// Refresh-token idle timeout, rolling with each refresh (default 14 days).
+    pub refresh_idle_ttl_secs: u64,
+    /// Absolute session lifetime, whatever its activity (default 90 days).
+    pub session_absolute_ttl_secs: u64,
+    /// Clock-skew allowance when checking `exp`/`nbf` (default 30 s).
+    pub leeway_secs: u64,
+    /// `aud` of first-party access tokens; empty means the issuer URL.
+    pub audience: String,
+    /// How long a verified session state may be served from memory before
+    /// the database is asked again (default 5 s). Local revocations take
+    /// effect at once; other nodes see them within this time.
+    pub session_cache_ttl_secs: u64,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings {
+            access_token_ttl_secs: 15 * 60,
+            refresh_idle_ttl_secs: 14 * 24 * 3600,
+            session_absolute_ttl_secs: 90 * 24 * 3600,
+            leeway_secs: 30,
+            audience: String::new(),
+            session_cache_ttl_secs: 5,
+        }
+    }
+}
+
+/// Rules a new password must meet.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordPolicy {
+    /// Minimum length in characters (default 8).
+    pub min_length: usize,
+    /// Maximum length in characters (default 128).
+    pub max_length: usize,
+    /// Refuse passwords from the bundled common-password list (default on).
+    pub reject_common: bool,
+    /// Refuse passwords containing the email's local part (default on).
+    pub reject_email_local_part: bool,
+    /// How many of the classes lowercase, uppercase, digit, symbol must
+    /// appear (default 0 = no rule; 3 or 4 for teams migrating from such
+    /// policies).
+    pub min_character_classes: u8,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_length: 8,
+            max_length: 128,
+            reject_common: true,
+            reject_email_local_part: true,
+            min_character_classes: 0,
+        }
+    }
+}
+
+/// argon2id cost and the admission control around it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HashSettings {
+    /// Memory in KiB (OWASP: 19456).
+    pub memory_kib: u32,
+    /// Iterations (OWASP: 2).
+    pub iterations: u32,
+    /// Parallelism (OWASP: 1).
+    pub parallelism: u32,
+    /// Hashes running at once; 0 = the number of cores.
+    pub max_concurrent: usize,
+    /// Hashes allowed to wait for a slot; beyond this, 503 + `Retry-After`.
+    /// 0 = four per concurrent slot.
+    pub max_queued: usize,
+}
+
+impl Default for HashSettings {
+    fn default() -> Self {
+        HashSettings {
+            memory_kib: 19456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 0,
+            max_queued: 0,
+        }
+    }
+}
+
+/// When repeated login failures lock an account.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutPolicy {
+    /// Consecutive failures that lock the account (default 5; 0 = never).
+    pub max_failures: u32,
+    /// First lock period (default 60 s); doubles with each further failure.
+    pub base_lock_secs: u64,
+    /// Longest lock period (default 1 h).
+    pub max_lock_secs: u64,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        LockoutPolicy {
+            max_failures: 5,
+            base_lock_secs: 60,
+            max_lock_secs: 3600,
+        }
+    }
+}
+
+impl LockoutPolicy {
+    /// The lock period after `failures` consecutive failures, if any:
+    /// none below `max_failures`, then base, 2×base, 4×base … capped.
+    pub fn lock_period_secs(&self, failures: u32) -> Option<u64> {
+        if self.max_failures == 0 || failures < self.max_failures {
+            return None;
+        }
+        let doublings = (failures - self.max_failures).min(32);
+        let period = self.base_lock_secs.saturating_mul(1u64 << doublings);
+        Some(period.min(self.max_lock_secs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_period_starts_at_threshold_doubles_and_caps() {
+        let policy = LockoutPolicy::default();
+        assert_eq!(policy.lock_period_secs(4), None);
+        assert_eq!(policy.lock_period_secs(5), Some(60));
+        assert_eq!(policy.lock_period_secs(6), Some(120));
+        assert_eq!(policy.lock_period_secs(10), Some(1920));
+        assert_eq!(policy.lock_period_secs(11), Some(3600));
+        assert_eq!(policy.lock_period_secs(500), Some(3600));
+    }
+
+    #[test]
+    fn zero_max_failures_disables_lockout() {
+        let policy = LockoutPolicy {
+            max_failures: 0,
+            ..LockoutPolicy::default()
+        };
+        assert_eq!(policy.lock_period_secs(100), None);
+    }
+}

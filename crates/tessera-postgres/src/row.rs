@@ -1,0 +1,159 @@
+//! How models are laid out in PostgreSQL: native uuid, timestamptz (at
+//! millisecond precision), jsonb and bytea; enums as their lowercase names.
+
+use chrono::{DateTime, Timelike, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+use tessera_store::{
+    KeyState, RefreshToken, Session, SigningKey, StoreError, StoreResult, Tenant, User, UserStatus,
+};
+
+/// Column list of `user_account`, as [`user`] reads it.
+macro_rules! user_columns {
+    () => {
+        "user_id, tenant_id, email, email_verified, username, display_name, profile, status, \
+         password_hash, failed_login_count, locked_until, created_at, updated_at"
+    };
+}
+pub(crate) use user_columns;
+
+/// Column list of `session`, as [`session`] reads it (without prefix).
+macro_rules! session_columns {
+    () => {
+        "session_id, tenant_id, user_id, ip, user_agent, created_at, last_used_at, expires_at, \
+         revoked_at, revoke_reason"
+    };
+}
+pub(crate) use session_columns;
+
+/// Column list of `refresh_token`, as [`refresh_token`] reads it.
+macro_rules! refresh_token_columns {
+    () => {
+        "token_hash, tenant_id, session_id, parent_hash, created_at, expires_at, used_at"
+    };
+}
+pub(crate) use refresh_token_columns;
+
+/// Column list of `signing_key`, as [`signing_key`] reads it.
+macro_rules! signing_key_columns {
+    () => {
+        "kid, tenant_id, alg, public_jwk, private_key_encrypted, state, created_at, \
+         activates_at, not_after"
+    };
+}
+pub(crate) use signing_key_columns;
+
+/// A time as stored: truncated to the millisecond, the precision the SQLite
+/// backend keeps, so that both engines return the same values.
+pub(crate) fn ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    // Keeps the leap-second marker (nanosecond >= 1e9) intact.
+    t.with_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(t)
+}
+
+/// An optional time as stored.
+pub(crate) fn opt_ms(t: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    t.map(ms)
+}
+
+fn column<'r, T>(row: &'r PgRow, name: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(name)
+        .map_err(|e| StoreError::Other(format!("column {name}: {e}")))
+}
+
+/// Reads a `tenant` row.
+pub(crate) fn tenant(row: &PgRow) -> StoreResult<Tenant> {
+    Ok(Tenant {
+        tenant_id: column(row, "tenant_id")?,
+        slug: column(row, "slug")?,
+        name: column(row, "name")?,
+        created_at: column(row, "created_at")?,
+    })
+}
+
+/// Reads a `user_account` row selected with `user_columns!()`.
+pub(crate) fn user(row: &PgRow) -> StoreResult<User> {
+    let status: String = column(row, "status")?;
+    Ok(User {
+        user_id: column(row, "user_id")?,
+        tenant_id: column(row, "tenant_id")?,
+        email: column(row, "email")?,
+        email_verified: column(row, "email_verified")?,
+        username: column(row, "username")?,
+        display_name: column(row, "display_name")?,
+        profile: column(row, "profile")?,
+        status: UserStatus::parse(&status)
+            .ok_or_else(|| StoreError::Other(format!("unknown user status {status:?}")))?,
+        password_hash: column(row, "password_hash")?,
+        failed_login_count: column(row, "failed_login_count")?,
+        locked_until: column(row, "locked_until")?,
+        created_at: column(row, "created_at")?,
+        updated_at: column(row, "updated_at")?,
+    })
+}
+
+/// Reads a `session` row whose columns carry `prefix` (empty for a plain
+/// select, `s_` in the join with its user).
+pub(crate) fn session(row: &PgRow, prefix: &str) -> StoreResult<Session> {
+    let c = |name: &str| format!("{prefix}{name}");
+    Ok(Session {
+        session_id: column(row, &c("session_id"))?,
+        tenant_id: column(row, &c("tenant_id"))?,
+        user_id: column(row, &c("user_id"))?,
+        ip: column(row, &c("ip"))?,
+        user_agent: column(row, &c("user_agent"))?,
+        created_at: column(row, &c("created_at"))?,
+        last_used_at: column(row, &c("last_used_at"))?,
+        expires_at: column(row, &c("expires_at"))?,
+        revoked_at: column(row, &c("revoked_at"))?,
+        revoke_reason: column(row, &c("revoke_reason"))?,
+    })
+}
+
+/// Reads a `refresh_token` row.
+pub(crate) fn refresh_token(row: &PgRow) -> StoreResult<RefreshToken> {
+    Ok(RefreshToken {
+        token_hash: column(row, "token_hash")?,
+        tenant_id: column(row, "tenant_id")?,
+        session_id: column(row, "session_id")?,
+        parent_hash: column(row, "parent_hash")?,
+        created_at: column(row, "created_at")?,
+        expires_at: column(row, "expires_at")?,
+        used_at: column(row, "used_at")?,
+    })
+}
+
+/// Reads a `signing_key` row.
+pub(crate) fn signing_key(row: &PgRow) -> StoreResult<SigningKey> {
+    let state: String = column(row, "state")?;
+    Ok(SigningKey {
+        kid: column(row, "kid")?,
+        tenant_id: column(row, "tenant_id")?,
+        alg: column(row, "alg")?,
+        public_jwk: column(row, "public_jwk")?,
+        private_key_encrypted: column(row, "private_key_encrypted")?,
+        state: KeyState::parse(&state)
+            .ok_or_else(|| StoreError::Other(format!("unknown key state {state:?}")))?,
+        created_at: column(row, "created_at")?,
+        activates_at: column(row, "activates_at")?,
+        not_after: column(row, "not_after")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::ms;
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn times_are_truncated_not_rounded_to_the_millisecond() {
+        let base = Utc.timestamp_millis_opt(1_700_000_000_123).unwrap();
+        assert_eq!(ms(base + Duration::nanoseconds(999_999)), base);
+        assert_eq!(ms(base), base);
+    }
+}

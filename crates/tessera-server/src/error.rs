@@ -1,0 +1,306 @@
+//! The one HTTP error type. It alone knows status codes; every error body is
+//! RFC 9457 `application/problem+json` with a stable `code` from
+//! [`ErrorCode`], the single table of codes, statuses and titles.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tessera_core::{AuthError, FieldViolation};
+use utoipa::ToSchema;
+
+/// Every error code the API answers with (stable; documented in
+/// `docs/api.md`). OAuth names are used where they exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// Body is not valid JSON.
+    MalformedJson,
+    /// Body is JSON of the wrong shape (type, missing field).
+    InvalidBody,
+    /// Values break validation rules (listed in `errors`).
+    ValidationFailed,
+    /// The query string cannot be parsed or has an unknown value.
+    InvalidQuery,
+    /// `Content-Type` is not `application/json`.
+    UnsupportedMediaType,
+    /// Body larger than the limit.
+    PayloadTooLarge,
+    /// Unknown route or resource.
+    NotFound,
+    /// Route exists, method does not.
+    MethodNotAllowed,
+    /// Email already registered.
+    EmailTaken,
+    /// Username already taken.
+    UsernameTaken,
+    /// Another unique value is taken.
+    Conflict,
+    /// Login failed (never says why).
+    InvalidCredentials,
+    /// Refresh token unknown, spent, expired or its session ended.
+    InvalidGrant,
+    /// Missing, malformed, expired or revoked bearer token.
+    InvalidToken,
+    /// Cookie-authenticated state change without a matching CSRF header.
+    CsrfFailed,
+    /// The current password given for a change is wrong.
+    WrongPassword,
+    /// Password hashing queue full; retry later.
+    Overloaded,
+    /// A dependency (the database) is down.
+    ServiceUnavailable,
+    /// Unexpected failure; details only in the logs.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// `(code, status, title)`: the table.
+    pub fn describe(self) -> (&'static str, StatusCode, &'static str) {
+        use ErrorCode::*;
+        match self {
+            MalformedJson => ("malformed_json", StatusCode::BAD_REQUEST, "Malformed JSON"),
+            InvalidBody => (
+                "invalid_body",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid request body",
+            ),
+            ValidationFailed => (
+                "validation_failed",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Validation failed",
+            ),
+            InvalidQuery => ("invalid_query", StatusCode::BAD_REQUEST, "Invalid query string"),
+            UnsupportedMediaType => (
+                "unsupported_media_type",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type",
+            ),
+            PayloadTooLarge => (
+                "payload_too_large",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload too large",
+            ),
+            NotFound => ("not_found", StatusCode::NOT_FOUND, "Not found"),
+            MethodNotAllowed => (
+                "method_not_allowed",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method not allowed",
+            ),
+            EmailTaken => ("email_taken", StatusCode::CONFLICT, "Email already registered"),
+            UsernameTaken => ("username_taken", StatusCode::CONFLICT, "Username already taken"),
+            Conflict => ("conflict", StatusCode::CONFLICT, "Conflict"),
+            InvalidCredentials => (
+                "invalid_credentials",
+                StatusCode::UNAUTHORIZED,
+                "Invalid credentials",
+            ),
+            InvalidGrant => ("invalid_grant", StatusCode::UNAUTHORIZED, "Invalid grant"),
+            InvalidToken => ("invalid_token", StatusCode::UNAUTHORIZED, "Invalid token"),
+            CsrfFailed => ("csrf_failed", StatusCode::FORBIDDEN, "CSRF check failed"),
+            WrongPassword => (
+                "wrong_password",
+                StatusCode::BAD_REQUEST,
+                "Current password is wrong",
+            ),
+            Overloaded => ("overloaded", StatusCode::SERVICE_UNAVAILABLE, "Server busy"),
+            ServiceUnavailable => (
+                "service_unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service unavailable",
+            ),
+            InternalError => (
+                "internal_error",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal error",
+            ),
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// URI naming the problem type (`urn:tessera:problem:<code>`).
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the type.
+    pub title: &'static str,
+    /// HTTP status.
+    pub status: u16,
+    /// What happened in this case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Every broken rule, for `validation_failed`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<FieldViolation>,
+}
+
+/// An error on its way to becoming a problem response.
+#[derive(Debug)]
+pub struct ApiError {
+    code: ErrorCode,
+    detail: Option<String>,
+    errors: Vec<FieldViolation>,
+    retry_after_secs: Option<u64>,
+    /// Logged, never sent (5xx causes).
+    cause: Option<String>,
+}
+
+impl ApiError {
+    /// An error with a code and an optional detail for the caller.
+    pub fn new(code: ErrorCode, detail: impl Into<Option<String>>) -> ApiError {
+        ApiError {
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after_secs: None,
+            cause: None,
+        }
+    }
+
+    /// The code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> ApiError {
+        match err {
+            AuthError::Validation(errors) => ApiError {
+                errors,
+                ..ApiError::new(
+                    ErrorCode::ValidationFailed,
+                    Some("one or more fields are invalid".into()),
+                )
+            },
+            AuthError::Conflict(field) => match field.as_str() {
+                "email" => ApiError::new(
+                    ErrorCode::EmailTaken,
+                    Some("this email is already registered".into()),
+                ),
+                "username" => ApiError::new(ErrorCode::UsernameTaken, Some("this username is taken".into())),
+                _ => ApiError::new(ErrorCode::Conflict, Some(format!("{field} already in use"))),
+            },
+            AuthError::InvalidCredentials => ApiError::new(
+                ErrorCode::InvalidCredentials,
+                Some("the identifier or password is incorrect".into()),
+            ),
+            AuthError::InvalidGrant => ApiError::new(
+                ErrorCode::InvalidGrant,
+                Some("the refresh token is invalid, expired or revoked".into()),
+            ),
+            AuthError::InvalidToken(why) => ApiError::new(
+                ErrorCode::InvalidToken,
+                Some(format!("access token rejected: {why}")),
+            ),
+            AuthError::WrongPassword => ApiError::new(ErrorCode::WrongPassword, None),
+            AuthError::NotFound => ApiError::new(ErrorCode::NotFound, None),
+            AuthError::Overloaded { retry_after_secs } => ApiError {
+                retry_after_secs: Some(retry_after_secs),
+                ..ApiError::new(
+                    ErrorCode::Overloaded,
+                    Some("too many password checks in progress; retry shortly".into()),
+                )
+            },
+            AuthError::Unavailable(cause) => ApiError {
+                retry_after_secs: Some(5),
+                cause: Some(cause),
+                ..ApiError::new(
+                    ErrorCode::ServiceUnavailable,
+                    Some("a dependency is unavailable; retry shortly".into()),
+                )
+            },
+            AuthError::Internal(cause) => ApiError {
+                cause: Some(cause),
+                ..ApiError::new(ErrorCode::InternalError, None)
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, status, title) = self.code.describe();
+        if let Some(cause) = &self.cause {
+            tracing::error!(code, cause = %cause, "request failed");
+        }
+        // RFC 6750 §3: a bearer challenge on 401s of protected resources;
+        // without any credentials the challenge carries no error code.
+        let challenge = (self.code == ErrorCode::InvalidToken).then(|| {
+            if self.detail.as_deref() == Some("access token missing") {
+                HeaderValue::from_static("Bearer")
+            } else {
+                HeaderValue::from_static(r#"Bearer error="invalid_token""#)
+            }
+        });
+        let problem = Problem {
+            problem_type: format!("urn:tessera:problem:{code}"),
+            title,
+            status: status.as_u16(),
+            detail: self.detail,
+            code,
+            errors: self.errors,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(challenge) = challenge {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn auth_errors_map_to_pinned_codes_and_statuses() {
+        let cases: Vec<(AuthError, &str, u16)> = vec![
+            (AuthError::Validation(vec![]), "validation_failed", 422),
+            (AuthError::Conflict("email".into()), "email_taken", 409),
+            (AuthError::Conflict("username".into()), "username_taken", 409),
+            (AuthError::Conflict("kid".into()), "conflict", 409),
+            (AuthError::InvalidCredentials, "invalid_credentials", 401),
+            (AuthError::InvalidGrant, "invalid_grant", 401),
+            (AuthError::InvalidToken("expired"), "invalid_token", 401),
+            (AuthError::WrongPassword, "wrong_password", 400),
+            (AuthError::NotFound, "not_found", 404),
+            (AuthError::Overloaded { retry_after_secs: 1 }, "overloaded", 503),
+            (AuthError::Unavailable("db".into()), "service_unavailable", 503),
+            (AuthError::Internal("bug".into()), "internal_error", 500),
+        ];
+        for (err, code, status) in cases {
+            let api = ApiError::from(err);
+            let (got_code, got_status, _) = api.code().describe();
+            assert_eq!((got_code, got_status.as_u16()), (code, status));
+        }
+    }
+
+    #[test]
+    fn overload_and_outage_carry_retry_after_and_opaque_bodies() {
+        let response =
+            ApiError::from(AuthError::Unavailable("password=hunter2 in dsn".into())).into_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let response = ApiError::from(AuthError::Overloaded { retry_after_secs: 1 }).into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+}

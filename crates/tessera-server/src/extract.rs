@@ -1,0 +1,169 @@
+//! Extractors that turn requests into typed input or a problem response.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+use tessera_core::Authenticated;
+
+use crate::cookies::{read_cookie, ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER};
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// `Json<T>` whose rejections are problem documents with our codes.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(err) => ApiError::new(ErrorCode::InvalidBody, Some(err.body_text())),
+        JsonRejection::JsonSyntaxError(err) => ApiError::new(ErrorCode::MalformedJson, Some(err.body_text())),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            Some("expected Content-Type: application/json".into()),
+        ),
+        JsonRejection::BytesRejection(err) => {
+            if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    Some("request body exceeds the limit".into()),
+                )
+            } else {
+                ApiError::new(ErrorCode::MalformedJson, Some(err.body_text()))
+            }
+        }
+        other => ApiError::new(ErrorCode::MalformedJson, Some(other.body_text())),
+    }
+}
+
+/// `Query<T>` whose rejections are problem documents (`invalid_query`).
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|rejection| ApiError::new(ErrorCode::InvalidQuery, Some(rejection.body_text())))
+    }
+}
+
+/// A signed-in caller, from `Authorization: Bearer` or, in cookie mode, the
+/// access-token cookie (then state-changing methods must carry the CSRF
+/// header matching the CSRF cookie: double-submit).
+pub struct Caller {
+    /// The verified identity.
+    pub auth: Authenticated,
+    /// Whether it came from a cookie (so responses should manage cookies).
+    pub via_cookie: bool,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::InvalidToken,
+                        Some("Authorization must be 'Bearer <token>'".into()),
+                    )
+                })?;
+            let auth = state.auth.authenticate(token).await?;
+            return Ok(Caller {
+                auth,
+                via_cookie: false,
+            });
+        }
+        let Some(token) = read_cookie(&parts.headers, ACCESS_COOKIE) else {
+            return Err(ApiError::new(
+                ErrorCode::InvalidToken,
+                Some("access token missing".into()),
+            ));
+        };
+        check_csrf(parts)?;
+        let auth = state.auth.authenticate(&token).await?;
+        Ok(Caller {
+            auth,
+            via_cookie: true,
+        })
+    }
+}
+
+/// For cookie-authenticated requests with a state-changing method: the CSRF
+/// header must equal the CSRF cookie.
+pub fn check_csrf(parts: &Parts) -> Result<(), ApiError> {
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let cookie = read_cookie(&parts.headers, CSRF_COOKIE);
+    let header = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+    match (cookie, header) {
+        (Some(cookie), Some(header))
+            if !cookie.is_empty() && bool::from(cookie.as_bytes().ct_eq(header.as_bytes())) =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::CsrfFailed,
+            Some(format!(
+                "cookie-authenticated requests must send the {CSRF_HEADER} header"
+            )),
+        )),
+    }
+}
+
+/// Where a request came from, recorded on new sessions.
+pub struct ClientMeta {
+    /// Peer IP address.
+    pub ip: Option<String>,
+    /// User-Agent header.
+    pub user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(ClientMeta { ip, user_agent })
+    }
+}

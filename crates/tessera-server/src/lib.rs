@@ -1,0 +1,117 @@
+//! Tessera's HTTP layer: the first-party JSON API, health and metrics, the
+//! published JWKS, and the OpenAPI document with its reference UI. Handlers
+//! parse, call one `AuthService` method, and map the result; errors become
+//! problem documents in one place (`error.rs`).
+#![forbid(unsafe_code)]
+
+mod cookies;
+pub mod error;
+mod extract;
+mod observe;
+mod openapi;
+pub mod routes;
+mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use error::{ApiError, ErrorCode, Problem};
+pub use observe::metrics_handle;
+pub use openapi::ApiDoc;
+pub use state::{AppState, HttpSettings};
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let http = state.http.clone();
+    let mut app = Router::new()
+        .merge(routes::auth::router())
+        .merge(routes::users::router())
+        .merge(routes::sessions::router())
+        .merge(routes::well_known::router())
+        .merge(routes::health::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .merge(openapi::docs_router());
+    app = app
+        .layer(DefaultBodyLimit::max(http.max_body_bytes))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(CatchPanicLayer::custom(|_| internal_error()));
+    if let Some(cors) = cors_layer(&http.cors_origins) {
+        app = app.layer(cors);
+    }
+    app.layer(axum::middleware::from_fn(observe::observe))
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PATCH,
+                Method::PUT,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-csrf-token"),
+                HeaderName::from_static("x-request-id"),
+            ])
+            .expose_headers([HeaderName::from_static("x-request-id")]),
+    )
+}
+
+fn internal_error() -> Response {
+    tracing::error!("handler panicked");
+    ApiError::new(ErrorCode::InternalError, None).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, Some("no such route".into()))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        Some("this route does not accept that method".into()),
+    )
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets
+/// in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

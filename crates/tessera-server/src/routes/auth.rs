@@ -1,0 +1,286 @@
+//! Registration, login, refresh and logout.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tessera_core::{IssuedTokens, LoginRequest, Registration};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::cookies::{clear_token_cookies, read_cookie, set_token_cookies, REFRESH_COOKIE};
+use crate::error::{ApiError, ErrorCode, Problem};
+use crate::extract::{check_csrf, ApiJson, ApiQuery, Caller, ClientMeta};
+use crate::routes::UserView;
+use crate::state::AppState;
+
+/// Routes under `/api/v1/auth`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/register", post(register))
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/logout-all", post(logout_all))
+}
+
+/// Body of `register`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    /// Email address (unique per tenant, case-insensitive).
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// Password (policy: 8–128 characters, not common, not containing the email).
+    #[schema(example = "correct-horse-battery")]
+    pub password: String,
+    /// Optional username: 3–32 of `[a-z0-9_.-]`.
+    #[schema(example = "ada")]
+    pub username: Option<String>,
+}
+
+/// Body of `login`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    /// Email or username.
+    pub identifier: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `?mode=` of login.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LoginMode {
+    /// `cookie` for HttpOnly cookies instead of tokens in the body; `token`
+    /// for the body (the default unless configured otherwise).
+    pub mode: Option<String>,
+}
+
+/// Body of `refresh`. In cookie mode the body may be empty: the refresh
+/// cookie is used.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    /// The refresh token from login or the previous refresh.
+    pub refresh_token: Option<String>,
+}
+
+/// Tokens returned by login and refresh.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// JWT access token (RFC 9068).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Access-token lifetime, seconds.
+    pub expires_in: u64,
+    /// Opaque refresh token; spent by its first use.
+    pub refresh_token: String,
+    /// The session both belong to.
+    pub session_id: Uuid,
+}
+
+/// Body of login/refresh in cookie mode: the tokens are in cookies.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CookieSessionResponse {
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Access-token lifetime, seconds.
+    pub expires_in: u64,
+    /// The session.
+    pub session_id: Uuid,
+    /// Send this value in the `X-CSRF-Token` header on state-changing calls.
+    pub csrf_token: String,
+}
+
+/// Create an account.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Account created", body = UserView),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email or username taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Validation failed (every rule listed)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy or database down", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> Result<Response, ApiError> {
+    let user = state
+        .auth
+        .register(Registration {
+            email: body.email,
+            password: body.password,
+            username: body.username,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(UserView::from(&user))).into_response())
+}
+
+/// Log in with email or username and password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody, params(LoginMode),
+    responses(
+        (status = 200, description = "Signed in (cookie mode answers CookieSessionResponse)", body = TokenResponse),
+        (status = 401, description = "Invalid credentials (same for every cause)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy (Retry-After) or database down", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiQuery(mode): ApiQuery<LoginMode>,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Response, ApiError> {
+    let cookie_mode = match mode.mode.as_deref() {
+        Some("cookie") => true,
+        Some("token") => false,
+        None => state.http.cookie_mode_default,
+        Some(other) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidQuery,
+                Some(format!("unknown mode '{other}'; use 'token' or 'cookie'")),
+            ))
+        }
+    };
+    let tokens = state
+        .auth
+        .login(LoginRequest {
+            identifier: body.identifier,
+            password: body.password,
+            ip: meta.ip,
+            user_agent: meta.user_agent,
+        })
+        .await?;
+    Ok(token_response(&state, tokens, cookie_mode))
+}
+
+fn token_response(state: &AppState, tokens: IssuedTokens, cookie_mode: bool) -> Response {
+    if !cookie_mode {
+        return Json(TokenResponse {
+            access_token: tokens.access_token,
+            token_type: "Bearer",
+            expires_in: tokens.expires_in,
+            refresh_token: tokens.refresh_token,
+            session_id: tokens.session_id,
+        })
+        .into_response();
+    }
+    let csrf_token = tessera_core::new_opaque_token();
+    let mut headers = HeaderMap::new();
+    set_token_cookies(
+        &mut headers,
+        &tokens,
+        &csrf_token,
+        state.http.refresh_cookie_max_age_secs,
+        state.http.secure_cookies,
+    );
+    let body = CookieSessionResponse {
+        token_type: "Bearer",
+        expires_in: tokens.expires_in,
+        session_id: tokens.session_id,
+        csrf_token,
+    };
+    (headers, Json(body)).into_response()
+}
+
+/// Exchange a refresh token for a new access and refresh token. A spent
+/// refresh token presented again revokes its whole session.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses(
+        (status = 200, description = "New tokens (cookie mode: CookieSessionResponse)", body = TokenResponse),
+        (status = 401, description = "invalid_grant: unknown, spent, expired or revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Cookie mode without CSRF header", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database down", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, state.http.max_body_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                Some("request body exceeds the limit".into()),
+            )
+        })?;
+    let from_body = parse_optional_body::<RefreshBody>(&parts.headers, &bytes)?.and_then(|b| b.refresh_token);
+    if let Some(token) = from_body {
+        let tokens = state.auth.refresh(&token).await?;
+        return Ok(token_response(&state, tokens, false));
+    }
+    let Some(token) = read_cookie(&parts.headers, REFRESH_COOKIE) else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            Some("refresh_token is required".into()),
+        ));
+    };
+    check_csrf(&parts)?;
+    let tokens = state.auth.refresh(&token).await?;
+    Ok(token_response(&state, tokens, true))
+}
+
+fn parse_optional_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    bytes: &Bytes,
+) -> Result<Option<T>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
+    if !is_json {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            Some("expected Content-Type: application/json".into()),
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer)
+        .map(Some)
+        .map_err(|err| {
+            let code = if err.inner().is_data() {
+                ErrorCode::InvalidBody
+            } else {
+                ErrorCode::MalformedJson
+            };
+            ApiError::new(code, Some(err.to_string()))
+        })
+}
+
+/// End the current session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Session revoked"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    state.auth.logout(&caller.auth).await?;
+    Ok(no_content(&state, caller.via_cookie))
+}
+
+/// End every session of the caller.
+#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "All sessions revoked"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout_all(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    state.auth.logout_all(&caller.auth).await?;
+    Ok(no_content(&state, caller.via_cookie))
+}
+
+fn no_content(state: &AppState, clear_cookies: bool) -> Response {
+    let mut headers = HeaderMap::new();
+    if clear_cookies {
+        clear_token_cookies(&mut headers, state.http.secure_cookies);
+    }
+    (StatusCode::NO_CONTENT, headers).into_response()
+}

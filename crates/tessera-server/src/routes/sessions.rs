@@ -1,0 +1,88 @@
+//! The caller's own sessions.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ErrorCode, Problem};
+use crate::extract::Caller;
+use crate::state::AppState;
+
+/// Routes under `/api/v1/sessions`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/sessions", get(list_sessions))
+        .route("/api/v1/sessions/{id}", delete(revoke_session))
+}
+
+/// One open session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    /// Session id (`sid` in tokens).
+    pub id: Uuid,
+    /// When it was opened (login time).
+    pub created_at: DateTime<Utc>,
+    /// Last login or refresh.
+    pub last_used_at: DateTime<Utc>,
+    /// Absolute expiry.
+    pub expires_at: DateTime<Utc>,
+    /// IP at login.
+    pub ip: Option<String>,
+    /// User-Agent at login.
+    pub user_agent: Option<String>,
+    /// Whether this is the session of the calling token.
+    pub current: bool,
+}
+
+/// List the caller's open sessions, newest first.
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<SessionView>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<SessionView>>, ApiError> {
+    let current = caller.auth.session_id();
+    let sessions = state.auth.list_sessions(&caller.auth).await?;
+    Ok(Json(
+        sessions
+            .into_iter()
+            .map(|s| SessionView {
+                id: s.session_id,
+                created_at: s.created_at,
+                last_used_at: s.last_used_at,
+                expires_at: s.expires_at,
+                ip: s.ip,
+                user_agent: s.user_agent,
+                current: s.session_id == current,
+            })
+            .collect(),
+    ))
+}
+
+/// Revoke one of the caller's sessions (another user's is 404).
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let session_id = Uuid::parse_str(&id)
+        .map_err(|_| ApiError::new(ErrorCode::NotFound, Some("no such session".into())))?;
+    state.auth.revoke_own_session(&caller.auth, session_id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

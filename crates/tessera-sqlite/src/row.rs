@@ -1,0 +1,183 @@
+//! How models are laid out in SQLite: ids as hyphenated uuid text, times as
+//! unix milliseconds, JSON as text, enums as their lowercase names.
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use tessera_store::{
+    KeyState, RefreshToken, Session, SigningKey, StoreError, StoreResult, Tenant, User, UserStatus,
+};
+use uuid::Uuid;
+
+/// Column list of `user_account`, as [`user`] reads it.
+macro_rules! user_columns {
+    () => {
+        "user_id, tenant_id, email, email_verified, username, display_name, profile, status, \
+         password_hash, failed_login_count, locked_until, created_at, updated_at"
+    };
+}
+pub(crate) use user_columns;
+
+/// Column list of `session`, as [`session`] reads it (without prefix).
+macro_rules! session_columns {
+    () => {
+        "session_id, tenant_id, user_id, ip, user_agent, created_at, last_used_at, expires_at, \
+         revoked_at, revoke_reason"
+    };
+}
+pub(crate) use session_columns;
+
+/// Column list of `refresh_token`, as [`refresh_token`] reads it.
+macro_rules! refresh_token_columns {
+    () => {
+        "token_hash, tenant_id, session_id, parent_hash, created_at, expires_at, used_at"
+    };
+}
+pub(crate) use refresh_token_columns;
+
+/// Column list of `signing_key`, as [`signing_key`] reads it.
+macro_rules! signing_key_columns {
+    () => {
+        "kid, tenant_id, alg, public_jwk, private_key_encrypted, state, created_at, \
+         activates_at, not_after"
+    };
+}
+pub(crate) use signing_key_columns;
+
+/// A uuid as stored: hyphenated lowercase text.
+pub(crate) fn id(id: Uuid) -> String {
+    id.hyphenated().to_string()
+}
+
+/// An optional uuid as stored.
+pub(crate) fn opt_id(v: Option<Uuid>) -> Option<String> {
+    v.map(id)
+}
+
+/// A time as stored: unix milliseconds (sub-millisecond digits dropped).
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// An optional time as stored.
+pub(crate) fn opt_ms(t: Option<DateTime<Utc>>) -> Option<i64> {
+    t.map(ms)
+}
+
+/// JSON as stored.
+pub(crate) fn json_text(v: &serde_json::Value) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Other(format!("encode json: {e}")))
+}
+
+fn column<'r, T>(row: &'r SqliteRow, name: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    row.try_get(name)
+        .map_err(|e| StoreError::Other(format!("column {name}: {e}")))
+}
+
+fn uuid_column(row: &SqliteRow, name: &str) -> StoreResult<Uuid> {
+    let text: String = column(row, name)?;
+    Uuid::parse_str(&text).map_err(|e| StoreError::Other(format!("column {name}: {e}")))
+}
+
+fn time_value(name: &str, millis: i64) -> StoreResult<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .ok_or_else(|| StoreError::Other(format!("column {name}: time {millis} out of range")))
+}
+
+fn time_column(row: &SqliteRow, name: &str) -> StoreResult<DateTime<Utc>> {
+    time_value(name, column(row, name)?)
+}
+
+fn opt_time_column(row: &SqliteRow, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    column::<Option<i64>>(row, name)?
+        .map(|m| time_value(name, m))
+        .transpose()
+}
+
+fn json_column(row: &SqliteRow, name: &str) -> StoreResult<serde_json::Value> {
+    let text: String = column(row, name)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Other(format!("column {name}: {e}")))
+}
+
+/// Reads a `tenant` row.
+pub(crate) fn tenant(row: &SqliteRow) -> StoreResult<Tenant> {
+    Ok(Tenant {
+        tenant_id: uuid_column(row, "tenant_id")?,
+        slug: column(row, "slug")?,
+        name: column(row, "name")?,
+        created_at: time_column(row, "created_at")?,
+    })
+}
+
+/// Reads a `user_account` row selected with `user_columns!()`.
+pub(crate) fn user(row: &SqliteRow) -> StoreResult<User> {
+    let status: String = column(row, "status")?;
+    Ok(User {
+        user_id: uuid_column(row, "user_id")?,
+        tenant_id: uuid_column(row, "tenant_id")?,
+        email: column(row, "email")?,
+        email_verified: column(row, "email_verified")?,
+        username: column(row, "username")?,
+        display_name: column(row, "display_name")?,
+        profile: json_column(row, "profile")?,
+        status: UserStatus::parse(&status)
+            .ok_or_else(|| StoreError::Other(format!("unknown user status {status:?}")))?,
+        password_hash: column(row, "password_hash")?,
+        failed_login_count: column(row, "failed_login_count")?,
+        locked_until: opt_time_column(row, "locked_until")?,
+        created_at: time_column(row, "created_at")?,
+        updated_at: time_column(row, "updated_at")?,
+    })
+}
+
+/// Reads a `session` row whose columns carry `prefix` (empty for a plain
+/// select, `s_` in the join with its user).
+pub(crate) fn session(row: &SqliteRow, prefix: &str) -> StoreResult<Session> {
+    let c = |name: &str| format!("{prefix}{name}");
+    Ok(Session {
+        session_id: uuid_column(row, &c("session_id"))?,
+        tenant_id: uuid_column(row, &c("tenant_id"))?,
+        user_id: uuid_column(row, &c("user_id"))?,
+        ip: column(row, &c("ip"))?,
+        user_agent: column(row, &c("user_agent"))?,
+        created_at: time_column(row, &c("created_at"))?,
+        last_used_at: time_column(row, &c("last_used_at"))?,
+        expires_at: time_column(row, &c("expires_at"))?,
+        revoked_at: opt_time_column(row, &c("revoked_at"))?,
+        revoke_reason: column(row, &c("revoke_reason"))?,
+    })
+}
+
+/// Reads a `refresh_token` row.
+pub(crate) fn refresh_token(row: &SqliteRow) -> StoreResult<RefreshToken> {
+    Ok(RefreshToken {
+        token_hash: column(row, "token_hash")?,
+        tenant_id: uuid_column(row, "tenant_id")?,
+        session_id: uuid_column(row, "session_id")?,
+        parent_hash: column(row, "parent_hash")?,
+        created_at: time_column(row, "created_at")?,
+        expires_at: time_column(row, "expires_at")?,
+        used_at: opt_time_column(row, "used_at")?,
+    })
+}
+
+/// Reads a `signing_key` row.
+pub(crate) fn signing_key(row: &SqliteRow) -> StoreResult<SigningKey> {
+    let state: String = column(row, "state")?;
+    Ok(SigningKey {
+        kid: column(row, "kid")?,
+        tenant_id: uuid_column(row, "tenant_id")?,
+        alg: column(row, "alg")?,
+        public_jwk: json_column(row, "public_jwk")?,
+        private_key_encrypted: column(row, "private_key_encrypted")?,
+        state: KeyState::parse(&state)
+            .ok_or_else(|| StoreError::Other(format!("unknown key state {state:?}")))?,
+        created_at: time_column(row, "created_at")?,
+        activates_at: time_column(row, "activates_at")?,
+        not_after: opt_time_column(row, "not_after")?,
+    })
+}

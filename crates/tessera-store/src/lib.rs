@@ -1,0 +1,24 @@
+//! Storage contract for Tessera: the models every backend persists, the
+//! [`Store`] trait they implement, and [`StoreError`], the one error type of
+//! this layer.
+//!
+//! Each store method is one unit of work: where several rows belong together
+//! (a session and its first refresh token, a token rotation, a password change
+//! that revokes other sessions) the backend writes them in one transaction.
+//! The identity rules (what is valid, what expires when) live in
+//! `tessera-core`; a backend only keeps data and answers atomically.
+#![forbid(unsafe_code)]
+
+mod error;
+mod model;
+mod store;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use error::StoreError;
+pub use model::*;
+pub use store::Store;
+
+/// Result of every store call.
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,209 @@
+//! Plain data the store persists. Ids are UUIDs (v7 where creation order
+//! helps), times are UTC.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The slug of the tenant every installation starts with.
+pub const DEFAULT_TENANT_SLUG: &str = "default";
+
+/// An isolated realm: its own users, sessions, keys (and later clients, roles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Primary key.
+    pub tenant_id: Uuid,
+    /// URL-safe short name, unique (`default` for the first tenant).
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// When the tenant was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Lifecycle state of an account; only `Active` may log in or refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    /// Normal account.
+    Active,
+    /// Temporarily barred by an administrator.
+    Suspended,
+    /// Switched off (e.g. left the organisation).
+    Disabled,
+}
+
+impl UserStatus {
+    /// The lowercase name stored in the database and shown in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Suspended => "suspended",
+            UserStatus::Disabled => "disabled",
+        }
+    }
+
+    /// Parses the stored name; `None` for anything unknown.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(UserStatus::Active),
+            "suspended" => Some(UserStatus::Suspended),
+            "disabled" => Some(UserStatus::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// An account. `email` and `username` are stored already normalised
+/// (lowercase), which is what makes their uniqueness case-insensitive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Primary key.
+    pub user_id: Uuid,
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// Normalised (lowercase) email, unique per tenant.
+    pub email: String,
+    /// Whether the email address has been proven.
+    pub email_verified: bool,
+    /// Normalised username, unique per tenant when present.
+    pub username: Option<String>,
+    /// Free display name.
+    pub display_name: Option<String>,
+    /// Free-form profile object (bounded in size by the service).
+    pub profile: serde_json::Value,
+    /// Lifecycle state.
+    pub status: UserStatus,
+    /// PHC-format password hash; `None` for accounts without a password.
+    pub password_hash: Option<String>,
+    /// Consecutive failed logins since the last success.
+    pub failed_login_count: i32,
+    /// Logins are refused until this instant.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change of any field.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Fields the account owner may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserProfileUpdate {
+    /// New normalised username (`Some(None)` clears it).
+    pub username: Option<Option<String>>,
+    /// New display name (`Some(None)` clears it).
+    pub display_name: Option<Option<String>>,
+    /// Replacement profile object.
+    pub profile: Option<serde_json::Value>,
+}
+
+/// A login session: one refresh-token family on one device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// Primary key; appears as `sid` in tokens.
+    pub session_id: Uuid,
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// The signed-in user.
+    pub user_id: Uuid,
+    /// Client IP at creation (as seen by the server).
+    pub ip: Option<String>,
+    /// User-Agent at creation.
+    pub user_agent: Option<String>,
+    /// Creation time (also the authentication time).
+    pub created_at: DateTime<Utc>,
+    /// Last login or refresh.
+    pub last_used_at: DateTime<Utc>,
+    /// Absolute end of the session, whatever its activity.
+    pub expires_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Why it was revoked (`logout`, `refresh_token_reuse`, …).
+    pub revoke_reason: Option<String>,
+}
+
+/// One opaque refresh token, known to the store only by its SHA-256.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshToken {
+    /// SHA-256 of the token, lowercase hex; primary key.
+    pub token_hash: String,
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// The session (family) the token belongs to.
+    pub session_id: Uuid,
+    /// Hash of the token this one replaced, if any.
+    pub parent_hash: Option<String>,
+    /// Issue time.
+    pub created_at: DateTime<Utc>,
+    /// Idle expiry (rolling), never past the session's absolute expiry.
+    pub expires_at: DateTime<Utc>,
+    /// When it was spent by a rotation; a spent token presented again is reuse.
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// A session together with the state of its user, enough to accept or
+/// refuse a bearer token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionWithUser {
+    /// The session.
+    pub session: Session,
+    /// Its user.
+    pub user: User,
+}
+
+/// Lifecycle of a signing key (see `ARCHITECTURE.md`, Tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// Published in JWKS, not yet signing.
+    Next,
+    /// Signs new tokens.
+    Active,
+    /// No longer signs; published until `not_after`.
+    Retired,
+}
+
+impl KeyState {
+    /// The lowercase name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Active => "active",
+            KeyState::Retired => "retired",
+        }
+    }
+
+    /// Parses the stored name; `None` for anything unknown.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "next" => Some(KeyState::Next),
+            "active" => Some(KeyState::Active),
+            "retired" => Some(KeyState::Retired),
+            _ => None,
+        }
+    }
+}
+
+/// An asymmetric signing key; the private part is encrypted at rest with the
+/// key-encryption key, so the store never holds it in the clear.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigningKey {
+    /// Key id, published as `kid`; primary key.
+    pub kid: String,
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// JWS algorithm (`ES256`, `RS256`, `EdDSA`).
+    pub alg: String,
+    /// Public key as a JWK (RFC 7517) object.
+    pub public_jwk: serde_json::Value,
+    /// Encrypted PKCS#8 private key (nonce ‖ AES-256-GCM ciphertext).
+    pub private_key_encrypted: Vec<u8>,
+    /// Lifecycle state.
+    pub state: KeyState,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When a `next` key starts signing.
+    pub activates_at: DateTime<Utc>,
+    /// For retired keys: unpublish after this instant.
+    pub not_after: Option<DateTime<Utc>>,
+}

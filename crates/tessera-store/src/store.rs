@@ -1,0 +1,133 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{
+    RefreshToken, Session, SessionWithUser, SigningKey, StoreResult, Tenant, User, UserProfileUpdate,
+};
+
+/// Everything Tessera persists. One implementation per database engine.
+///
+/// All lookups are scoped by `tenant_id`: a row of another tenant is
+/// [`crate::StoreError::NotFound`], exactly like a missing one.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies the backend's embedded migrations (idempotent).
+    async fn migrate(&self) -> StoreResult<()>;
+
+    /// Cheap round trip to the database, for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- tenants -----------------------------------------------------------
+
+    /// Returns the tenant with `slug`, creating it with `name` if missing.
+    async fn ensure_tenant(&self, slug: &str, name: &str, now: DateTime<Utc>) -> StoreResult<Tenant>;
+
+    /// The tenant with this slug.
+    async fn get_tenant_by_slug(&self, slug: &str) -> StoreResult<Tenant>;
+
+    // --- users -------------------------------------------------------------
+
+    /// Inserts a new user. `Conflict("email")` / `Conflict("username")` when
+    /// the normalised value is taken in the tenant.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+
+    /// The user with this id in this tenant.
+    async fn get_user(&self, tenant_id: Uuid, user_id: Uuid) -> StoreResult<User>;
+
+    /// The user whose normalised email or username equals `identifier`.
+    async fn find_user_by_identifier(&self, tenant_id: Uuid, identifier: &str) -> StoreResult<User>;
+
+    /// Applies an owner's profile changes and returns the updated user.
+    /// `Conflict("username")` when the new username is taken.
+    async fn update_user_profile(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        update: &UserProfileUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User>;
+
+    /// Stores a new password hash and, in the same transaction, revokes every
+    /// session of the user except `keep_session` with `reason`.
+    async fn set_password_hash(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        password_hash: &str,
+        keep_session: Option<Uuid>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Records a failed login: sets the consecutive-failure count and lock.
+    async fn record_login_failure(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        failed_login_count: i32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+
+    // --- sessions and refresh tokens ----------------------------------------
+
+    /// Creates a session and its first refresh token in one transaction, and
+    /// clears the user's failed-login count and lock (a successful login).
+    async fn create_session(&self, session: &Session, first_token: &RefreshToken) -> StoreResult<()>;
+
+    /// The session with this id (revoked or not) and its user.
+    async fn get_session_with_user(&self, tenant_id: Uuid, session_id: Uuid) -> StoreResult<SessionWithUser>;
+
+    /// The sessions of a user that are neither revoked nor past `now`'s
+    /// absolute expiry, newest first.
+    async fn list_active_sessions(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Session>>;
+
+    /// Revokes one session (no-op if already revoked). `NotFound` if it does
+    /// not exist in the tenant.
+    async fn revoke_session(
+        &self,
+        tenant_id: Uuid,
+        session_id: Uuid,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Revokes every unrevoked session of a user except `keep_session`;
+    /// returns the ids it revoked.
+    async fn revoke_user_sessions(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        keep_session: Option<Uuid>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Uuid>>;
+
+    /// The refresh token with this hash.
+    async fn get_refresh_token(&self, tenant_id: Uuid, token_hash: &str) -> StoreResult<RefreshToken>;
+
+    /// Spends `old_hash` and stores `next` in one transaction, and marks the
+    /// session used at `now`. Returns `false`, writing nothing, when
+    /// `old_hash` was already spent (a concurrent or replayed use): the
+    /// caller treats that as reuse.
+    async fn rotate_refresh_token(
+        &self,
+        tenant_id: Uuid,
+        old_hash: &str,
+        next: &RefreshToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    // --- signing keys --------------------------------------------------------
+
+    /// Every signing key of the tenant, any state, oldest first.
+    async fn list_signing_keys(&self, tenant_id: Uuid) -> StoreResult<Vec<SigningKey>>;
+
+    /// Inserts a key. `Conflict("kid")` if the kid exists.
+    async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()>;
+}

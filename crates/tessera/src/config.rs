@@ -1,0 +1,434 @@
+//! Typed, layered configuration: defaults → optional TOML file (`--config`)
+//! → `TESSERA_*` environment variables (`__` separates nested keys, e.g.
+//! `TESSERA_TOKENS__ACCESS_TOKEN_TTL_SECS`). Unknown keys in the file are
+//! fatal and named; unknown `TESSERA_*` variables are reported as warnings.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize};
+use tessera_core::{HashSettings, LockoutPolicy, PasswordPolicy, SigningAlg, TokenSettings};
+
+/// Environment variables with this prefix configure Tessera.
+pub const ENV_PREFIX: &str = "TESSERA_";
+
+/// `TESSERA_*` variables that are not configuration keys but are read
+/// elsewhere (the CLI's `--config`, the test harness).
+const ENV_NOT_KEYS: &[&str] = &["TESSERA_CONFIG"];
+const ENV_IGNORED_PREFIXES: &[&str] = &["TESSERA_TEST_", "TESSERA_BENCH_"];
+
+/// The whole configuration. See `docs/configuration.md`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Public base URL (the `iss` of tokens); default `http://<listen>`.
+    pub issuer: String,
+    /// `sqlite://…` or `postgres://…`; default a SQLite file in `data_dir`.
+    #[serde(serialize_with = "serialize_redacted_url")]
+    pub database_url: String,
+    /// Pool size for PostgreSQL.
+    pub database_max_connections: u32,
+    /// Where the default SQLite file and a generated master key live.
+    pub data_dir: PathBuf,
+    /// Base64 of the 32-byte key-encryption key for signing keys at rest.
+    #[serde(serialize_with = "serialize_secret")]
+    pub master_key: Option<SecretString>,
+    /// File holding the base64 master key (alternative to `master_key`).
+    pub master_key_file: Option<PathBuf>,
+    /// Log filter (`info`, `debug`, `tessera=debug,sqlx=warn` …).
+    pub log: String,
+    /// `json` (default) or `text`.
+    pub log_format: LogFormat,
+    /// Algorithm of newly generated signing keys.
+    pub signing_alg: SigningAlg,
+    /// Origins allowed to call the API from browsers (comma-separated in env).
+    #[serde(deserialize_with = "string_or_list")]
+    pub cors_origins: Vec<String>,
+    /// Login answers with HttpOnly cookies unless `?mode=token`.
+    pub cookie_mode: bool,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Token and session lifetimes.
+    pub tokens: TokenSettings,
+    /// Rules for new passwords.
+    pub password_policy: PasswordPolicy,
+    /// argon2id cost and admission control.
+    pub password_hash: HashSettings,
+    /// Lockout after failed logins.
+    pub lockout: LockoutPolicy,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            issuer: String::new(),
+            database_url: String::new(),
+            database_max_connections: 16,
+            data_dir: PathBuf::from("./tessera-data"),
+            master_key: None,
+            master_key_file: None,
+            log: "info".into(),
+            log_format: LogFormat::Json,
+            signing_alg: SigningAlg::ES256,
+            cors_origins: Vec::new(),
+            cookie_mode: false,
+            max_body_bytes: 64 * 1024,
+            tokens: TokenSettings::default(),
+            password_policy: PasswordPolicy::default(),
+            password_hash: HashSettings::default(),
+            lockout: LockoutPolicy::default(),
+        }
+    }
+}
+
+/// A configuration that failed to load, with a message naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+/// The loaded configuration and the warnings to log once logging is up.
+pub struct Loaded {
+    /// The configuration, with derived defaults filled in.
+    pub config: Config,
+    /// Things worth a warning (unknown `TESSERA_*` variables).
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the environment, and
+    /// validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Loaded, ConfigError> {
+        let known = known_keys();
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let known_refs: Vec<&str> = known.iter().map(String::as_str).collect();
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").only(&known_refs));
+        let mut config: Config = figment
+            .extract()
+            .map_err(|err| ConfigError(describe_figment_error(err)))?;
+        let warnings = unknown_env_vars(&known)
+            .into_iter()
+            .map(|var| format!("ignoring unknown environment variable {var}"))
+            .collect();
+        config.fill_derived_defaults();
+        config.validate()?;
+        Ok(Loaded { config, warnings })
+    }
+
+    fn fill_derived_defaults(&mut self) {
+        if self.database_url.is_empty() {
+            self.database_url = format!("sqlite://{}", self.data_dir.join("tessera.db").display());
+        }
+        if self.issuer.is_empty() {
+            self.issuer = format!("http://{}", self.listen);
+        }
+        self.issuer = self.issuer.trim_end_matches('/').to_string();
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad(
+                "listen",
+                format!("'{}' is not an address like 127.0.0.1:8080", self.listen),
+            );
+        }
+        match url::Url::parse(&self.issuer) {
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.query().is_none()
+                    && url.fragment().is_none() => {}
+            _ => {
+                return bad(
+                    "issuer",
+                    format!(
+                        "'{}' is not an http(s) URL without query or fragment",
+                        self.issuer
+                    ),
+                )
+            }
+        }
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return bad(
+                "database_url",
+                "must start with sqlite:, postgres:// or postgresql://".into(),
+            );
+        }
+        if self.master_key.is_some() && self.master_key_file.is_some() {
+            return bad("master_key", "set master_key or master_key_file, not both".into());
+        }
+        let policy = &self.password_policy;
+        if policy.min_length == 0 || policy.min_length > policy.max_length {
+            return bad(
+                "password_policy.min_length",
+                "must be between 1 and max_length".into(),
+            );
+        }
+        if policy.min_character_classes > 4 {
+            return bad("password_policy.min_character_classes", "must be 0 to 4".into());
+        }
+        let hash = &self.password_hash;
+        if hash.memory_kib < 8 * hash.parallelism.max(1) || hash.iterations == 0 || hash.parallelism == 0 {
+            return bad(
+                "password_hash",
+                "memory_kib ≥ 8×parallelism, iterations ≥ 1 and parallelism ≥ 1 are required".into(),
+            );
+        }
+        let tokens = &self.tokens;
+        if tokens.access_token_ttl_secs == 0
+            || tokens.refresh_idle_ttl_secs == 0
+            || tokens.session_absolute_ttl_secs == 0
+        {
+            return bad("tokens", "lifetimes must be positive".into());
+        }
+        if self.max_body_bytes < 1024 {
+            return bad("max_body_bytes", "must be at least 1024".into());
+        }
+        Ok(())
+    }
+
+    /// The master key as given directly, if it is.
+    pub fn master_key_value(&self) -> Option<&str> {
+        self.master_key.as_ref().map(|s| s.expose_secret())
+    }
+
+    /// Whether the issuer is https (then cookies are `Secure`).
+    pub fn issuer_is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+/// Every dotted key of the configuration, from the serialised defaults.
+fn known_keys() -> BTreeSet<String> {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut BTreeSet<String>) {
+        if let serde_json::Value::Object(map) = value {
+            for (key, inner) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                if inner.is_object() {
+                    walk(&path, inner, out);
+                }
+                out.insert(path);
+            }
+        }
+    }
+    let mut keys = BTreeSet::new();
+    if let Ok(value) = serde_json::to_value(Config::default()) {
+        walk("", &value, &mut keys);
+    }
+    keys
+}
+
+fn unknown_env_vars(known: &BTreeSet<String>) -> Vec<String> {
+    let mut unknown: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| name.starts_with(ENV_PREFIX))
+        .filter(|name| !ENV_NOT_KEYS.contains(&name.as_str()))
+        .filter(|name| !ENV_IGNORED_PREFIXES.iter().any(|p| name.starts_with(p)))
+        .filter(|name| {
+            let key = name[ENV_PREFIX.len()..].to_lowercase().replace("__", ".");
+            !known.contains(&key)
+        })
+        .collect();
+    unknown.sort();
+    unknown
+}
+
+fn describe_figment_error(err: figment::Error) -> String {
+    err.into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| m.name.to_string())
+                .unwrap_or_default();
+            match (key.is_empty(), source.is_empty()) {
+                (false, false) => format!("{key} (from {source}): {}", e.kind),
+                (false, true) => format!("{key}: {}", e.kind),
+                _ => e.kind.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn serialize_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_some("[redacted]"),
+        None => s.serialize_none(),
+    }
+}
+
+fn serialize_redacted_url<S: serde::Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact_url(value))
+}
+
+/// The URL with any password replaced, for logs.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("redacted"));
+            url.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+fn string_or_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Either::deserialize(deserializer)? {
+        Either::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        Either::Many(v) => v,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn known_keys_cover_nested_settings() {
+        let keys = known_keys();
+        for key in [
+            "listen",
+            "database_url",
+            "master_key",
+            "master_key_file",
+            "tokens.access_token_ttl_secs",
+            "lockout.max_failures",
+            "password_hash.memory_kib",
+        ] {
+            assert!(keys.contains(key), "{key} missing");
+        }
+    }
+
+    fn write_config(text: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("tessera-config-{}.toml", rand::random::<u64>()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn file_values_override_defaults_and_nested_tables_work() {
+        let path = write_config("listen = \"0.0.0.0:9000\"\n[tokens]\naccess_token_ttl_secs = 60\n");
+        let loaded = Config::load(Some(&path)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.config.listen, "0.0.0.0:9000");
+        assert_eq!(loaded.config.issuer, "http://0.0.0.0:9000");
+        assert_eq!(loaded.config.tokens.access_token_ttl_secs, 60);
+        assert_eq!(loaded.config.tokens.refresh_idle_ttl_secs, 14 * 24 * 3600);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_rejected_by_name() {
+        for (text, name) in [
+            ("frobnicate = 1\n", "frobnicate"),
+            ("[tokens]\nlifetime = 5\n", "lifetime"),
+        ] {
+            let path = write_config(text);
+            let err = Config::load(Some(&path)).err().unwrap().to_string();
+            std::fs::remove_file(&path).unwrap();
+            assert!(err.contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        for (text, key) in [
+            ("listen = \"nonsense\"\n", "listen"),
+            ("database_url = \"mysql://x\"\n", "database_url"),
+            (
+                "[password_policy]\nmin_length = 0\n",
+                "password_policy.min_length",
+            ),
+            (
+                "[tokens]\naccess_token_ttl_secs = \"soon\"\n",
+                "tokens.access_token_ttl_secs",
+            ),
+        ] {
+            let path = write_config(text);
+            let err = Config::load(Some(&path)).err().unwrap().to_string();
+            std::fs::remove_file(&path).unwrap();
+            assert!(err.contains(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/tessera.toml")))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn cors_origins_accept_a_comma_separated_string_or_a_list() {
+        let path = write_config("cors_origins = \"https://a.example, https://b.example\"\n");
+        let loaded = Config::load(Some(&path)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            loaded.config.cors_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        let path = write_config("cors_origins = [\"https://c.example\"]\n");
+        let loaded = Config::load(Some(&path)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.config.cors_origins, ["https://c.example"]);
+    }
+
+    #[test]
+    fn secrets_are_redacted_when_serialised() {
+        let config = Config {
+            master_key: Some(SecretString::from("c2VjcmV0")),
+            database_url: "postgres://app:hunter2@db/tessera".into(),
+            ..Config::default()
+        };
+        let shown = serde_json::to_string(&config).unwrap();
+        assert!(!shown.contains("hunter2"));
+        assert!(!shown.contains("c2VjcmV0"));
+        assert!(!format!("{config:?}").contains("c2VjcmV0"));
+    }
+}

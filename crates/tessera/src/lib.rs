@@ -1,0 +1,95 @@
+//! The `tessera` binary's library half: configuration, picking the store
+//! backend once from the database URL, and assembling the server. The HTTP
+//! test suite starts servers through the same functions `main` uses.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod master_key;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tessera_core::{AuthService, KeyEncryptor, KeyRing, PasswordHasher, ServiceSettings, SystemClock};
+use tessera_postgres::PostgresStore;
+use tessera_server::{AppState, HttpSettings};
+use tessera_sqlite::SqliteStore;
+use tessera_store::Store;
+use tokio::net::TcpListener;
+
+pub use config::{Config, LogFormat};
+
+/// Opens the store the database URL names (the only place that looks at
+/// the scheme). SQLite files and their directory are created if missing.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = &config.database_url;
+    if url.starts_with("sqlite:") {
+        if config.database_url == format!("sqlite://{}", config.data_dir.join("tessera.db").display()) {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+        }
+        let store = SqliteStore::connect(url)
+            .await
+            .context("cannot open the SQLite database")?;
+        Ok(Arc::new(store))
+    } else {
+        let store = PostgresStore::connect(url, config.database_max_connections)
+            .await
+            .context("cannot connect to PostgreSQL")?;
+        Ok(Arc::new(store))
+    }
+}
+
+/// Applies the backend's migrations.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    store.migrate().await.context("migrations failed")?;
+    Ok(())
+}
+
+/// Builds the whole application: store (migrated), keys, service, router.
+pub async fn build_app(config: &Config) -> anyhow::Result<axum::Router> {
+    let store = open_store(config).await?;
+    store.migrate().await.context("migrations failed")?;
+    let master_key = master_key::resolve(config)?;
+    let encryptor = KeyEncryptor::new(&master_key)?;
+    let keys = Arc::new(KeyRing::new(store.clone(), encryptor, config.signing_alg));
+    let hasher = PasswordHasher::new(&config.password_hash)?;
+    let settings = ServiceSettings {
+        issuer: config.issuer.clone(),
+        tokens: config.tokens.clone(),
+        password_policy: config.password_policy.clone(),
+        lockout: config.lockout.clone(),
+    };
+    let auth = AuthService::start(store, hasher, keys, Arc::new(SystemClock), settings).await?;
+    let state = AppState {
+        auth: Arc::new(auth),
+        metrics: tessera_server::metrics_handle(),
+        http: Arc::new(HttpSettings {
+            cookie_mode_default: config.cookie_mode,
+            secure_cookies: config.issuer_is_https(),
+            cors_origins: config.cors_origins.clone(),
+            max_body_bytes: config.max_body_bytes,
+            refresh_cookie_max_age_secs: config.tokens.refresh_idle_ttl_secs,
+        }),
+    };
+    Ok(tessera_server::router(state))
+}
+
+/// Builds the application and serves it on `listener` until `shutdown`.
+pub async fn run(
+    config: &Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = build_app(config).await?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        issuer = %config.issuer,
+        database = %config::redact_url(&config.database_url),
+        "tessera ready"
+    );
+    tessera_server::serve(listener, app, shutdown).await?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! The `tessera` binary as an operator meets it: help texts, a zero-config
+//! start, `migrate`, configuration errors (exit code 2, naming the key),
+//! unknown variables, and a graceful shutdown on SIGTERM.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{jwt_part, TempDir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+const TABLES: [&str; 5] = [
+    "tenant",
+    "user_account",
+    "session",
+    "refresh_token",
+    "signing_key",
+];
+
+/// `tessera` run in `cwd` with no `TESSERA_*` variable inherited.
+fn tessera(cwd: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(cwd);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TESSERA_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().expect("run tessera")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `tessera serve` child process, killed if still running when dropped.
+struct Served {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+    client: reqwest::Client,
+}
+
+impl Served {
+    /// Starts `tessera serve` in a fresh directory with `env` besides
+    /// `TESSERA_LISTEN`, and waits until it is ready.
+    async fn start(env: &[(&str, &str)]) -> Served {
+        let dir = TempDir::new();
+        let port = free_port();
+        let stdout = std::fs::File::create(dir.0.join("stdout.log")).unwrap();
+        let stderr = std::fs::File::create(dir.0.join("stderr.log")).unwrap();
+        let mut command = tessera(&dir.0);
+        command
+            .arg("serve")
+            .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+            .stdout(stdout)
+            .stderr(stderr)
+            .stdin(Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command.spawn().expect("spawn tessera serve");
+        let mut served = Served {
+            child,
+            port,
+            dir,
+            client: reqwest::Client::new(),
+        };
+        served.wait_ready().await;
+        served
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn stdout(&self) -> String {
+        std::fs::read_to_string(self.dir.0.join("stdout.log")).unwrap_or_default()
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.0.join("tessera-data")
+    }
+
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let stderr = std::fs::read_to_string(self.dir.0.join("stderr.log")).unwrap_or_default();
+                panic!("tessera exited early with {status}: {stderr}\n{}", self.stdout());
+            }
+            if let Ok(response) = self.client.get(self.url("/health/ready")).send().await {
+                if response.status() == StatusCode::OK {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tessera not ready after 60 s:\n{}",
+                self.stdout()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tessera did not exit within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Lines of the JSON log at level WARN.
+    fn warnings(&self) -> Vec<String> {
+        self.stdout()
+            .lines()
+            .filter(|l| l.contains("\"level\":\"WARN\""))
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn help_and_version_say_what_the_commands_do() {
+    let dir = TempDir::new();
+    let help = run(tessera(&dir.0).arg("--help"));
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout).to_lowercase();
+    for word in ["identity", "serve", "migrate", "version", "--config"] {
+        assert!(text.contains(word), "--help lacks {word}: {text}");
+    }
+    let serve = run(tessera(&dir.0).args(["serve", "--help"]));
+    assert!(serve.status.success());
+    assert!(String::from_utf8_lossy(&serve.stdout)
+        .to_lowercase()
+        .contains("run the server"));
+    let migrate = run(tessera(&dir.0).args(["migrate", "--help"]));
+    assert!(migrate.status.success());
+    assert!(String::from_utf8_lossy(&migrate.stdout)
+        .to_lowercase()
+        .contains("migrations"));
+    let version = run(tessera(&dir.0).arg("version"));
+    assert!(version.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("tessera {}", env!("CARGO_PKG_VERSION"))
+    );
+    let nothing = run(&mut tessera(&dir.0));
+    assert!(!nothing.status.success(), "no subcommand must be a usage error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_config_start_creates_its_data_and_serves() {
+    let server = Served::start(&[]).await;
+    let data = server.data_dir();
+    assert!(
+        data.join("tessera.db").is_file(),
+        "no tessera.db in {}",
+        data.display()
+    );
+    let mode = std::fs::metadata(data.join("master.key"))
+        .expect("master.key")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "master.key mode {:o}", mode & 0o777);
+    assert!(
+        server
+            .warnings()
+            .iter()
+            .any(|l| l.to_lowercase().contains("master key")),
+        "no master-key warning:\n{}",
+        server.stdout()
+    );
+
+    let credentials = json!({"email": "operator@example.com", "password": "zero-Config-Start-1"});
+    assert_eq!(
+        server.post("/api/v1/auth/register", credentials).await.status(),
+        StatusCode::CREATED
+    );
+    let response = server
+        .post(
+            "/api/v1/auth/login",
+            json!({"identifier": "operator@example.com", "password": "zero-Config-Start-1"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: Value = response.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        jwt_part(access, 1)["iss"],
+        format!("http://127.0.0.1:{}", server.port)
+    );
+    let me = server
+        .client
+        .get(server.url("/api/v1/users/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_creates_the_tables_on_a_fresh_sqlite_file() {
+    let dir = TempDir::new();
+    let url = format!("sqlite://{}", dir.0.join("migrated.db").display());
+    let output = run(tessera(&dir.0).arg("migrate").env("TESSERA_DATABASE_URL", &url));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let names: Vec<String> = sqlx::query_scalar("select name from sqlite_master where type = 'table'")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    for table in TABLES {
+        assert!(names.iter().any(|n| n == table), "{table} missing: {names:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_creates_the_tables_on_a_fresh_postgres_database() {
+    let Some(db) = tessera_postgres::testing::fresh_database().await else {
+        return;
+    };
+    let dir = TempDir::new();
+    let output = run(tessera(&dir.0)
+        .arg("migrate")
+        .env("TESSERA_DATABASE_URL", &db.url));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let names: Vec<String> = sqlx::query_scalar(
+        "select table_name::text from information_schema.tables where table_schema = 'public'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    for table in TABLES {
+        assert!(names.iter().any(|n| n == table), "{table} missing: {names:?}");
+    }
+}
+
+#[test]
+fn unknown_key_in_the_config_file_exits_2_naming_it() {
+    let dir = TempDir::new();
+    let file = dir.0.join("tessera.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:0\"\nfrobnicate_level = 3\n").unwrap();
+    let output = run(tessera(&dir.0).args(["serve", "--config"]).arg(&file));
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("frobnicate_level"), "{stderr}");
+
+    std::fs::write(&file, "[tokens]\naccess_token_ttl = 5\n").unwrap();
+    let output = run(tessera(&dir.0).args(["serve", "--config"]).arg(&file));
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("access_token_ttl"),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn malformed_value_exits_2_naming_the_key() {
+    let dir = TempDir::new();
+    let output = run(tessera(&dir.0).arg("serve").env("TESSERA_LISTEN", "nonsense"));
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("listen"), "{stderr}");
+    let output = run(tessera(&dir.0)
+        .arg("serve")
+        .env("TESSERA_TOKENS__ACCESS_TOKEN_TTL_SECS", "soon"));
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("access_token_ttl_secs"),
+        "{output:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_environment_variable_is_a_warning_not_an_error() {
+    let server = Served::start(&[("TESSERA_FROBNICATE", "1")]).await;
+    assert!(
+        server.warnings().iter().any(|l| l.contains("TESSERA_FROBNICATE")),
+        "no warning naming it:\n{}",
+        server.stdout()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_an_in_flight_login_finish_and_exits_0() {
+    let mut server = Served::start(&[]).await;
+    let credentials = json!({"email": "drain@example.com", "password": "graceful-Shutdown-9"});
+    assert_eq!(
+        server.post("/api/v1/auth/register", credentials).await.status(),
+        StatusCode::CREATED
+    );
+    let request = server
+        .client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({"identifier": "drain@example.com", "password": "graceful-Shutdown-9"}))
+        .send();
+    let in_flight = tokio::spawn(request);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    server.terminate();
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight login must complete");
+    assert!(
+        matches!(response.status().as_u16(), 200 | 401),
+        "{}",
+        response.status()
+    );
+    let status = server.wait_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        server.stdout().contains("shut down cleanly"),
+        "{}",
+        server.stdout()
+    );
+}

@@ -1,0 +1,18 @@
+//! The HTTP suite: one test binary, real servers over real HTTP, every test
+//! on SQLite and (when configured, always in CI) PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod accounts;
+mod binary;
+mod cookies;
+mod fuzz;
+mod hygiene;
+mod login;
+mod logs;
+mod outage;
+mod refresh;
+mod sessions;
+mod tokens;
+mod users;
