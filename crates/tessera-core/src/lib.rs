@@ -18,7 +18,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, AuthResult, FieldViolation};
 pub use jwt::AccessClaims;
 pub use keys::{KeyEncryptor, KeyRing, SigningAlg};
-pub use password::PasswordHasher;
+pub use password::{HashTicket, PasswordHasher};
 pub use service::{
     AuthService, Authenticated, IssuedTokens, LoginRequest, ProfileChanges, Registration, ServiceSettings,
 };

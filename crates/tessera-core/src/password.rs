@@ -1,11 +1,11 @@
 //! Password policy and argon2id hashing with admission control.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use rand::RngCore;
 use tessera_argon2::Params;
-use tokio::sync::Semaphore;
 use zxcvbn::matching::patterns::MatchPattern;
 
 use crate::error::{AuthError, AuthResult, FieldViolation};
@@ -99,10 +99,11 @@ fn is_common_password(password: &str) -> bool {
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
-    running: Arc<Semaphore>,
+    slots: Arc<HashSlots>,
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
     dummy_hash: Arc<str>,
+    hashes_started: Arc<AtomicU64>,
 }
 
 impl PasswordHasher {
@@ -126,30 +127,88 @@ impl PasswordHasher {
             parallelism: settings.parallelism,
         };
         let dummy_hash = hash_blocking(b"tessera-dummy-password", params)?;
+        // A fresh server holds no hashing memory until its first login.
+        tessera_argon2::release_spare_regions();
         Ok(PasswordHasher {
             params,
-            running: Arc::new(Semaphore::new(concurrent)),
+            slots: Arc::new(HashSlots::new(concurrent)),
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting: concurrent + queued,
             dummy_hash: dummy_hash.into(),
+            hashes_started: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Takes a place in the hash queue now, or refuses at once when it is
+    /// full. Login takes its place before it looks the account up, so an
+    /// overloaded server answers 503 without touching the database.
+    pub fn admit(&self) -> AuthResult<HashTicket> {
+        let admitted = self.waiting.fetch_add(1, Ordering::AcqRel) < self.max_waiting;
+        let slot = QueueSlot(Arc::clone(&self.waiting));
+        metrics::gauge!("tessera_password_hash_queue_depth").set(self.queue_depth() as f64);
+        if !admitted {
+            metrics::counter!("tessera_password_hash_rejected_total").increment(1);
+            return Err(AuthError::Overloaded { retry_after_secs: 1 });
+        }
+        Ok(HashTicket {
+            hasher: self.clone(),
+            _slot: slot,
         })
     }
 
     /// Hashes a new password.
     pub async fn hash(&self, password: &str) -> AuthResult<String> {
+        self.admit()?.hash(password).await
+    }
+
+    /// Verifies `password` against `stored`; see [`HashTicket::verify`].
+    pub async fn verify(&self, stored: Option<&str>, password: &str) -> AuthResult<bool> {
+        self.admit()?.verify(stored, password).await
+    }
+
+    /// Hashes now waiting or running (exported as a metric).
+    pub fn queue_depth(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Runs forever: every `period` in which no hash started, hands the
+    /// hashing memory kept for reuse (one region of `memory_kib` per
+    /// concurrent hash) back to the system, so an idle server is small.
+    pub async fn release_memory_when_idle(self, period: std::time::Duration) {
+        let mut seen = self.hashes_started.load(Ordering::Relaxed);
+        loop {
+            tokio::time::sleep(period).await;
+            let now = self.hashes_started.load(Ordering::Relaxed);
+            if now == seen && self.queue_depth() == 0 {
+                tessera_argon2::release_spare_regions();
+            }
+            seen = now;
+        }
+    }
+}
+
+/// A place in the hash queue, good for one hash or verification.
+pub struct HashTicket {
+    hasher: PasswordHasher,
+    _slot: QueueSlot,
+}
+
+impl HashTicket {
+    /// Hashes a new password.
+    pub async fn hash(self, password: &str) -> AuthResult<String> {
         let password = password.as_bytes().to_vec();
-        let params = self.params;
+        let params = self.hasher.params;
         self.run(move || hash_blocking(&password, params)).await?
     }
 
     /// Verifies `password` against `stored` (argon2id PHC string). With
     /// `stored = None` it verifies against the dummy hash and returns
     /// `false`, so that a missing account costs the same time.
-    pub async fn verify(&self, stored: Option<&str>, password: &str) -> AuthResult<bool> {
+    pub async fn verify(self, stored: Option<&str>, password: &str) -> AuthResult<bool> {
         let is_real = stored.is_some();
         let encoded = stored
             .map(str::to_owned)
-            .unwrap_or_else(|| self.dummy_hash.to_string());
+            .unwrap_or_else(|| self.hasher.dummy_hash.to_string());
         let password = password.as_bytes().to_vec();
         let matched = self
             .run(move || tessera_argon2::verify_encoded(&encoded, &password))
@@ -158,38 +217,76 @@ impl PasswordHasher {
         Ok(is_real && matched)
     }
 
-    /// Hashes now waiting or running (exported as a metric).
-    pub fn queue_depth(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed)
-    }
-
-    async fn run<T, F>(&self, work: F) -> AuthResult<T>
+    /// Runs `work` on the blocking pool once one of the hash slots is free.
+    /// The slot is taken on the blocking thread and the queue place travels
+    /// with the work, so the queue bound counts hashes that will really run
+    /// even when the caller gives up waiting.
+    async fn run<T, F>(self, work: F) -> AuthResult<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let admitted = self.waiting.fetch_add(1, Ordering::AcqRel) < self.max_waiting;
-        let _leave = QueueSlot(&self.waiting);
-        metrics::gauge!("tessera_password_hash_queue_depth").set(self.queue_depth() as f64);
-        if !admitted {
-            metrics::counter!("tessera_password_hash_rejected_total").increment(1);
-            return Err(AuthError::Overloaded { retry_after_secs: 1 });
+        let HashTicket {
+            hasher,
+            _slot: queue_place,
+        } = self;
+        tokio::task::spawn_blocking(move || {
+            let _queue_place = queue_place;
+            let _running = hasher.slots.acquire();
+            hasher.hashes_started.fetch_add(1, Ordering::Relaxed);
+            work()
+        })
+        .await
+        .map_err(|err| AuthError::Internal(format!("hash task failed: {err}")))
+    }
+}
+
+/// A counting semaphore for blocking threads: at most `cores` hashes run.
+///
+/// Why not tokio's `Semaphore`: its permits are awaited on the async
+/// runtime, so every hand-over from one hash to the next needs a runtime
+/// worker to be scheduled first, and those workers compete with the hashing
+/// threads for the same cores; the gaps cost about a tenth of the login
+/// throughput on two cores. Threads waiting here take over directly.
+struct HashSlots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl HashSlots {
+    fn new(slots: usize) -> HashSlots {
+        HashSlots {
+            free: Mutex::new(slots),
+            freed: Condvar::new(),
         }
-        let _permit = self
-            .running
-            .acquire()
-            .await
-            .map_err(|_| AuthError::Internal("hash semaphore closed".into()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|err| AuthError::Internal(format!("hash task failed: {err}")))
+    }
+
+    /// Blocks the calling (blocking-pool) thread until a slot is free.
+    fn acquire(&self) -> HashSlotGuard<'_> {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        HashSlotGuard(self)
+    }
+}
+
+/// A taken hash slot, given back on drop.
+struct HashSlotGuard<'a>(&'a HashSlots);
+
+impl Drop for HashSlotGuard<'_> {
+    fn drop(&mut self) {
+        let mut free = self.0.free.lock().unwrap_or_else(PoisonError::into_inner);
+        *free += 1;
+        self.0.freed.notify_one();
     }
 }
 
 /// Decrements the waiting count however the hash ends (even if cancelled).
-struct QueueSlot<'a>(&'a AtomicUsize);
+struct QueueSlot(Arc<AtomicUsize>);
 
-impl Drop for QueueSlot<'_> {
+impl Drop for QueueSlot {
     fn drop(&mut self) {
         let now = self.0.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
         metrics::gauge!("tessera_password_hash_queue_depth").set(now as f64);
@@ -292,7 +389,7 @@ mod tests {
             ..HashSettings::default()
         };
         let hasher = PasswordHasher::new(&settings).unwrap();
-        let permit = hasher.running.clone().acquire_owned().await.unwrap();
+        let held = hasher.slots.acquire();
         let first = tokio::spawn({
             let h = hasher.clone();
             async move { h.hash("a-password").await }
@@ -304,7 +401,7 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let third = hasher.hash("c-password").await;
         assert!(matches!(third, Err(AuthError::Overloaded { .. })));
-        drop(permit);
+        drop(held);
         assert!(first.await.unwrap().is_ok());
         assert!(second.await.unwrap().is_ok());
     }

@@ -253,23 +253,30 @@ impl AuthService {
 
     async fn try_login(&self, request: LoginRequest) -> AuthResult<IssuedTokens> {
         let tenant_id = self.tenant.tenant_id;
+        let ticket = self.hasher.admit()?;
         let identifier = request.identifier.trim().to_lowercase();
-        let user = match self.store.find_user_by_identifier(tenant_id, &identifier).await {
-            Ok(user) => Some(user),
-            Err(StoreError::NotFound) => None,
-            Err(other) => return Err(other.into()),
+        // No stored email or username holds a control character (both are
+        // parsed on the way in), and PostgreSQL refuses NUL in text outright:
+        // such an identifier is simply an unknown user.
+        let user = if identifier.chars().any(char::is_control) {
+            None
+        } else {
+            match self.store.find_user_by_identifier(tenant_id, &identifier).await {
+                Ok(user) => Some(user),
+                Err(StoreError::NotFound) => None,
+                Err(other) => return Err(other.into()),
+            }
         };
         let now = self.clock.now();
         let Some(user) = user else {
-            self.hasher.verify(None, &request.password).await?;
+            ticket.verify(None, &request.password).await?;
             return Err(AuthError::InvalidCredentials);
         };
         if user.locked_until.is_some_and(|until| until > now) {
-            self.hasher.verify(None, &request.password).await?;
+            ticket.verify(None, &request.password).await?;
             return Err(AuthError::InvalidCredentials);
         }
-        let password_ok = self
-            .hasher
+        let password_ok = ticket
             .verify(user.password_hash.as_deref(), &request.password)
             .await?;
         if !password_ok {
@@ -570,6 +577,13 @@ impl AuthService {
                     message: format!("display name must be at most {MAX_DISPLAY_NAME_CHARS} characters"),
                 });
             }
+            if name.chars().any(char::is_control) {
+                violations.push(FieldViolation {
+                    field: "display_name",
+                    rule: "control_character",
+                    message: "display name must not contain control characters".into(),
+                });
+            }
         }
         if let Some(profile) = &changes.profile {
             if !profile.is_object() {
@@ -583,6 +597,13 @@ impl AuthService {
                     field: "profile",
                     rule: "too_large",
                     message: format!("profile must be at most {MAX_PROFILE_BYTES} bytes"),
+                });
+            } else if json_contains_nul(profile) {
+                // PostgreSQL's jsonb cannot store U+0000; refuse it on every backend alike.
+                violations.push(FieldViolation {
+                    field: "profile",
+                    rule: "nul_character",
+                    message: "profile keys and strings must not contain U+0000".into(),
                 });
             }
         }
@@ -645,5 +666,17 @@ impl AuthService {
 
     fn secs(&self, secs: u64) -> Duration {
         Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000))
+    }
+}
+
+/// Whether any key or string inside `value` holds U+0000.
+fn json_contains_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(json_contains_nul),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(key, item)| key.contains('\0') || json_contains_nul(item)),
+        _ => false,
     }
 }

@@ -2,10 +2,10 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, Method};
+use axum::http::{header, HeaderMap, Method};
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 use tessera_core::Authenticated;
@@ -14,7 +14,9 @@ use crate::cookies::{read_cookie, ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
-/// `Json<T>` whose rejections are problem documents with our codes.
+/// `Json<T>` whose rejections are problem documents with our codes. The body
+/// must be a JSON object: every request body of this API is one, and letting
+/// serde read a struct from an array would accept `["id","pw"]` as a login.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -25,33 +27,71 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        ErrorCode::PayloadTooLarge,
+                        Some("request body exceeds the limit".into()),
+                    )
+                } else {
+                    ApiError::new(ErrorCode::MalformedJson, Some(rejection.body_text()))
+                }
+            })?;
+        decode_json_object(&parts.headers, &bytes).map(ApiJson)
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::JsonDataError(err) => ApiError::new(ErrorCode::InvalidBody, Some(err.body_text())),
-        JsonRejection::JsonSyntaxError(err) => ApiError::new(ErrorCode::MalformedJson, Some(err.body_text())),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+/// Decode a request body that must be `application/json` (or `+json`) holding
+/// one JSON object, mapping each failure to its problem code.
+pub fn decode_json_object<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|essence| {
+            essence == "application/json"
+                || (essence.starts_with("application/") && essence.ends_with("+json"))
+        });
+    if !is_json {
+        return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             Some("expected Content-Type: application/json".into()),
-        ),
-        JsonRejection::BytesRejection(err) => {
-            if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    Some("request body exceeds the limit".into()),
-                )
-            } else {
-                ApiError::new(ErrorCode::MalformedJson, Some(err.body_text()))
-            }
-        }
-        other => ApiError::new(ErrorCode::MalformedJson, Some(other.body_text())),
+        ));
     }
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        let code = if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+            ErrorCode::InvalidBody
+        } else {
+            ErrorCode::MalformedJson
+        };
+        return Err(ApiError::new(
+            code,
+            Some("request body must be a JSON object".into()),
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let code = if err.inner().is_data() {
+            ErrorCode::InvalidBody
+        } else {
+            ErrorCode::MalformedJson
+        };
+        ApiError::new(code, Some(err.to_string()))
+    })?;
+    deserializer
+        .end()
+        .map_err(|err| ApiError::new(ErrorCode::MalformedJson, Some(err.to_string())))?;
+    Ok(value)
 }
 
 /// `Query<T>` whose rejections are problem documents (`invalid_query`).

@@ -40,6 +40,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// After this long without a password hash, hashing memory is released.
+const HASH_MEMORY_IDLE_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Applies the backend's migrations.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config).await?;
@@ -55,6 +58,7 @@ pub async fn build_app(config: &Config) -> anyhow::Result<axum::Router> {
     let encryptor = KeyEncryptor::new(&master_key)?;
     let keys = Arc::new(KeyRing::new(store.clone(), encryptor, config.signing_alg));
     let hasher = PasswordHasher::new(&config.password_hash)?;
+    tokio::spawn(hasher.clone().release_memory_when_idle(HASH_MEMORY_IDLE_PERIOD));
     let settings = ServiceSettings {
         issuer: config.issuer.clone(),
         tokens: config.tokens.clone(),

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::cookies::{clear_token_cookies, read_cookie, set_token_cookies, REFRESH_COOKIE};
 use crate::error::{ApiError, ErrorCode, Problem};
-use crate::extract::{check_csrf, ApiJson, ApiQuery, Caller, ClientMeta};
+use crate::extract::{check_csrf, decode_json_object, ApiJson, ApiQuery, Caller, ClientMeta};
 use crate::routes::UserView;
 use crate::state::AppState;
 
@@ -225,6 +225,7 @@ pub async fn refresh(
     Ok(token_response(&state, tokens, true))
 }
 
+/// An empty body is "no body" (cookie mode); anything else must be a JSON object.
 fn parse_optional_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     bytes: &Bytes,
@@ -232,27 +233,7 @@ fn parse_optional_body<T: serde::de::DeserializeOwned>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let is_json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
-    if !is_json {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            Some("expected Content-Type: application/json".into()),
-        ));
-    }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer)
-        .map(Some)
-        .map_err(|err| {
-            let code = if err.inner().is_data() {
-                ErrorCode::InvalidBody
-            } else {
-                ErrorCode::MalformedJson
-            };
-            ApiError::new(code, Some(err.to_string()))
-        })
+    decode_json_object(headers, bytes).map(Some)
 }
 
 /// End the current session.

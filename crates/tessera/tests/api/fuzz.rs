@@ -271,27 +271,25 @@ both_backends! {
         }
     }
 
-    async fn nul_in_profile_fields_is_stored_or_refused_but_never_a_500(app) {
+    async fn nul_in_profile_fields_is_refused_as_a_validation_error(app) {
+        // Refused on both backends alike (PostgreSQL could not store it).
         let (_, tokens, _) = app.signed_in_user().await;
         let bodies = [
             json!({"display_name": "nul\u{0000}name"}),
             json!({"profile": {"note": "nul\u{0000}value"}}),
             json!({"profile": {"nul\u{0000}key": 1}}),
+            json!({"profile": {"list": [{"deep": "nul\u{0000}"}]}}),
         ];
         for body in bodies {
             let response = app.call(Method::PATCH, "/api/v1/users/me", Some(&tokens.access_token), Some(body.clone())).await;
-            match response.status().as_u16() {
-                200 => {
-                    let me: Value = response.json().await.unwrap();
-                    for (field, value) in body.as_object().unwrap() {
-                        assert_eq!(&me[field], value, "{field} did not round-trip");
-                    }
-                }
-                422 => {
-                    crate::helpers::assert_problem(response, 422, "validation_failed").await;
-                }
-                other => panic!("{other} for {body}"),
-            }
+            crate::helpers::assert_problem(response, 422, "validation_failed").await;
         }
+        let me: Value = app
+            .call(Method::GET, "/api/v1/users/me", Some(&tokens.access_token), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(me["display_name"].is_null(), "nothing was stored: {me}");
     }
 }
