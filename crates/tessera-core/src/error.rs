@@ -31,6 +31,10 @@ pub enum AuthError {
     /// A refresh token is unknown, spent, expired, or its session is over.
     #[error("invalid grant")]
     InvalidGrant,
+    /// Client authentication failed: unknown client, no secret, or wrong
+    /// secret — deliberately indistinguishable (RFC 6749 §5.2 `invalid_client`).
+    #[error("invalid client")]
+    InvalidClient,
     /// A bearer token failed verification or its session is no longer valid.
     #[error("invalid token: {0}")]
     InvalidToken(&'static str),

@@ -3,6 +3,7 @@
 //! by the HTTP layer in `tessera-server`.
 #![forbid(unsafe_code)]
 
+pub mod clients;
 pub mod clock;
 pub mod error;
 pub mod identity;
@@ -14,6 +15,7 @@ pub mod settings;
 mod tokens;
 pub use tokens::new_opaque_token;
 
+pub use clients::{ClientSecret, ClientService, NewClient, RegisteredClient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, AuthResult, FieldViolation};
 pub use jwt::AccessClaims;

@@ -5,7 +5,8 @@ use chrono::{DateTime, Timelike, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 use tessera_store::{
-    KeyState, RefreshToken, Session, SigningKey, StoreError, StoreResult, Tenant, User, UserStatus,
+    Client, ClientType, GrantType, KeyState, RefreshToken, Session, SigningKey, StoreError, StoreResult,
+    Tenant, TokenEndpointAuthMethod, User, UserStatus,
 };
 
 /// Column list of `user_account`, as [`user`] reads it.
@@ -42,6 +43,31 @@ macro_rules! signing_key_columns {
     };
 }
 pub(crate) use signing_key_columns;
+
+/// Column list of `client`, as [`client`] reads it.
+macro_rules! client_columns {
+    () => {
+        "client_id, tenant_id, name, client_type, redirect_uris, grant_types, scopes, \
+         token_endpoint_auth_method, jwks, first_party, access_token_ttl_secs, \
+         refresh_idle_ttl_secs, secret_hash, previous_secret_hash, created_at, updated_at"
+    };
+}
+pub(crate) use client_columns;
+
+/// A list of strings as stored: a jsonb array.
+pub(crate) fn list_json<S: AsRef<str>>(items: &[S]) -> serde_json::Value {
+    serde_json::Value::Array(
+        items
+            .iter()
+            .map(|s| serde_json::Value::String(s.as_ref().to_owned()))
+            .collect(),
+    )
+}
+
+fn list_column(row: &PgRow, name: &str) -> StoreResult<Vec<String>> {
+    let value: serde_json::Value = column(row, name)?;
+    serde_json::from_value(value).map_err(|e| StoreError::Other(format!("column {name}: {e}")))
+}
 
 /// A time as stored: truncated to the millisecond, the precision the SQLite
 /// backend keeps, so that both engines return the same values.
@@ -140,6 +166,37 @@ pub(crate) fn signing_key(row: &PgRow) -> StoreResult<SigningKey> {
         created_at: column(row, "created_at")?,
         activates_at: column(row, "activates_at")?,
         not_after: column(row, "not_after")?,
+    })
+}
+
+/// Reads a `client` row selected with `client_columns!()`.
+pub(crate) fn client(row: &PgRow) -> StoreResult<Client> {
+    let client_type: String = column(row, "client_type")?;
+    let method: String = column(row, "token_endpoint_auth_method")?;
+    Ok(Client {
+        client_id: column(row, "client_id")?,
+        tenant_id: column(row, "tenant_id")?,
+        name: column(row, "name")?,
+        client_type: ClientType::parse(&client_type)
+            .ok_or_else(|| StoreError::Other(format!("unknown client type {client_type:?}")))?,
+        redirect_uris: list_column(row, "redirect_uris")?,
+        grant_types: list_column(row, "grant_types")?
+            .iter()
+            .map(|g| {
+                GrantType::parse(g).ok_or_else(|| StoreError::Other(format!("unknown grant type {g:?}")))
+            })
+            .collect::<StoreResult<_>>()?,
+        scopes: list_column(row, "scopes")?,
+        token_endpoint_auth_method: TokenEndpointAuthMethod::parse(&method)
+            .ok_or_else(|| StoreError::Other(format!("unknown auth method {method:?}")))?,
+        jwks: column(row, "jwks")?,
+        first_party: column(row, "first_party")?,
+        access_token_ttl_secs: column(row, "access_token_ttl_secs")?,
+        refresh_idle_ttl_secs: column(row, "refresh_idle_ttl_secs")?,
+        secret_hash: column(row, "secret_hash")?,
+        previous_secret_hash: column(row, "previous_secret_hash")?,
+        created_at: column(row, "created_at")?,
+        updated_at: column(row, "updated_at")?,
     })
 }
 

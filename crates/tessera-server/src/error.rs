@@ -38,6 +38,8 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// Refresh token unknown, spent, expired or its session ended.
     InvalidGrant,
+    /// Client authentication failed (unknown client or wrong secret).
+    InvalidClient,
     /// Missing, malformed, expired or revoked bearer token.
     InvalidToken,
     /// Cookie-authenticated state change without a matching CSRF header.
@@ -94,6 +96,7 @@ impl ErrorCode {
                 "Invalid credentials",
             ),
             InvalidGrant => ("invalid_grant", StatusCode::UNAUTHORIZED, "Invalid grant"),
+            InvalidClient => ("invalid_client", StatusCode::UNAUTHORIZED, "Invalid client"),
             InvalidToken => ("invalid_token", StatusCode::UNAUTHORIZED, "Invalid token"),
             CsrfFailed => ("csrf_failed", StatusCode::FORBIDDEN, "CSRF check failed"),
             WrongPassword => (
@@ -192,6 +195,10 @@ impl From<AuthError> for ApiError {
                 ErrorCode::InvalidGrant,
                 Some("the refresh token is invalid, expired or revoked".into()),
             ),
+            AuthError::InvalidClient => ApiError::new(
+                ErrorCode::InvalidClient,
+                Some("client authentication failed".into()),
+            ),
             AuthError::InvalidToken(why) => ApiError::new(
                 ErrorCode::InvalidToken,
                 Some(format!("access token rejected: {why}")),
@@ -276,6 +283,7 @@ mod tests {
             (AuthError::Conflict("kid".into()), "conflict", 409),
             (AuthError::InvalidCredentials, "invalid_credentials", 401),
             (AuthError::InvalidGrant, "invalid_grant", 401),
+            (AuthError::InvalidClient, "invalid_client", 401),
             (AuthError::InvalidToken("expired"), "invalid_token", 401),
             (AuthError::WrongPassword, "wrong_password", 400),
             (AuthError::NotFound, "not_found", 404),

@@ -5,7 +5,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use tessera_store::{
-    KeyState, RefreshToken, Session, SigningKey, StoreError, StoreResult, Tenant, User, UserStatus,
+    Client, ClientType, GrantType, KeyState, RefreshToken, Session, SigningKey, StoreError, StoreResult,
+    Tenant, TokenEndpointAuthMethod, User, UserStatus,
 };
 use uuid::Uuid;
 
@@ -44,6 +45,16 @@ macro_rules! signing_key_columns {
 }
 pub(crate) use signing_key_columns;
 
+/// Column list of `client`, as [`client`] reads it.
+macro_rules! client_columns {
+    () => {
+        "client_id, tenant_id, name, client_type, redirect_uris, grant_types, scopes, \
+         token_endpoint_auth_method, jwks, first_party, access_token_ttl_secs, \
+         refresh_idle_ttl_secs, secret_hash, previous_secret_hash, created_at, updated_at"
+    };
+}
+pub(crate) use client_columns;
+
 /// A uuid as stored: hyphenated lowercase text.
 pub(crate) fn id(id: Uuid) -> String {
     id.hyphenated().to_string()
@@ -67,6 +78,12 @@ pub(crate) fn opt_ms(t: Option<DateTime<Utc>>) -> Option<i64> {
 /// JSON as stored.
 pub(crate) fn json_text(v: &serde_json::Value) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Other(format!("encode json: {e}")))
+}
+
+/// A list of strings as stored: a JSON array.
+pub(crate) fn list_text<S: AsRef<str>>(items: &[S]) -> StoreResult<String> {
+    let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    serde_json::to_string(&items).map_err(|e| StoreError::Other(format!("encode json: {e}")))
 }
 
 fn column<'r, T>(row: &'r SqliteRow, name: &str) -> StoreResult<T>
@@ -99,6 +116,11 @@ fn opt_time_column(row: &SqliteRow, name: &str) -> StoreResult<Option<DateTime<U
 }
 
 fn json_column(row: &SqliteRow, name: &str) -> StoreResult<serde_json::Value> {
+    let text: String = column(row, name)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Other(format!("column {name}: {e}")))
+}
+
+fn list_column(row: &SqliteRow, name: &str) -> StoreResult<Vec<String>> {
     let text: String = column(row, name)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Other(format!("column {name}: {e}")))
 }
@@ -179,5 +201,40 @@ pub(crate) fn signing_key(row: &SqliteRow) -> StoreResult<SigningKey> {
         created_at: time_column(row, "created_at")?,
         activates_at: time_column(row, "activates_at")?,
         not_after: opt_time_column(row, "not_after")?,
+    })
+}
+
+/// Reads a `client` row selected with `client_columns!()`.
+pub(crate) fn client(row: &SqliteRow) -> StoreResult<Client> {
+    let client_type: String = column(row, "client_type")?;
+    let method: String = column(row, "token_endpoint_auth_method")?;
+    let jwks: Option<String> = column(row, "jwks")?;
+    Ok(Client {
+        client_id: uuid_column(row, "client_id")?,
+        tenant_id: uuid_column(row, "tenant_id")?,
+        name: column(row, "name")?,
+        client_type: ClientType::parse(&client_type)
+            .ok_or_else(|| StoreError::Other(format!("unknown client type {client_type:?}")))?,
+        redirect_uris: list_column(row, "redirect_uris")?,
+        grant_types: list_column(row, "grant_types")?
+            .iter()
+            .map(|g| {
+                GrantType::parse(g).ok_or_else(|| StoreError::Other(format!("unknown grant type {g:?}")))
+            })
+            .collect::<StoreResult<_>>()?,
+        scopes: list_column(row, "scopes")?,
+        token_endpoint_auth_method: TokenEndpointAuthMethod::parse(&method)
+            .ok_or_else(|| StoreError::Other(format!("unknown auth method {method:?}")))?,
+        jwks: jwks
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| StoreError::Other(format!("column jwks: {e}")))?,
+        first_party: column(row, "first_party")?,
+        access_token_ttl_secs: column(row, "access_token_ttl_secs")?,
+        refresh_idle_ttl_secs: column(row, "refresh_idle_ttl_secs")?,
+        secret_hash: column(row, "secret_hash")?,
+        previous_secret_hash: column(row, "previous_secret_hash")?,
+        created_at: time_column(row, "created_at")?,
+        updated_at: time_column(row, "updated_at")?,
     })
 }

@@ -24,8 +24,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    KeyState, RefreshToken, Session, SigningKey, Store, StoreError, Tenant, User, UserProfileUpdate,
-    UserStatus,
+    Client, ClientType, GrantType, KeyState, RefreshToken, Session, SigningKey, Store, StoreError, Tenant,
+    TokenEndpointAuthMethod, User, UserProfileUpdate, UserStatus,
 };
 
 /// A fresh, migrated store for one test, plus whatever must outlive it (a
@@ -108,6 +108,13 @@ macro_rules! store_conformance_tests {
             signing_keys_round_trip,
             insert_signing_key_duplicate_kid_conflicts,
             signing_keys_are_listed_per_tenant,
+            clients_round_trip_every_field,
+            get_unknown_client_is_not_found,
+            create_client_duplicate_id_conflicts,
+            clients_are_listed_per_tenant_oldest_first,
+            rotate_client_secret_keeps_only_the_previous_secret,
+            rotate_unknown_client_secret_is_not_found,
+            delete_client_removes_it_only_in_its_tenant,
         );
     };
     (@tests $fixture:expr; $($name:ident),* $(,)?) => {
@@ -1212,4 +1219,205 @@ pub async fn signing_keys_are_listed_per_tenant<S: Store>(store: &S) {
     store.insert_signing_key(&kb).await.expect("insert b");
     assert_eq!(store.list_signing_keys(a.tenant_id).await.expect("a"), vec![ka]);
     assert_eq!(store.list_signing_keys(b.tenant_id).await.expect("b"), vec![kb]);
+}
+
+// --- clients -----------------------------------------------------------------
+
+fn confidential_client(tenant_id: Uuid, created_at: DateTime<Utc>) -> Client {
+    Client {
+        client_id: Uuid::now_v7(),
+        tenant_id,
+        name: "Billing backend".to_owned(),
+        client_type: ClientType::Confidential,
+        redirect_uris: vec![
+            "https://billing.example.com/callback".to_owned(),
+            "http://127.0.0.1:8080/cb?x=1".to_owned(),
+        ],
+        grant_types: vec![
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+        ],
+        scopes: vec!["openid".to_owned(), "invoices:read".to_owned()],
+        token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+        jwks: None,
+        first_party: true,
+        access_token_ttl_secs: Some(300),
+        refresh_idle_ttl_secs: Some(86_400),
+        secret_hash: Some("a".repeat(64)),
+        previous_secret_hash: None,
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+fn public_client(tenant_id: Uuid, created_at: DateTime<Utc>) -> Client {
+    Client {
+        name: "Mobile app".to_owned(),
+        client_type: ClientType::Public,
+        redirect_uris: vec!["com.example.app:/oauth2redirect".to_owned()],
+        grant_types: vec![GrantType::AuthorizationCode],
+        scopes: Vec::new(),
+        token_endpoint_auth_method: TokenEndpointAuthMethod::None,
+        first_party: false,
+        access_token_ttl_secs: None,
+        refresh_idle_ttl_secs: None,
+        secret_hash: None,
+        ..confidential_client(tenant_id, created_at)
+    }
+}
+
+/// Every field reads back exactly: lists in order, JSON, optional values
+/// present and absent.
+pub async fn clients_round_trip_every_field<S: Store>(store: &S) {
+    let t = tenant(store, "acme").await;
+    let now = now_ms();
+    let full = Client {
+        token_endpoint_auth_method: TokenEndpointAuthMethod::PrivateKeyJwt,
+        jwks: Some(json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "c1",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]})),
+        previous_secret_hash: Some("b".repeat(64)),
+        ..confidential_client(t.tenant_id, now)
+    };
+    let public = public_client(t.tenant_id, now);
+    store.create_client(&full).await.expect("create full");
+    store.create_client(&public).await.expect("create public");
+    assert_eq!(
+        store
+            .get_client(t.tenant_id, full.client_id)
+            .await
+            .expect("get full"),
+        full
+    );
+    assert_eq!(
+        store
+            .get_client(t.tenant_id, public.client_id)
+            .await
+            .expect("get public"),
+        public
+    );
+}
+
+/// An unknown id, or the id of another tenant's client, is `NotFound`.
+pub async fn get_unknown_client_is_not_found<S: Store>(store: &S) {
+    let a = tenant(store, "acme").await;
+    let b = tenant(store, "globex").await;
+    assert_not_found(store.get_client(a.tenant_id, Uuid::now_v7()).await, "unknown");
+    let c = confidential_client(a.tenant_id, now_ms());
+    store.create_client(&c).await.expect("create");
+    assert_not_found(store.get_client(b.tenant_id, c.client_id).await, "other tenant");
+}
+
+/// Registering an id twice is `Conflict("client_id")` and keeps the first.
+pub async fn create_client_duplicate_id_conflicts<S: Store>(store: &S) {
+    let t = tenant(store, "acme").await;
+    let first = confidential_client(t.tenant_id, now_ms());
+    store.create_client(&first).await.expect("create");
+    let dup = Client {
+        name: "Impostor".to_owned(),
+        ..first.clone()
+    };
+    assert_conflict(store.create_client(&dup).await, "client_id");
+    assert_eq!(
+        store.get_client(t.tenant_id, first.client_id).await.expect("get"),
+        first
+    );
+}
+
+/// A tenant lists only its own clients, oldest first.
+pub async fn clients_are_listed_per_tenant_oldest_first<S: Store>(store: &S) {
+    let a = tenant(store, "acme").await;
+    let b = tenant(store, "globex").await;
+    let now = now_ms();
+    assert!(store.list_clients(a.tenant_id).await.expect("empty").is_empty());
+    let newer = confidential_client(a.tenant_id, now);
+    let older = public_client(a.tenant_id, now - Duration::days(1));
+    let other = confidential_client(b.tenant_id, now);
+    for c in [&newer, &older, &other] {
+        store.create_client(c).await.expect("create");
+    }
+    assert_eq!(
+        store.list_clients(a.tenant_id).await.expect("a"),
+        vec![older, newer]
+    );
+    assert_eq!(store.list_clients(b.tenant_id).await.expect("b"), vec![other]);
+}
+
+/// A rotation makes the new hash current and the current one previous; the
+/// one before that is dropped.
+pub async fn rotate_client_secret_keeps_only_the_previous_secret<S: Store>(store: &S) {
+    let t = tenant(store, "acme").await;
+    let now = now_ms();
+    let c = confidential_client(t.tenant_id, now);
+    store.create_client(&c).await.expect("create");
+    let later = now + Duration::minutes(5);
+    let once = store
+        .rotate_client_secret(t.tenant_id, c.client_id, &"c".repeat(64), later)
+        .await
+        .expect("rotate once");
+    assert_eq!(once.secret_hash.as_deref(), Some("c".repeat(64).as_str()));
+    assert_eq!(once.previous_secret_hash, c.secret_hash);
+    assert_eq!(once.updated_at, later);
+    assert_eq!(once.created_at, now);
+    let twice = store
+        .rotate_client_secret(t.tenant_id, c.client_id, &"d".repeat(64), later)
+        .await
+        .expect("rotate twice");
+    assert_eq!(twice.secret_hash.as_deref(), Some("d".repeat(64).as_str()));
+    assert_eq!(
+        twice.previous_secret_hash.as_deref(),
+        Some("c".repeat(64).as_str())
+    );
+    assert_eq!(
+        store.get_client(t.tenant_id, c.client_id).await.expect("get"),
+        twice
+    );
+}
+
+/// Rotating the secret of an unknown client, or of another tenant's, is
+/// `NotFound` and changes nothing.
+pub async fn rotate_unknown_client_secret_is_not_found<S: Store>(store: &S) {
+    let a = tenant(store, "acme").await;
+    let b = tenant(store, "globex").await;
+    let now = now_ms();
+    assert_not_found(
+        store
+            .rotate_client_secret(a.tenant_id, Uuid::now_v7(), &"c".repeat(64), now)
+            .await,
+        "unknown",
+    );
+    let c = confidential_client(a.tenant_id, now);
+    store.create_client(&c).await.expect("create");
+    assert_not_found(
+        store
+            .rotate_client_secret(b.tenant_id, c.client_id, &"c".repeat(64), now)
+            .await,
+        "other tenant",
+    );
+    assert_eq!(store.get_client(a.tenant_id, c.client_id).await.expect("get"), c);
+}
+
+/// Deleting removes the client; another tenant cannot delete it, and a
+/// second delete is `NotFound`.
+pub async fn delete_client_removes_it_only_in_its_tenant<S: Store>(store: &S) {
+    let a = tenant(store, "acme").await;
+    let b = tenant(store, "globex").await;
+    let c = confidential_client(a.tenant_id, now_ms());
+    store.create_client(&c).await.expect("create");
+    assert_not_found(
+        store.delete_client(b.tenant_id, c.client_id).await,
+        "other tenant",
+    );
+    store
+        .get_client(a.tenant_id, c.client_id)
+        .await
+        .expect("still there");
+    store
+        .delete_client(a.tenant_id, c.client_id)
+        .await
+        .expect("delete");
+    assert_not_found(store.get_client(a.tenant_id, c.client_id).await, "deleted");
+    assert_not_found(store.delete_client(a.tenant_id, c.client_id).await, "twice");
+    assert!(store.list_clients(a.tenant_id).await.expect("list").is_empty());
 }

@@ -207,3 +207,152 @@ pub struct SigningKey {
     /// For retired keys: unpublish after this instant.
     pub not_after: Option<DateTime<Utc>>,
 }
+
+/// Whether an OAuth client can keep a secret (RFC 6749 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientType {
+    /// Runs on a server and authenticates at the token endpoint.
+    Confidential,
+    /// Runs on a user's device (SPA, native app); has no credentials.
+    Public,
+}
+
+impl ClientType {
+    /// The lowercase name stored in the database and shown to operators.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientType::Confidential => "confidential",
+            ClientType::Public => "public",
+        }
+    }
+
+    /// Parses the stored name; `None` for anything unknown.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "confidential" => Some(ClientType::Confidential),
+            "public" => Some(ClientType::Public),
+            _ => None,
+        }
+    }
+}
+
+/// An OAuth grant type a client may use at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// RFC 6749 §4.1 (with PKCE).
+    AuthorizationCode,
+    /// RFC 6749 §6.
+    RefreshToken,
+    /// RFC 6749 §4.4, confidential clients only.
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// Every grant type, in the order they are listed to operators.
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+
+    /// The registered OAuth name, as stored and as sent in `grant_type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// Parses the OAuth name; `None` for anything unknown.
+    pub fn parse(s: &str) -> Option<Self> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+}
+
+/// How a client authenticates at the token endpoint (RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    /// Secret in HTTP Basic (RFC 6749 §2.3.1); the default for confidential clients.
+    ClientSecretBasic,
+    /// Secret in the form body (RFC 6749 §2.3.1).
+    ClientSecretPost,
+    /// A JWT signed with a key of the client's registered JWKS (RFC 7523).
+    PrivateKeyJwt,
+    /// No authentication: public clients, and only them.
+    None,
+}
+
+impl TokenEndpointAuthMethod {
+    /// Every method, in the order they are listed to operators.
+    pub const ALL: [TokenEndpointAuthMethod; 4] = [
+        TokenEndpointAuthMethod::ClientSecretBasic,
+        TokenEndpointAuthMethod::ClientSecretPost,
+        TokenEndpointAuthMethod::PrivateKeyJwt,
+        TokenEndpointAuthMethod::None,
+    ];
+
+    /// The registered name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenEndpointAuthMethod::ClientSecretBasic => "client_secret_basic",
+            TokenEndpointAuthMethod::ClientSecretPost => "client_secret_post",
+            TokenEndpointAuthMethod::PrivateKeyJwt => "private_key_jwt",
+            TokenEndpointAuthMethod::None => "none",
+        }
+    }
+
+    /// Parses the registered name; `None` for anything unknown.
+    pub fn parse(s: &str) -> Option<Self> {
+        TokenEndpointAuthMethod::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Whether the method authenticates with a shared secret.
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
+        )
+    }
+}
+
+/// A registered OAuth client of a tenant. Its secrets are known to the store
+/// only by their SHA-256.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Client {
+    /// Primary key; the OAuth `client_id`.
+    pub client_id: Uuid,
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// Display name (shown on consent screens).
+    pub name: String,
+    /// Confidential or public.
+    pub client_type: ClientType,
+    /// Redirect URIs, compared by exact string match.
+    pub redirect_uris: Vec<String>,
+    /// Grant types the client may use.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    /// Token endpoint authentication; `None` exactly for public clients.
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// Public keys (a JWK Set) for `private_key_jwt`.
+    pub jwks: Option<serde_json::Value>,
+    /// Trusted first-party application (skips consent).
+    pub first_party: bool,
+    /// Override of the access-token lifetime, seconds.
+    pub access_token_ttl_secs: Option<i64>,
+    /// Override of the refresh-token idle lifetime, seconds.
+    pub refresh_idle_ttl_secs: Option<i64>,
+    /// SHA-256 (lowercase hex) of the current secret.
+    pub secret_hash: Option<String>,
+    /// SHA-256 of the secret before the last rotation, still accepted.
+    pub previous_secret_hash: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change (registration or secret rotation).
+    pub updated_at: DateTime<Utc>,
+}

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    RefreshToken, Session, SessionWithUser, SigningKey, StoreResult, Tenant, User, UserProfileUpdate,
+    Client, RefreshToken, Session, SessionWithUser, SigningKey, StoreResult, Tenant, User, UserProfileUpdate,
 };
 
 /// Everything Tessera persists. One implementation per database engine.
@@ -130,4 +130,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// Inserts a key. `Conflict("kid")` if the kid exists.
     async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()>;
+
+    // --- clients ---------------------------------------------------------------
+
+    /// Registers a client. `Conflict("client_id")` if the id exists.
+    async fn create_client(&self, client: &Client) -> StoreResult<()>;
+
+    /// The client with this id in this tenant.
+    async fn get_client(&self, tenant_id: Uuid, client_id: Uuid) -> StoreResult<Client>;
+
+    /// Every client of the tenant, oldest first.
+    async fn list_clients(&self, tenant_id: Uuid) -> StoreResult<Vec<Client>>;
+
+    /// Makes `secret_hash` the client's current secret and its current one
+    /// the previous (dropping any older one), in one statement so that two
+    /// concurrent rotations cannot lose a secret half-way. Returns the
+    /// updated client.
+    async fn rotate_client_secret(
+        &self,
+        tenant_id: Uuid,
+        client_id: Uuid,
+        secret_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Client>;
+
+    /// Deletes a client. `NotFound` if it does not exist in the tenant.
+    async fn delete_client(&self, tenant_id: Uuid, client_id: Uuid) -> StoreResult<()>;
 }

@@ -3,6 +3,7 @@
 //! test suite starts servers through the same functions `main` uses.
 #![forbid(unsafe_code)]
 
+pub mod clients;
 pub mod config;
 pub mod master_key;
 

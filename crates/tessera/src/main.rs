@@ -1,11 +1,13 @@
-//! `tessera`: serve, migrate, version.
+//! `tessera`: serve, migrate, clients, version.
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tessera::clients::ClientsCommand;
 use tessera::{Config, LogFormat};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
 /// Tessera: self-hosted identity and access service.
@@ -25,6 +27,11 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage OAuth clients (create, list, rotate-secret, delete).
+    Clients {
+        #[command(subcommand)]
+        command: ClientsCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -42,7 +49,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&loaded.config);
+    // The clients commands print results on stdout (JSON with --json), so
+    // their logs go to stderr.
+    if matches!(cli.command, Command::Clients { .. }) {
+        init_logging(&loaded.config, std::io::stderr);
+    } else {
+        init_logging(&loaded.config, std::io::stdout);
+    }
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -54,8 +67,12 @@ fn main() -> ExitCode {
         }
     };
     let config = loaded.config;
+    let command = match cli.command {
+        Command::Clients { command } => return runtime.block_on(tessera::clients::run(&config, command)),
+        other => other,
+    };
     let result = runtime.block_on(async move {
-        match cli.command {
+        match command {
             Command::Serve => {
                 let listener = tokio::net::TcpListener::bind(&config.listen).await?;
                 tessera::run(&config, listener, shutdown_signal()).await
@@ -65,7 +82,7 @@ fn main() -> ExitCode {
                 tracing::info!("migrations applied");
                 Ok(())
             }
-            Command::Version => Ok(()),
+            Command::Version | Command::Clients { .. } => Ok(()),
         }
     });
     match result {
@@ -78,11 +95,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(config: &Config) {
+fn init_logging<W>(config: &Config, writer: W)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+        .with_writer(writer);
     match config.log_format {
         LogFormat::Json => builder
             .json()

@@ -13,12 +13,13 @@ use serde_json::{json, Value};
 use crate::helpers::{jwt_part, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
-const TABLES: [&str; 5] = [
+const TABLES: [&str; 6] = [
     "tenant",
     "user_account",
     "session",
     "refresh_token",
     "signing_key",
+    "client",
 ];
 
 /// `tessera` run in `cwd` with no `TESSERA_*` variable inherited.
@@ -171,7 +172,7 @@ fn help_and_version_say_what_the_commands_do() {
     let help = run(tessera(&dir.0).arg("--help"));
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout).to_lowercase();
-    for word in ["identity", "serve", "migrate", "version", "--config"] {
+    for word in ["identity", "serve", "migrate", "clients", "version", "--config"] {
         assert!(text.contains(word), "--help lacks {word}: {text}");
     }
     let serve = run(tessera(&dir.0).args(["serve", "--help"]));

@@ -6,6 +6,7 @@ mod helpers;
 
 mod accounts;
 mod binary;
+mod clients_cli;
 mod cookies;
 mod fuzz;
 mod hygiene;

@@ -1,0 +1,695 @@
+//! The OAuth client registry: registering, listing, rotating secrets of and
+//! deleting a tenant's clients, and checking a client secret.
+//!
+//! Every call reads the store: there is no in-process cache of clients, so a
+//! client registered by another process (the CLI beside a running server)
+//! is usable at once.
+//!
+//! # Client secrets
+//! A secret is 256 bits from the OS CSPRNG (base64url, 43 characters), shown
+//! once, and stored only as its SHA-256. A fast hash is safe here, unlike for
+//! passwords: a secret that was never chosen by a human has so much entropy
+//! that guessing it from its hash is infeasible at any hashing speed, and a
+//! microsecond check keeps the token endpoint fast (a password hash would
+//! cost tens of milliseconds per token request). Two secrets are accepted
+//! during a rotation: the current one and the one it replaced.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use subtle::ConstantTimeEq;
+use tessera_store::{Client, ClientType, GrantType, Store, TokenEndpointAuthMethod, DEFAULT_TENANT_SLUG};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::error::{AuthError, AuthResult, FieldViolation};
+use crate::tokens::{new_opaque_token, token_hash};
+
+/// Longest client name, characters.
+pub const MAX_CLIENT_NAME_CHARS: usize = 128;
+/// Largest access-token lifetime override, seconds (one day).
+pub const MAX_ACCESS_TOKEN_TTL_SECS: i64 = 24 * 60 * 60;
+/// Largest refresh-token idle lifetime override, seconds (one year).
+pub const MAX_REFRESH_IDLE_TTL_SECS: i64 = 365 * 24 * 60 * 60;
+
+/// Input of [`ClientService::create`], as an operator or an admin API gives
+/// it: names are checked by the service, so every broken rule is reported at
+/// once.
+#[derive(Debug, Clone, Default)]
+pub struct NewClient {
+    /// Display name.
+    pub name: String,
+    /// `confidential` or `public`.
+    pub client_type: String,
+    /// Redirect URIs, stored exactly as given (matched by exact string).
+    pub redirect_uris: Vec<String>,
+    /// Grant type names (`authorization_code`, `refresh_token`, `client_credentials`).
+    pub grant_types: Vec<String>,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    /// Token endpoint authentication method; `None` picks
+    /// `client_secret_basic` for confidential and `none` for public clients.
+    pub token_endpoint_auth_method: Option<String>,
+    /// JWK Set, required by (and only allowed with) `private_key_jwt`.
+    pub jwks: Option<serde_json::Value>,
+    /// Trusted first-party application.
+    pub first_party: bool,
+    /// Access-token lifetime override, seconds.
+    pub access_token_ttl_secs: Option<i64>,
+    /// Refresh-token idle lifetime override, seconds.
+    pub refresh_idle_ttl_secs: Option<i64>,
+}
+
+/// A client secret in the clear, as handed out once. Its `Debug` output is
+/// redacted so that it cannot end up in a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// The secret itself, to show to the operator exactly once.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecret(**redacted**)")
+    }
+}
+
+/// A newly registered client and, if it authenticates with a secret, that
+/// secret (never retrievable again).
+#[derive(Debug, Clone)]
+pub struct RegisteredClient {
+    /// The stored client.
+    pub client: Client,
+    /// The secret, for `client_secret_basic` / `client_secret_post` clients.
+    pub secret: Option<ClientSecret>,
+}
+
+/// The client registry of one tenant.
+pub struct ClientService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    tenant_id: Uuid,
+}
+
+impl ClientService {
+    /// The registry of the default tenant (created if missing, as the
+    /// account service does).
+    pub async fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AuthResult<ClientService> {
+        let tenant = store
+            .ensure_tenant(DEFAULT_TENANT_SLUG, "Default", clock.now())
+            .await?;
+        Ok(ClientService {
+            store,
+            clock,
+            tenant_id: tenant.tenant_id,
+        })
+    }
+
+    /// Validates and registers a client; returns it with its secret, if any.
+    pub async fn create(&self, input: NewClient) -> AuthResult<RegisteredClient> {
+        let mut client = validate(input, self.tenant_id, self.clock.now())?;
+        let secret = client
+            .token_endpoint_auth_method
+            .uses_secret()
+            .then(|| ClientSecret(new_opaque_token()));
+        client.secret_hash = secret.as_ref().map(|s| token_hash(s.expose()));
+        self.store.create_client(&client).await?;
+        Ok(RegisteredClient { client, secret })
+    }
+
+    /// Every client of the tenant, oldest first.
+    pub async fn list(&self) -> AuthResult<Vec<Client>> {
+        Ok(self.store.list_clients(self.tenant_id).await?)
+    }
+
+    /// One client; `NotFound` if it does not exist.
+    pub async fn get(&self, client_id: Uuid) -> AuthResult<Client> {
+        Ok(self.store.get_client(self.tenant_id, client_id).await?)
+    }
+
+    /// Issues a new secret. The current one stays valid (so deployments can
+    /// roll over), any older one stops working. Only for clients that
+    /// authenticate with a secret.
+    pub async fn rotate_secret(&self, client_id: Uuid) -> AuthResult<ClientSecret> {
+        let client = self.get(client_id).await?;
+        if !client.token_endpoint_auth_method.uses_secret() {
+            return Err(AuthError::Validation(vec![FieldViolation {
+                field: "token_endpoint_auth_method",
+                rule: "no_secret",
+                message: format!(
+                    "a client using {} has no secret to rotate",
+                    client.token_endpoint_auth_method.as_str()
+                ),
+            }]));
+        }
+        let secret = ClientSecret(new_opaque_token());
+        self.store
+            .rotate_client_secret(
+                self.tenant_id,
+                client_id,
+                &token_hash(secret.expose()),
+                self.clock.now(),
+            )
+            .await?;
+        Ok(secret)
+    }
+
+    /// Deletes a client; `NotFound` if it does not exist.
+    pub async fn delete(&self, client_id: Uuid) -> AuthResult<()> {
+        Ok(self.store.delete_client(self.tenant_id, client_id).await?)
+    }
+
+    /// Checks a `client_id` and secret as presented at the token endpoint
+    /// (either `client_secret_*` method): the client if the secret is its
+    /// current or previous one, else `InvalidClient` — the same answer, in
+    /// about the same time, for an unknown client, a client without a
+    /// secret and a wrong secret.
+    pub async fn authenticate_secret(&self, client_id: &str, secret: &str) -> AuthResult<Client> {
+        let presented = token_hash(secret);
+        let client = match Uuid::parse_str(client_id) {
+            Ok(id) => match self.store.get_client(self.tenant_id, id).await {
+                Ok(client) => Some(client),
+                Err(tessera_store::StoreError::NotFound) => None,
+                Err(err) => return Err(err.into()),
+            },
+            Err(_) => None,
+        };
+        let Some(client) = client else {
+            // Compare anyway, so an unknown client costs what a known one does.
+            let _ = hash_matches(&presented, Some(&token_hash("")));
+            return Err(AuthError::InvalidClient);
+        };
+        // Both comparisons always run: no early exit that would tell which matched.
+        let current = hash_matches(&presented, client.secret_hash.as_deref());
+        let previous = hash_matches(&presented, client.previous_secret_hash.as_deref());
+        if client.token_endpoint_auth_method.uses_secret() && bool::from(current | previous) {
+            Ok(client)
+        } else {
+            Err(AuthError::InvalidClient)
+        }
+    }
+}
+
+/// Constant-time equality of two hex digests (absent never matches).
+fn hash_matches(presented: &str, stored: Option<&str>) -> subtle::Choice {
+    match stored {
+        Some(stored) => presented.as_bytes().ct_eq(stored.as_bytes()),
+        None => subtle::Choice::from(0),
+    }
+}
+
+/// Checks every rule; the client (without a secret) or every violation.
+fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) -> AuthResult<Client> {
+    let mut errors = Vec::new();
+    let mut violation = |field: &'static str, rule: &'static str, message: String| {
+        errors.push(FieldViolation { field, rule, message });
+    };
+
+    let name = input.name.trim().to_owned();
+    if name.is_empty() {
+        violation("name", "required", "a client needs a name".into());
+    } else if name.chars().count() > MAX_CLIENT_NAME_CHARS {
+        violation(
+            "name",
+            "too_long",
+            format!("at most {MAX_CLIENT_NAME_CHARS} characters"),
+        );
+    } else if name.chars().any(char::is_control) {
+        violation("name", "invalid", "control characters are not allowed".into());
+    }
+
+    let client_type = ClientType::parse(input.client_type.trim());
+    if client_type.is_none() {
+        violation(
+            "client_type",
+            "unknown_value",
+            format!("{:?} is not confidential or public", input.client_type),
+        );
+    }
+
+    let mut grant_types = Vec::new();
+    for name in &input.grant_types {
+        match GrantType::parse(name.trim()) {
+            Some(g) if !grant_types.contains(&g) => grant_types.push(g),
+            Some(_) => {}
+            None => violation(
+                "grant_types",
+                "unknown_value",
+                format!(
+                    "unknown grant type {name:?} (known: {})",
+                    GrantType::ALL.map(GrantType::as_str).join(", ")
+                ),
+            ),
+        }
+    }
+    if input.grant_types.is_empty() {
+        violation("grant_types", "required", "at least one grant type".into());
+    }
+    if client_type == Some(ClientType::Public) && grant_types.contains(&GrantType::ClientCredentials) {
+        // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+        violation(
+            "grant_types",
+            "not_allowed_for_public_client",
+            "client_credentials needs a confidential client".into(),
+        );
+    }
+    let has_code = grant_types.contains(&GrantType::AuthorizationCode);
+    if grant_types.contains(&GrantType::RefreshToken) && !has_code {
+        // RFC 6749 §4.4.3: client credentials do not get refresh tokens.
+        violation(
+            "grant_types",
+            "requires_authorization_code",
+            "refresh_token is only issued with authorization_code".into(),
+        );
+    }
+
+    let mut redirect_uris: Vec<String> = Vec::new();
+    for uri in &input.redirect_uris {
+        match check_redirect_uri(uri) {
+            Ok(()) if !redirect_uris.contains(uri) => redirect_uris.push(uri.clone()),
+            Ok(()) => {}
+            Err((rule, message)) => violation("redirect_uris", rule, message),
+        }
+    }
+    if has_code && input.redirect_uris.is_empty() {
+        violation(
+            "redirect_uris",
+            "required",
+            "authorization_code needs at least one redirect URI".into(),
+        );
+    }
+
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in &input.scopes {
+        if is_scope_token(scope) {
+            if !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        } else {
+            violation(
+                "scopes",
+                "invalid",
+                format!("{scope:?} is not a scope token (RFC 6749 §3.3)"),
+            );
+        }
+    }
+
+    let method = match input.token_endpoint_auth_method.as_deref().map(str::trim) {
+        None => client_type.map(|t| match t {
+            ClientType::Confidential => TokenEndpointAuthMethod::ClientSecretBasic,
+            ClientType::Public => TokenEndpointAuthMethod::None,
+        }),
+        Some(name) => {
+            let method = TokenEndpointAuthMethod::parse(name);
+            if method.is_none() {
+                violation(
+                    "token_endpoint_auth_method",
+                    "unknown_value",
+                    format!(
+                        "unknown method {name:?} (known: {})",
+                        TokenEndpointAuthMethod::ALL
+                            .map(TokenEndpointAuthMethod::as_str)
+                            .join(", ")
+                    ),
+                );
+            }
+            method
+        }
+    };
+    if let (Some(t), Some(m)) = (client_type, method) {
+        if (t == ClientType::Public) != (m == TokenEndpointAuthMethod::None) {
+            violation(
+                "token_endpoint_auth_method",
+                "mismatch",
+                "public clients, and only they, use none".into(),
+            );
+        }
+    }
+    match (method, &input.jwks) {
+        (Some(TokenEndpointAuthMethod::PrivateKeyJwt), None) => violation(
+            "jwks",
+            "required",
+            "private_key_jwt needs the client's JWK Set".into(),
+        ),
+        (Some(TokenEndpointAuthMethod::PrivateKeyJwt), Some(jwks)) if !is_jwk_set(jwks) => violation(
+            "jwks",
+            "invalid",
+            "a JWK Set is an object with a non-empty \"keys\" array of objects".into(),
+        ),
+        (Some(m), Some(_)) if m != TokenEndpointAuthMethod::PrivateKeyJwt => violation(
+            "jwks",
+            "not_allowed",
+            "a JWK Set is only used with private_key_jwt".into(),
+        ),
+        _ => {}
+    }
+
+    if let Some(ttl) = input.access_token_ttl_secs {
+        if !(1..=MAX_ACCESS_TOKEN_TTL_SECS).contains(&ttl) {
+            violation(
+                "access_token_ttl_secs",
+                "out_of_range",
+                format!("between 1 and {MAX_ACCESS_TOKEN_TTL_SECS} seconds"),
+            );
+        }
+    }
+    if let Some(ttl) = input.refresh_idle_ttl_secs {
+        if !(1..=MAX_REFRESH_IDLE_TTL_SECS).contains(&ttl) {
+            violation(
+                "refresh_idle_ttl_secs",
+                "out_of_range",
+                format!("between 1 and {MAX_REFRESH_IDLE_TTL_SECS} seconds"),
+            );
+        }
+    }
+
+    match (client_type, method) {
+        (Some(client_type), Some(method)) if errors.is_empty() => Ok(Client {
+            client_id: Uuid::now_v7(),
+            tenant_id,
+            name,
+            client_type,
+            redirect_uris,
+            grant_types,
+            scopes,
+            token_endpoint_auth_method: method,
+            jwks: input.jwks,
+            first_party: input.first_party,
+            access_token_ttl_secs: input.access_token_ttl_secs,
+            refresh_idle_ttl_secs: input.refresh_idle_ttl_secs,
+            secret_hash: None,
+            previous_secret_hash: None,
+            created_at: now,
+            updated_at: now,
+        }),
+        _ => Err(AuthError::Validation(errors)),
+    }
+}
+
+/// A redirect URI is absolute, has no fragment (RFC 6749 §3.1.2), and is
+/// `https`, `http` on a loopback host (RFC 8252 §7.3), or a private-use
+/// scheme of a native app (RFC 8252 §7.1: reverse domain name, so it
+/// contains a dot).
+fn check_redirect_uri(uri: &str) -> Result<(), (&'static str, String)> {
+    let parsed = url::Url::parse(uri).map_err(|e| ("invalid_uri", format!("{uri:?}: {e}")))?;
+    if parsed.fragment().is_some() {
+        return Err(("fragment_not_allowed", format!("{uri:?} has a fragment")));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match parsed.host() {
+                Some(url::Host::Domain(host)) => host == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+                Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err((
+                    "insecure_scheme",
+                    format!("{uri:?}: http is only allowed for 127.0.0.1, [::1] and localhost"),
+                ))
+            }
+        }
+        scheme if scheme.contains('.') => Ok(()),
+        scheme => Err((
+            "unsupported_scheme",
+            format!("{uri:?}: scheme {scheme} is neither https, loopback http nor a private-use scheme"),
+        )),
+    }
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+/// Whether a value has the shape of a JWK Set (RFC 7517 §5).
+fn is_jwk_set(value: &serde_json::Value) -> bool {
+    value
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|keys| !keys.is_empty() && keys.iter().all(serde_json::Value::is_object))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use serde_json::json;
+
+    fn input() -> NewClient {
+        NewClient {
+            name: "Web app".into(),
+            client_type: "confidential".into(),
+            redirect_uris: vec!["https://app.example.com/cb".into()],
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            scopes: vec!["openid".into(), "profile".into()],
+            ..NewClient::default()
+        }
+    }
+
+    /// The `(field, rule)` pairs of a failed validation.
+    fn violations(input: NewClient) -> Vec<(&'static str, &'static str)> {
+        match validate(input, Uuid::nil(), Utc::now()) {
+            Err(AuthError::Validation(errors)) => errors.iter().map(|e| (e.field, e.rule)).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_confidential_client_defaults_to_client_secret_basic() {
+        let client = validate(input(), Uuid::nil(), Utc::now()).unwrap();
+        assert_eq!(client.client_type, ClientType::Confidential);
+        assert_eq!(
+            client.token_endpoint_auth_method,
+            TokenEndpointAuthMethod::ClientSecretBasic
+        );
+        assert_eq!(
+            client.grant_types,
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
+        assert_eq!(
+            client.redirect_uris,
+            vec!["https://app.example.com/cb".to_owned()]
+        );
+    }
+
+    #[test]
+    fn a_public_client_defaults_to_none_and_duplicates_are_dropped() {
+        let client = validate(
+            NewClient {
+                client_type: "public".into(),
+                grant_types: vec!["authorization_code".into(), "authorization_code".into()],
+                redirect_uris: vec![
+                    "http://127.0.0.1:7777/cb".into(),
+                    "http://127.0.0.1:7777/cb".into(),
+                ],
+                scopes: vec!["openid".into(), "openid".into()],
+                ..input()
+            },
+            Uuid::nil(),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(client.token_endpoint_auth_method, TokenEndpointAuthMethod::None);
+        assert_eq!(client.grant_types, vec![GrantType::AuthorizationCode]);
+        assert_eq!(client.redirect_uris.len(), 1);
+        assert_eq!(client.scopes, vec!["openid".to_owned()]);
+    }
+
+    #[test]
+    fn redirect_uris_are_stored_exactly_as_given() {
+        // The url crate normalises this (case, default port, dot segments);
+        // matching is by exact string, so the registry keeps what was given.
+        let uri = "HTTPS://App.Example.com:443/a/../cb?x=1";
+        let client = validate(
+            NewClient {
+                redirect_uris: vec![uri.into()],
+                ..input()
+            },
+            Uuid::nil(),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(client.redirect_uris, vec![uri.to_owned()]);
+    }
+
+    #[test]
+    fn http_redirect_uris_are_allowed_only_on_loopback_hosts() {
+        for ok in [
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:8080/cb",
+            "http://[::1]:8080/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/oauth2redirect",
+        ] {
+            let result = validate(
+                NewClient {
+                    redirect_uris: vec![ok.into()],
+                    ..input()
+                },
+                Uuid::nil(),
+                Utc::now(),
+            );
+            assert!(result.is_ok(), "{ok}: {result:?}");
+        }
+        for (bad, rule) in [
+            ("http://app.example.com/cb", "insecure_scheme"),
+            ("http://127.0.0.2/cb", "insecure_scheme"),
+            ("http://localhost.evil.com/cb", "insecure_scheme"),
+            ("https://app.example.com/cb#frag", "fragment_not_allowed"),
+            ("javascript:alert(1)", "unsupported_scheme"),
+            ("/relative/cb", "invalid_uri"),
+        ] {
+            assert_eq!(
+                violations(NewClient {
+                    redirect_uris: vec![bad.into()],
+                    ..input()
+                }),
+                vec![("redirect_uris", rule)],
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn grant_type_rules_are_enforced() {
+        assert_eq!(
+            violations(NewClient {
+                grant_types: vec!["password".into()],
+                ..input()
+            }),
+            vec![("grant_types", "unknown_value")]
+        );
+        assert_eq!(
+            violations(NewClient {
+                grant_types: vec![],
+                ..input()
+            }),
+            vec![("grant_types", "required")]
+        );
+        assert_eq!(
+            violations(NewClient {
+                client_type: "public".into(),
+                grant_types: vec!["authorization_code".into(), "client_credentials".into()],
+                ..input()
+            }),
+            vec![("grant_types", "not_allowed_for_public_client")]
+        );
+        assert_eq!(
+            violations(NewClient {
+                grant_types: vec!["client_credentials".into(), "refresh_token".into()],
+                redirect_uris: vec![],
+                ..input()
+            }),
+            vec![("grant_types", "requires_authorization_code")]
+        );
+        assert_eq!(
+            violations(NewClient {
+                redirect_uris: vec![],
+                ..input()
+            }),
+            vec![("redirect_uris", "required")]
+        );
+    }
+
+    #[test]
+    fn auth_method_must_match_the_client_type_and_jwks() {
+        assert_eq!(
+            violations(NewClient {
+                client_type: "public".into(),
+                token_endpoint_auth_method: Some("client_secret_post".into()),
+                ..input()
+            }),
+            vec![("token_endpoint_auth_method", "mismatch")]
+        );
+        assert_eq!(
+            violations(NewClient {
+                token_endpoint_auth_method: Some("none".into()),
+                ..input()
+            }),
+            vec![("token_endpoint_auth_method", "mismatch")]
+        );
+        assert_eq!(
+            violations(NewClient {
+                token_endpoint_auth_method: Some("private_key_jwt".into()),
+                ..input()
+            }),
+            vec![("jwks", "required")]
+        );
+        assert_eq!(
+            violations(NewClient {
+                token_endpoint_auth_method: Some("private_key_jwt".into()),
+                jwks: Some(json!({"keys": []})),
+                ..input()
+            }),
+            vec![("jwks", "invalid")]
+        );
+        assert_eq!(
+            violations(NewClient {
+                jwks: Some(json!({"keys": [{"kty": "EC"}]})),
+                ..input()
+            }),
+            vec![("jwks", "not_allowed")]
+        );
+        let jwt_client = validate(
+            NewClient {
+                token_endpoint_auth_method: Some("private_key_jwt".into()),
+                jwks: Some(json!({"keys": [{"kty": "EC"}]})),
+                ..input()
+            },
+            Uuid::nil(),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(
+            jwt_client.token_endpoint_auth_method,
+            TokenEndpointAuthMethod::PrivateKeyJwt
+        );
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported_at_once() {
+        let got = violations(NewClient {
+            name: " ".into(),
+            client_type: "secretive".into(),
+            grant_types: vec!["implicit".into()],
+            scopes: vec!["has space".into(), "".into(), "quote\"".into()],
+            access_token_ttl_secs: Some(0),
+            refresh_idle_ttl_secs: Some(MAX_REFRESH_IDLE_TTL_SECS + 1),
+            ..input()
+        });
+        assert_eq!(
+            got,
+            vec![
+                ("name", "required"),
+                ("client_type", "unknown_value"),
+                ("grant_types", "unknown_value"),
+                ("scopes", "invalid"),
+                ("scopes", "invalid"),
+                ("scopes", "invalid"),
+                ("access_token_ttl_secs", "out_of_range"),
+                ("refresh_idle_ttl_secs", "out_of_range"),
+            ]
+        );
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let secret = ClientSecret("s3cr3t".into());
+        assert!(!format!("{secret:?}").contains("s3cr3t"));
+        assert_eq!(secret.expose(), "s3cr3t");
+    }
+}

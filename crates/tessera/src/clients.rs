@@ -1,0 +1,317 @@
+//! `tessera clients …`: the OAuth client registry from the command line.
+//!
+//! Each command opens the configured database (migrating it), calls one
+//! [`ClientService`] method and prints the result, as a table or with
+//! `--json` as JSON. A running server reads clients from the same database
+//! on every use, so what this changes takes effect at once.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use serde_json::json;
+use tessera_core::{AuthError, ClientService, NewClient, SystemClock};
+use tessera_store::{Client, ClientType, GrantType, TokenEndpointAuthMethod};
+use uuid::Uuid;
+
+use crate::Config;
+
+/// Exit status of a command refused for its input (as clap's usage errors).
+const EXIT_USAGE: u8 = 2;
+
+/// The `tessera clients` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Register a client; prints its client_id and, for a client that
+    /// authenticates with a secret, the secret (shown only this once).
+    Create(Box<CreateArgs>),
+    /// List the registered clients.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a new secret (shown only this once). The current secret stays
+    /// valid until the next rotation; any older one stops working now.
+    RotateSecret {
+        /// The client's id.
+        client_id: Uuid,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client.
+    Delete {
+        /// The client's id.
+        client_id: Uuid,
+    },
+}
+
+/// Options of `tessera clients create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// `confidential` (a server that keeps a secret) or `public` (SPA, native app).
+    #[arg(long = "type", value_name = "confidential|public")]
+    client_type: String,
+    /// Comma-separated: authorization_code, refresh_token, client_credentials.
+    #[arg(long, value_delimiter = ',', value_name = "GRANT,…")]
+    grant_types: Vec<String>,
+    /// Redirect URI, matched by exact string (repeatable). `http` only for
+    /// 127.0.0.1, [::1] and localhost.
+    #[arg(long = "redirect-uri", num_args = 1.., value_name = "URI")]
+    redirect_uris: Vec<String>,
+    /// Comma-separated scopes the client may request.
+    #[arg(long, value_delimiter = ',', value_name = "SCOPE,…")]
+    scopes: Vec<String>,
+    /// A trusted first-party application (no consent screen).
+    #[arg(long)]
+    first_party: bool,
+    /// Token endpoint authentication: client_secret_basic (default for
+    /// confidential), client_secret_post, private_key_jwt (needs --jwks),
+    /// none (public clients).
+    #[arg(long, value_name = "METHOD")]
+    auth_method: Option<String>,
+    /// File with the client's JWK Set, for private_key_jwt.
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// Access-token lifetime for this client, seconds.
+    #[arg(long, value_name = "SECS")]
+    access_token_ttl_secs: Option<i64>,
+    /// Refresh-token idle lifetime for this client, seconds.
+    #[arg(long, value_name = "SECS")]
+    refresh_idle_ttl_secs: Option<i64>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A client as shown to operators: everything but the secret hashes.
+#[derive(Serialize)]
+struct ClientView<'a> {
+    client_id: Uuid,
+    name: &'a str,
+    client_type: ClientType,
+    token_endpoint_auth_method: TokenEndpointAuthMethod,
+    grant_types: &'a [GrantType],
+    redirect_uris: &'a [String],
+    scopes: &'a [String],
+    first_party: bool,
+    access_token_ttl_secs: Option<i64>,
+    refresh_idle_ttl_secs: Option<i64>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a Client> for ClientView<'a> {
+    fn from(c: &'a Client) -> Self {
+        ClientView {
+            client_id: c.client_id,
+            name: &c.name,
+            client_type: c.client_type,
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
+            grant_types: &c.grant_types,
+            redirect_uris: &c.redirect_uris,
+            scopes: &c.scopes,
+            first_party: c.first_party,
+            access_token_ttl_secs: c.access_token_ttl_secs,
+            refresh_idle_ttl_secs: c.refresh_idle_ttl_secs,
+            created_at: c.created_at.to_rfc3339(),
+            updated_at: c.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Why a command failed: refused input (exit 2) or anything else (exit 1).
+#[derive(Debug)]
+enum Failure {
+    Usage(String),
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(err: anyhow::Error) -> Self {
+        Failure::Other(err)
+    }
+}
+
+impl From<AuthError> for Failure {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Validation(violations) => {
+                let mut message = String::from("invalid client:");
+                for v in violations {
+                    message.push_str(&format!("\n  {}: {} ({})", v.field, v.message, v.rule));
+                }
+                Failure::Usage(message)
+            }
+            other => Failure::Other(other.into()),
+        }
+    }
+}
+
+/// Names the client in a not-found error.
+fn naming(client_id: Uuid) -> impl FnOnce(AuthError) -> Failure {
+    move |err| match err {
+        AuthError::NotFound => Failure::Other(anyhow::anyhow!("no client with id {client_id}")),
+        other => other.into(),
+    }
+}
+
+/// Runs one `tessera clients` command: output on stdout, a clear message on
+/// stderr and a non-zero status (2 for refused input) on failure.
+pub async fn run(config: &Config, command: ClientsCommand) -> ExitCode {
+    match execute(config, command).await {
+        Ok(output) => {
+            print!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("tessera: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Other(err)) => {
+            eprintln!("tessera: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Executes a command and renders what it prints.
+async fn execute(config: &Config, command: ClientsCommand) -> Result<String, Failure> {
+    let store = crate::open_store(config).await?;
+    store.migrate().await.context("migrations failed")?;
+    let clients = ClientService::start(store, Arc::new(SystemClock)).await?;
+    match command {
+        ClientsCommand::Create(args) => {
+            let json = args.json;
+            let jwks = match &args.jwks {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    Some(
+                        serde_json::from_str(&text)
+                            .map_err(|e| Failure::Usage(format!("{} is not JSON: {e}", path.display())))?,
+                    )
+                }
+                None => None,
+            };
+            let registered = clients
+                .create(NewClient {
+                    name: args.name,
+                    client_type: args.client_type,
+                    redirect_uris: args.redirect_uris,
+                    grant_types: args.grant_types,
+                    scopes: args.scopes,
+                    token_endpoint_auth_method: args.auth_method,
+                    jwks,
+                    first_party: args.first_party,
+                    access_token_ttl_secs: args.access_token_ttl_secs,
+                    refresh_idle_ttl_secs: args.refresh_idle_ttl_secs,
+                })
+                .await?;
+            let client_id = registered.client.client_id;
+            let secret = registered.secret.as_ref().map(|s| s.expose());
+            Ok(if json {
+                let mut out = json!({ "client_id": client_id });
+                if let Some(secret) = secret {
+                    out["client_secret"] = json!(secret);
+                }
+                format!("{out}\n")
+            } else {
+                let mut out = format!("client_id:     {client_id}\n");
+                if let Some(secret) = secret {
+                    out.push_str(&format!(
+                        "client_secret: {secret}\nStore the secret now: it is not shown again.\n"
+                    ));
+                }
+                out
+            })
+        }
+        ClientsCommand::List { json } => {
+            let list = clients.list().await?;
+            if json {
+                let views: Vec<ClientView<'_>> = list.iter().map(ClientView::from).collect();
+                let text = serde_json::to_string_pretty(&views).context("cannot encode JSON")?;
+                Ok(format!("{text}\n"))
+            } else {
+                Ok(table(&list))
+            }
+        }
+        ClientsCommand::RotateSecret { client_id, json } => {
+            let secret = clients
+                .rotate_secret(client_id)
+                .await
+                .map_err(naming(client_id))?;
+            Ok(if json {
+                format!(
+                    "{}\n",
+                    json!({ "client_id": client_id, "client_secret": secret.expose() })
+                )
+            } else {
+                format!(
+                    "client_id:     {client_id}\nclient_secret: {}\n\
+                     Store the secret now: it is not shown again. The previous secret \
+                     stays valid until the next rotation.\n",
+                    secret.expose()
+                )
+            })
+        }
+        ClientsCommand::Delete { client_id } => {
+            clients.delete(client_id).await.map_err(naming(client_id))?;
+            Ok(format!("deleted client {client_id}\n"))
+        }
+    }
+}
+
+/// The human listing: one line per client, aligned columns.
+fn table(clients: &[Client]) -> String {
+    if clients.is_empty() {
+        return "no clients\n".to_owned();
+    }
+    let rows: Vec<[String; 5]> = clients
+        .iter()
+        .map(|c| {
+            [
+                c.client_id.to_string(),
+                c.client_type.as_str().to_owned(),
+                c.token_endpoint_auth_method.as_str().to_owned(),
+                c.grant_types
+                    .iter()
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                c.name.clone(),
+            ]
+        })
+        .collect();
+    let header = ["CLIENT_ID", "TYPE", "AUTH_METHOD", "GRANT_TYPES", "NAME"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        let mut out = String::new();
+        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<width$}  "));
+            }
+        }
+        out.push('\n');
+        out
+    };
+    let mut out = line(header);
+    for row in &rows {
+        out.push_str(&line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
+    }
+    out
+}
