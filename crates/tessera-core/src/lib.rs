@@ -19,9 +19,9 @@ pub use clients::{ClientSecret, ClientService, NewClient, RegisteredClient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, AuthResult, FieldViolation};
 pub use jwt::AccessClaims;
-pub use keys::{KeyEncryptor, KeyRing, SigningAlg};
+pub use keys::{retention_secs, KeyEncryptor, KeyInfo, KeyRing, KeyStatus, SigningAlg};
 pub use password::{HashTicket, PasswordHasher};
 pub use service::{
     AuthService, Authenticated, IssuedTokens, LoginRequest, ProfileChanges, Registration, ServiceSettings,
 };
-pub use settings::{HashSettings, LockoutPolicy, PasswordPolicy, TokenSettings};
+pub use settings::{HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, TokenSettings};

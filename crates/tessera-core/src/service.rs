@@ -192,7 +192,7 @@ impl AuthService {
 
     /// The JWKS of the tenant.
     pub async fn jwks(&self) -> AuthResult<Arc<serde_json::Value>> {
-        self.keys.jwks(self.tenant.tenant_id).await
+        self.keys.jwks(self.tenant.tenant_id, self.clock.now()).await
     }
 
     // --- accounts -------------------------------------------------------------
@@ -399,7 +399,7 @@ impl AuthService {
         session_id: Uuid,
         now: DateTime<Utc>,
     ) -> AuthResult<String> {
-        let key = self.keys.signing_key(self.tenant.tenant_id).await?;
+        let key = self.keys.signing_key(self.tenant.tenant_id, now).await?;
         let iat = now.timestamp();
         let ttl = i64::try_from(self.settings.tokens.access_token_ttl_secs).unwrap_or(i64::MAX / 2);
         let claims = AccessClaims {
@@ -451,7 +451,7 @@ impl AuthService {
         let (kid, _) = jwt::peek_header(token)?;
         let key = self
             .keys
-            .verification_key(self.tenant.tenant_id, &kid)
+            .verification_key(self.tenant.tenant_id, &kid, self.clock.now())
             .await?
             .ok_or(AuthError::InvalidToken("unknown key"))?;
         let expect = Expectations {

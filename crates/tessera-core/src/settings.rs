@@ -37,6 +37,38 @@ impl Default for TokenSettings {
     }
 }
 
+impl TokenSettings {
+    /// The longest lifetime of any token signed with a key: a key replaced
+    /// by a rotation stays published this long (plus leeway) after its
+    /// successor activates. ID tokens join this maximum when they come.
+    pub fn longest_token_ttl_secs(&self) -> u64 {
+        self.access_token_ttl_secs
+    }
+}
+
+/// Signing-key rotation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeySettings {
+    /// How long after `tessera keys rotate` the new key starts signing
+    /// (default 10 min): it is in JWKS at once, so verifiers that cache
+    /// JWKS for less than this never see a token with an unknown `kid`.
+    pub activation_delay_secs: u64,
+    /// How long a node serves a tenant's keys from memory before reading
+    /// them again (default 5 s): a key added by another process shows in
+    /// this node's JWKS within this time.
+    pub cache_ttl_secs: u64,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        KeySettings {
+            activation_delay_secs: 600,
+            cache_ttl_secs: 5,
+        }
+    }
+}
+
 /// Rules a new password must meet.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]

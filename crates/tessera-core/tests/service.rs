@@ -23,6 +23,7 @@ async fn service(tokens: TokenSettings) -> (AuthService, Arc<ManualClock>) {
         store.clone(),
         KeyEncryptor::new(&[1; 32]).unwrap(),
         SigningAlg::ES256,
+        5,
     ));
     let hasher = PasswordHasher::new(&HashSettings {
         memory_kib: 64,

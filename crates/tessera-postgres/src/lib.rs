@@ -549,6 +549,45 @@ impl Store for PostgresStore {
         .map_err(conflict_on("kid"))?;
         Ok(())
     }
+
+    async fn rotate_signing_key(&self, key: &SigningKey, retire_at: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Serialises rotations of one tenant: otherwise a concurrent one
+        // would not see (and so not retire) the key this one inserts.
+        sqlx::query("select 1 from tenant where tenant_id = $1 for update")
+            .bind(key.tenant_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query(
+            "update signing_key set state = 'retired', not_after = $3 \
+             where tenant_id = $1 and alg = $2 and not_after is null",
+        )
+        .bind(key.tenant_id)
+        .bind(&key.alg)
+        .bind(ms(retire_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query(concat!(
+            "insert into signing_key (",
+            signing_key_columns!(),
+            ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(&key.kid)
+        .bind(key.tenant_id)
+        .bind(&key.alg)
+        .bind(&key.public_jwk)
+        .bind(&key.private_key_encrypted)
+        .bind(key.state.as_str())
+        .bind(ms(key.created_at))
+        .bind(ms(key.activates_at))
+        .bind(opt_ms(key.not_after))
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_on("kid"))?;
+        tx.commit().await.map_err(map_err)
+    }
     async fn create_client(&self, client: &Client) -> StoreResult<()> {
         sqlx::query(concat!(
             "insert into client (",

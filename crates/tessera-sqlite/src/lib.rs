@@ -624,6 +624,38 @@ impl Store for SqliteStore {
         .map_err(conflict_on("kid"))?;
         Ok(())
     }
+
+    async fn rotate_signing_key(&self, key: &SigningKey, retire_at: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await.map_err(map_err)?;
+        sqlx::query(
+            "update signing_key set state = 'retired', not_after = $3 \
+             where tenant_id = $1 and alg = $2 and not_after is null",
+        )
+        .bind(id(key.tenant_id))
+        .bind(&key.alg)
+        .bind(ms(retire_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query(concat!(
+            "insert into signing_key (",
+            signing_key_columns!(),
+            ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(&key.kid)
+        .bind(id(key.tenant_id))
+        .bind(&key.alg)
+        .bind(json_text(&key.public_jwk)?)
+        .bind(&key.private_key_encrypted)
+        .bind(key.state.as_str())
+        .bind(ms(key.created_at))
+        .bind(ms(key.activates_at))
+        .bind(opt_ms(key.not_after))
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_on("kid"))?;
+        tx.commit().await.map_err(map_err)
+    }
     async fn create_client(&self, client: &Client) -> StoreResult<()> {
         sqlx::query(concat!(
             "insert into client (",

@@ -108,6 +108,8 @@ macro_rules! store_conformance_tests {
             signing_keys_round_trip,
             insert_signing_key_duplicate_kid_conflicts,
             signing_keys_are_listed_per_tenant,
+            rotate_signing_key_retires_only_same_alg_keys_without_not_after,
+            rotate_signing_key_with_duplicate_kid_changes_nothing,
             clients_round_trip_every_field,
             get_unknown_client_is_not_found,
             create_client_duplicate_id_conflicts,
@@ -1219,6 +1221,74 @@ pub async fn signing_keys_are_listed_per_tenant<S: Store>(store: &S) {
     store.insert_signing_key(&kb).await.expect("insert b");
     assert_eq!(store.list_signing_keys(a.tenant_id).await.expect("a"), vec![ka]);
     assert_eq!(store.list_signing_keys(b.tenant_id).await.expect("b"), vec![kb]);
+}
+
+/// A rotation inserts the new key and gives the keys it replaces (same
+/// tenant and algorithm, no `not_after` yet) `retired` and `not_after`;
+/// keys of other algorithms or tenants and keys that already have a
+/// `not_after` are untouched.
+pub async fn rotate_signing_key_retires_only_same_alg_keys_without_not_after<S: Store>(store: &S) {
+    let a = tenant(store, "acme").await;
+    let b = tenant(store, "globex").await;
+    let now = now_ms();
+    let old = SigningKey {
+        state: KeyState::Active,
+        ..signing_key(a.tenant_id, "old", now - Duration::days(2))
+    };
+    let older = SigningKey {
+        state: KeyState::Retired,
+        not_after: Some(now + Duration::minutes(5)),
+        ..signing_key(a.tenant_id, "older", now - Duration::days(3))
+    };
+    let other_alg = SigningKey {
+        state: KeyState::Active,
+        alg: "RS256".to_owned(),
+        ..signing_key(a.tenant_id, "rsa", now - Duration::days(1))
+    };
+    let other_tenant = SigningKey {
+        state: KeyState::Active,
+        ..signing_key(b.tenant_id, "theirs", now - Duration::days(1))
+    };
+    for k in [&old, &older, &other_alg, &other_tenant] {
+        store.insert_signing_key(k).await.expect("insert");
+    }
+    let new = signing_key(a.tenant_id, "new", now);
+    let retire_at = now + Duration::hours(2);
+    store.rotate_signing_key(&new, retire_at).await.expect("rotate");
+    let expected_old = SigningKey {
+        state: KeyState::Retired,
+        not_after: Some(retire_at),
+        ..old
+    };
+    assert_eq!(
+        store.list_signing_keys(a.tenant_id).await.expect("list a"),
+        vec![older, expected_old, other_alg, new]
+    );
+    assert_eq!(
+        store.list_signing_keys(b.tenant_id).await.expect("list b"),
+        vec![other_tenant]
+    );
+}
+
+/// A rotation whose new kid exists is `Conflict("kid")` and retires nothing
+/// (one transaction).
+pub async fn rotate_signing_key_with_duplicate_kid_changes_nothing<S: Store>(store: &S) {
+    let t = tenant(store, "acme").await;
+    let now = now_ms();
+    let current = SigningKey {
+        state: KeyState::Active,
+        ..signing_key(t.tenant_id, "current", now - Duration::days(1))
+    };
+    store.insert_signing_key(&current).await.expect("insert");
+    let dup = signing_key(t.tenant_id, "current", now);
+    assert_conflict(
+        store.rotate_signing_key(&dup, now + Duration::hours(1)).await,
+        "kid",
+    );
+    assert_eq!(
+        store.list_signing_keys(t.tenant_id).await.expect("list"),
+        vec![current]
+    );
 }
 
 // --- clients -----------------------------------------------------------------

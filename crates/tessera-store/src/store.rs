@@ -131,6 +131,13 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a key. `Conflict("kid")` if the kid exists.
     async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()>;
 
+    /// A rotation, in one transaction: every key of `key`'s tenant and
+    /// algorithm that has no `not_after` yet (the keys `key` replaces)
+    /// becomes `retired` with `not_after = retire_at`, then `key` is
+    /// inserted. Keys that already have a `not_after` keep it.
+    /// `Conflict("kid")` (and nothing changed) if the kid exists.
+    async fn rotate_signing_key(&self, key: &SigningKey, retire_at: DateTime<Utc>) -> StoreResult<()>;
+
     // --- clients ---------------------------------------------------------------
 
     /// Registers a client. `Conflict("client_id")` if the id exists.

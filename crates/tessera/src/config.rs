@@ -10,7 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
-use tessera_core::{HashSettings, LockoutPolicy, PasswordPolicy, SigningAlg, TokenSettings};
+use tessera_core::{HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, SigningAlg, TokenSettings};
 
 /// Environment variables with this prefix configure Tessera.
 pub const ENV_PREFIX: &str = "TESSERA_";
@@ -44,8 +44,11 @@ pub struct Config {
     pub log: String,
     /// `json` (default) or `text`.
     pub log_format: LogFormat,
-    /// Algorithm of newly generated signing keys.
+    /// Algorithm access tokens are signed with (and of keys generated
+    /// without an explicit `--alg`).
     pub signing_alg: SigningAlg,
+    /// Signing-key rotation timings.
+    pub keys: KeySettings,
     /// Origins allowed to call the API from browsers (comma-separated in env).
     #[serde(deserialize_with = "string_or_list")]
     pub cors_origins: Vec<String>,
@@ -86,6 +89,7 @@ impl Default for Config {
             log: "info".into(),
             log_format: LogFormat::Json,
             signing_alg: SigningAlg::ES256,
+            keys: KeySettings::default(),
             cors_origins: Vec::new(),
             cookie_mode: false,
             max_body_bytes: 64 * 1024,
@@ -207,6 +211,9 @@ impl Config {
             || tokens.session_absolute_ttl_secs == 0
         {
             return bad("tokens", "lifetimes must be positive".into());
+        }
+        if self.keys.cache_ttl_secs == 0 {
+            return bad("keys.cache_ttl_secs", "must be at least 1".into());
         }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes", "must be at least 1024".into());
@@ -339,6 +346,8 @@ mod tests {
             "tokens.access_token_ttl_secs",
             "lockout.max_failures",
             "password_hash.memory_kib",
+            "keys.activation_delay_secs",
+            "keys.cache_ttl_secs",
         ] {
             assert!(keys.contains(key), "{key} missing");
         }

@@ -5,6 +5,7 @@
 
 pub mod clients;
 pub mod config;
+pub mod keys;
 pub mod master_key;
 
 use std::future::Future;
@@ -57,7 +58,12 @@ pub async fn build_app(config: &Config) -> anyhow::Result<axum::Router> {
     store.migrate().await.context("migrations failed")?;
     let master_key = master_key::resolve(config)?;
     let encryptor = KeyEncryptor::new(&master_key)?;
-    let keys = Arc::new(KeyRing::new(store.clone(), encryptor, config.signing_alg));
+    let keys = Arc::new(KeyRing::new(
+        store.clone(),
+        encryptor,
+        config.signing_alg,
+        config.keys.cache_ttl_secs,
+    ));
     let hasher = PasswordHasher::new(&config.password_hash)?;
     tokio::spawn(hasher.clone().release_memory_when_idle(HASH_MEMORY_IDLE_PERIOD));
     let settings = ServiceSettings {

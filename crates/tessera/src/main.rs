@@ -1,4 +1,4 @@
-//! `tessera`: serve, migrate, clients, version.
+//! `tessera`: serve, migrate, clients, keys, version.
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tessera::clients::ClientsCommand;
+use tessera::keys::KeysCommand;
 use tessera::{Config, LogFormat};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
@@ -32,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: ClientsCommand,
     },
+    /// Manage signing keys (list, rotate).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -49,9 +55,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The clients commands print results on stdout (JSON with --json), so
-    // their logs go to stderr.
-    if matches!(cli.command, Command::Clients { .. }) {
+    // The clients and keys commands print results on stdout (JSON with
+    // --json), so their logs go to stderr.
+    if matches!(cli.command, Command::Clients { .. } | Command::Keys { .. }) {
         init_logging(&loaded.config, std::io::stderr);
     } else {
         init_logging(&loaded.config, std::io::stdout);
@@ -69,6 +75,7 @@ fn main() -> ExitCode {
     let config = loaded.config;
     let command = match cli.command {
         Command::Clients { command } => return runtime.block_on(tessera::clients::run(&config, command)),
+        Command::Keys { command } => return runtime.block_on(tessera::keys::run(&config, command)),
         other => other,
     };
     let result = runtime.block_on(async move {
@@ -82,7 +89,7 @@ fn main() -> ExitCode {
                 tracing::info!("migrations applied");
                 Ok(())
             }
-            Command::Version | Command::Clients { .. } => Ok(()),
+            Command::Version | Command::Clients { .. } | Command::Keys { .. } => Ok(()),
         }
     });
     match result {

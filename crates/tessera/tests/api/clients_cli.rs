@@ -14,15 +14,15 @@ use crate::helpers::TestApp;
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
 /// What one CLI run printed and how it ended.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     #[track_caller]
-    fn ok(&self) -> &str {
+    pub(crate) fn ok(&self) -> &str {
         assert_eq!(
             self.code,
             Some(0),
@@ -34,14 +34,21 @@ impl Run {
     }
 
     #[track_caller]
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(self.ok()).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 }
 
-/// Runs `tessera clients <args>` on the app's database, with no other
-/// `TESSERA_*` variable inherited.
+/// Runs `tessera clients <args>` on the app's database.
 async fn clients(app: &TestApp, args: &[&str]) -> Run {
+    let mut all = vec!["clients"];
+    all.extend_from_slice(args);
+    tessera(app, &all).await
+}
+
+/// Runs `tessera <args>` on the app's database with its master key, with
+/// no other `TESSERA_*` variable inherited.
+pub(crate) async fn tessera(app: &TestApp, args: &[&str]) -> Run {
     let mut command = tokio::process::Command::new(BIN);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("TESSERA_") {
@@ -51,12 +58,12 @@ async fn clients(app: &TestApp, args: &[&str]) -> Run {
     let output = command
         .current_dir(&app.config.data_dir)
         .env("TESSERA_DATABASE_URL", &app.config.database_url)
+        .env("TESSERA_MASTER_KEY", crate::helpers::test_master_key())
         .env("TESSERA_LOG", "debug")
-        .arg("clients")
         .args(args)
         .output()
         .await
-        .expect("run tessera clients");
+        .expect("run tessera");
     Run {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -10,6 +10,7 @@ mod clients_cli;
 mod cookies;
 mod fuzz;
 mod hygiene;
+mod keys_cli;
 mod login;
 mod logs;
 mod outage;

@@ -1,0 +1,120 @@
+//! `tessera keys …` as an operator runs it: the real binary rotating the
+//! keys of a running server's database, on every backend. The server picks
+//! the new key up within its key-cache TTL (1 s here), without a restart.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::both_backends_with;
+use crate::clients_cli::tessera;
+use crate::helpers::{jwt_part, TestApp};
+
+/// The key-cache TTL of these tests' servers.
+const CACHE_TTL_SECS: u64 = 1;
+
+fn short_key_cache(config: &mut tessera::Config) {
+    config.keys.cache_ttl_secs = CACHE_TTL_SECS;
+}
+
+fn jwks_kids(jwks: &Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .expect("keys array")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_owned())
+        .collect()
+}
+
+/// Polls the server's JWKS until it lists `kid` (a deadline well past the
+/// cache TTL, not a blind sleep); returns that JWKS.
+async fn wait_for_kid_in_jwks(app: &TestApp, kid: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(CACHE_TTL_SECS + 10);
+    loop {
+        let jwks = app.jwks().await;
+        if jwks_kids(&jwks).iter().any(|k| k == kid) {
+            return jwks;
+        }
+        assert!(Instant::now() < deadline, "{kid} not in JWKS in time: {jwks}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+both_backends_with! {
+    async fn rotation_publishes_the_new_key_which_then_signs_while_old_tokens_still_work(app)
+        with short_key_cache; {
+        let (_, before, password) = app.signed_in_user().await;
+        let old_kid = jwt_part(&before.access_token, 0)["kid"].as_str().unwrap().to_owned();
+        let email = app.me(&before.access_token).await.json::<Value>().await.unwrap()["email"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        let rotated = tessera(&app, &["keys", "rotate", "--activation-delay-secs", "0", "--json"])
+            .await
+            .json();
+        let new_kid = rotated["kid"].as_str().unwrap().to_owned();
+        assert_eq!(rotated["alg"], "ES256");
+        assert_ne!(new_kid, old_kid);
+
+        let jwks = wait_for_kid_in_jwks(&app, &new_kid).await;
+        assert!(jwks_kids(&jwks).contains(&old_kid), "old key stays published: {jwks}");
+
+        let after = app.login(&email, &password).await;
+        assert_eq!(jwt_part(&after.access_token, 0)["kid"], new_kid.as_str());
+        assert_eq!(app.me(&after.access_token).await.status(), StatusCode::OK);
+        assert_eq!(app.me(&before.access_token).await.status(), StatusCode::OK);
+
+        let listed = tessera(&app, &["keys", "list", "--json"]).await.json();
+        let listed = listed.as_array().unwrap();
+        assert_eq!(listed.len(), 2, "{listed:?}");
+        let by_kid = |kid: &str| listed.iter().find(|k| k["kid"] == kid).unwrap().clone();
+        assert_eq!(by_kid(&old_kid)["state"], "retired");
+        assert!(by_kid(&old_kid)["not_after"].is_string());
+        assert_eq!(by_kid(&new_kid)["state"], "active");
+        assert!(by_kid(&new_kid)["not_after"].is_null());
+    }
+
+    async fn delayed_rsa_key_is_published_but_does_not_sign_access_tokens(app)
+        with short_key_cache; {
+        let (_, before, _) = app.signed_in_user().await;
+        let es_kid = jwt_part(&before.access_token, 0)["kid"].as_str().unwrap().to_owned();
+
+        let rotated = tessera(&app, &["keys", "rotate", "--alg", "RS256", "--json"])
+            .await
+            .json();
+        let rsa_kid = rotated["kid"].as_str().unwrap().to_owned();
+        assert_eq!(rotated["alg"], "RS256");
+
+        let jwks = wait_for_kid_in_jwks(&app, &rsa_kid).await;
+        let rsa = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == rsa_kid.as_str())
+            .unwrap();
+        let mut members: Vec<&str> = rsa.as_object().unwrap().keys().map(String::as_str).collect();
+        members.sort_unstable();
+        assert_eq!(members, ["alg", "e", "kid", "kty", "n", "use"], "{rsa}");
+        assert!(jwks_kids(&jwks).contains(&es_kid));
+
+        // Access tokens keep the configured algorithm and its key.
+        let (_, after, _) = app.signed_in_user().await;
+        assert_eq!(jwt_part(&after.access_token, 0)["kid"], es_kid.as_str());
+        assert_eq!(jwt_part(&after.access_token, 0)["alg"], "ES256");
+
+        let table = tessera(&app, &["keys", "list"]).await;
+        let table = table.ok();
+        assert!(table.starts_with("KID"), "{table}");
+        assert!(table.contains(&rsa_kid) && table.contains("pending"), "{table}");
+    }
+
+    async fn rotate_refuses_an_unknown_algorithm(app) with short_key_cache; {
+        let run = tessera(&app, &["keys", "rotate", "--alg", "HS256"]).await;
+        assert_eq!(run.code, Some(2), "{}", run.stderr);
+        assert!(run.stderr.contains("HS256"), "{}", run.stderr);
+        let listed = tessera(&app, &["keys", "list", "--json"]).await.json();
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+    }
+}
