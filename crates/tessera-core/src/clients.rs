@@ -1,9 +1,18 @@
 //! The OAuth client registry: registering, listing, rotating secrets of and
 //! deleting a tenant's clients, and checking a client secret.
 //!
-//! Every call reads the store: there is no in-process cache of clients, so a
-//! client registered by another process (the CLI beside a running server)
-//! is usable at once.
+//! # Client cache
+//! Client authentication at the OAuth endpoints
+//! ([`ClientService::authenticate`]) must not cost a database read per
+//! request, so clients are cached in-process for
+//! [`CLIENT_CACHE_TTL_SECS`]. Only clients that exist are cached, and a
+//! cached client whose secret does not match is read again: a client
+//! registered by another process (the CLI beside a running server) is usable
+//! at once, and so is a freshly rotated secret. The price, documented in
+//! `docs/clients.md`: a client deleted, or a secret dropped by a rotation,
+//! through *another* process keeps working on this node for up to
+//! [`CLIENT_CACHE_TTL_SECS`]. Changes made through this service are
+//! forgotten locally at once.
 //!
 //! # Client secrets
 //! A secret is 256 bits from the OS CSPRNG (base64url, 43 characters), shown
@@ -15,6 +24,7 @@
 //! during a rotation: the current one and the one it replaced.
 
 use std::sync::Arc;
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 
@@ -25,6 +35,9 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::error::{AuthError, AuthResult, FieldViolation};
 use crate::tokens::{new_opaque_token, token_hash};
+
+/// How long a client read from the store is trusted, seconds.
+pub const CLIENT_CACHE_TTL_SECS: u64 = 5;
 
 /// Longest client name, characters.
 pub const MAX_CLIENT_NAME_CHARS: usize = 128;
@@ -89,11 +102,34 @@ pub struct RegisteredClient {
     pub secret: Option<ClientSecret>,
 }
 
+/// How a client presented its credentials at an OAuth endpoint: the
+/// method it used (RFC 6749 §2.3) and what it sent.
+#[derive(Clone)]
+pub struct PresentedClient {
+    /// The `client_id` as sent.
+    pub client_id: String,
+    /// The secret, for the `client_secret_*` methods.
+    pub secret: Option<String>,
+    /// The authentication method the request used.
+    pub method: TokenEndpointAuthMethod,
+}
+
+impl std::fmt::Debug for PresentedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedClient")
+            .field("client_id", &self.client_id)
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The client registry of one tenant.
 pub struct ClientService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     tenant_id: Uuid,
+    /// Existing clients by id, for [`CLIENT_CACHE_TTL_SECS`].
+    cache: moka::future::Cache<Uuid, Arc<Client>>,
 }
 
 impl ClientService {
@@ -103,10 +139,15 @@ impl ClientService {
         let tenant = store
             .ensure_tenant(DEFAULT_TENANT_SLUG, "Default", clock.now())
             .await?;
+        let cache = moka::future::Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(StdDuration::from_secs(CLIENT_CACHE_TTL_SECS))
+            .build();
         Ok(ClientService {
             store,
             clock,
             tenant_id: tenant.tenant_id,
+            cache,
         })
     }
 
@@ -156,43 +197,97 @@ impl ClientService {
                 self.clock.now(),
             )
             .await?;
+        self.cache.invalidate(&client_id).await;
         Ok(secret)
     }
 
     /// Deletes a client; `NotFound` if it does not exist.
     pub async fn delete(&self, client_id: Uuid) -> AuthResult<()> {
-        Ok(self.store.delete_client(self.tenant_id, client_id).await?)
+        self.store.delete_client(self.tenant_id, client_id).await?;
+        self.cache.invalidate(&client_id).await;
+        Ok(())
     }
 
     /// Checks a `client_id` and secret as presented at the token endpoint
     /// (either `client_secret_*` method): the client if the secret is its
-    /// current or previous one, else `InvalidClient` — the same answer, in
-    /// about the same time, for an unknown client, a client without a
-    /// secret and a wrong secret.
+    /// current or previous one, else `InvalidClient` — the same answer for
+    /// an unknown client, a client without a secret and a wrong secret.
+    /// Always reads the store (no cache), so it reflects every change at
+    /// once; the OAuth endpoints use the cached [`ClientService::authenticate`].
     pub async fn authenticate_secret(&self, client_id: &str, secret: &str) -> AuthResult<Client> {
         let presented = token_hash(secret);
-        let client = match Uuid::parse_str(client_id) {
-            Ok(id) => match self.store.get_client(self.tenant_id, id).await {
-                Ok(client) => Some(client),
-                Err(tessera_store::StoreError::NotFound) => None,
-                Err(err) => return Err(err.into()),
-            },
-            Err(_) => None,
-        };
-        let Some(client) = client else {
-            // Compare anyway, so an unknown client costs what a known one does.
+        let Ok(id) = Uuid::parse_str(client_id) else {
             let _ = hash_matches(&presented, Some(&token_hash("")));
             return Err(AuthError::InvalidClient);
         };
-        // Both comparisons always run: no early exit that would tell which matched.
-        let current = hash_matches(&presented, client.secret_hash.as_deref());
-        let previous = hash_matches(&presented, client.previous_secret_hash.as_deref());
-        if client.token_endpoint_auth_method.uses_secret() && bool::from(current | previous) {
-            Ok(client)
-        } else {
-            Err(AuthError::InvalidClient)
+        match self.fetch(id, &presented).await? {
+            Some(client) if secret_matches(&client, &presented) => Ok(client.as_ref().clone()),
+            _ => Err(AuthError::InvalidClient),
         }
     }
+
+    /// Authenticates a client at an OAuth endpoint: the secret must match
+    /// and the method used must be the one the client registered (RFC 6749
+    /// §2.3: a client uses one method, and the server accepts only that).
+    /// `private_key_jwt` is not supported yet and, like `none` (public
+    /// clients, which cannot authenticate), is `InvalidClient`.
+    pub async fn authenticate(&self, presented: &PresentedClient) -> AuthResult<Arc<Client>> {
+        let secret = match (presented.method.uses_secret(), presented.secret.as_deref()) {
+            (true, Some(secret)) => secret,
+            _ => return Err(AuthError::InvalidClient),
+        };
+        let client = self.check_secret(&presented.client_id, secret).await?;
+        if client.token_endpoint_auth_method != presented.method {
+            return Err(AuthError::InvalidClient);
+        }
+        Ok(client)
+    }
+
+    async fn check_secret(&self, client_id: &str, secret: &str) -> AuthResult<Arc<Client>> {
+        let presented = token_hash(secret);
+        let Ok(id) = Uuid::parse_str(client_id) else {
+            let _ = hash_matches(&presented, Some(&token_hash("")));
+            return Err(AuthError::InvalidClient);
+        };
+        if let Some(cached) = self.cache.get(&id).await {
+            if secret_matches(&cached, &presented) {
+                return Ok(cached);
+            }
+            // Maybe rotated by another process since it was cached: read again.
+        }
+        match self.fetch(id, &presented).await? {
+            Some(client) if secret_matches(&client, &presented) => Ok(client),
+            _ => Err(AuthError::InvalidClient),
+        }
+    }
+
+    /// Reads a client from the store and refreshes its cache entry; `None`
+    /// (and the entry dropped) if it does not exist.
+    async fn fetch(&self, id: Uuid, presented: &str) -> AuthResult<Option<Arc<Client>>> {
+        match self.store.get_client(self.tenant_id, id).await {
+            Ok(client) => {
+                let client = Arc::new(client);
+                self.cache.insert(id, client.clone()).await;
+                Ok(Some(client))
+            }
+            Err(tessera_store::StoreError::NotFound) => {
+                self.cache.invalidate(&id).await;
+                // Compare anyway, so an unknown client costs what a known one does.
+                let _ = hash_matches(presented, Some(&token_hash("")));
+                Ok(None)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+/// Whether `presented` (a hex SHA-256) is the client's current or previous
+/// secret. Both comparisons always run: no early exit that would tell which
+/// matched.
+fn secret_matches(client: &Client, presented: &str) -> bool {
+    let current = hash_matches(presented, client.secret_hash.as_deref());
+    let previous = hash_matches(presented, client.previous_secret_hash.as_deref());
+    client.token_endpoint_auth_method.uses_secret() && bool::from(current | previous)
 }
 
 /// Constant-time equality of two hex digests (absent never matches).

@@ -35,6 +35,14 @@ pub enum AuthError {
     /// secret — deliberately indistinguishable (RFC 6749 §5.2 `invalid_client`).
     #[error("invalid client")]
     InvalidClient,
+    /// The authenticated client may not use this grant type (RFC 6749 §5.2
+    /// `unauthorized_client`).
+    #[error("unauthorized client")]
+    UnauthorizedClient,
+    /// A requested scope is not among the client's (RFC 6749 §5.2
+    /// `invalid_scope`); names the offending scope.
+    #[error("invalid scope: {0}")]
+    InvalidScope(String),
     /// A bearer token failed verification or its session is no longer valid.
     #[error("invalid token: {0}")]
     InvalidToken(&'static str),

@@ -18,12 +18,14 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 pub const FIRST_PARTY_CLIENT_ID: &str = "tessera";
 
 /// Claims of an access token (RFC 9068 §2.2 plus Tessera's `sid`, `tid`,
-/// `email`).
+/// `email`). A user's token has `sub` = the user id and a `sid`; a token a
+/// client obtained for itself (client credentials) has `sub` = `client_id`
+/// and neither `sid` nor `email`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AccessClaims {
     /// Issuer URL.
     pub iss: String,
-    /// Subject: the user id.
+    /// Subject: the user id, or the client id for a client's own token.
     pub sub: String,
     /// Audience.
     pub aud: String,
@@ -37,8 +39,12 @@ pub struct AccessClaims {
     pub jti: String,
     /// The client the token was issued to.
     pub client_id: String,
-    /// Session id.
-    pub sid: Uuid,
+    /// Session id (user tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
+    /// Granted scopes, space-separated (RFC 9068 §2.2.3), when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// Tenant id.
     pub tid: Uuid,
     /// The user's email.

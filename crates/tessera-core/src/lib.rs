@@ -15,13 +15,14 @@ pub mod settings;
 mod tokens;
 pub use tokens::new_opaque_token;
 
-pub use clients::{ClientSecret, ClientService, NewClient, RegisteredClient};
+pub use clients::{ClientSecret, ClientService, NewClient, PresentedClient, RegisteredClient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, AuthResult, FieldViolation};
 pub use jwt::AccessClaims;
 pub use keys::{retention_secs, KeyEncryptor, KeyInfo, KeyRing, KeyStatus, SigningAlg};
 pub use password::{HashTicket, PasswordHasher};
 pub use service::{
-    AuthService, Authenticated, IssuedTokens, LoginRequest, ProfileChanges, Registration, ServiceSettings,
+    AuthService, Authenticated, ClientToken, Introspection, IssuedTokens, LoginRequest, ProfileChanges,
+    Registration, ServiceSettings,
 };
 pub use settings::{HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, TokenSettings};

@@ -2,14 +2,15 @@
 //! as methods that take validated-or-raw input and return models or
 //! [`AuthError`]s.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use tessera_store::{
-    RefreshToken, Session, SessionWithUser, Store, StoreError, Tenant, User, UserProfileUpdate, UserStatus,
-    DEFAULT_TENANT_SLUG,
+    Client, ClientType, GrantType, RefreshToken, Session, SessionWithUser, Store, StoreError, Tenant, User,
+    UserProfileUpdate, UserStatus, DEFAULT_TENANT_SLUG,
 };
 use uuid::Uuid;
 
@@ -89,6 +90,37 @@ pub struct IssuedTokens {
     pub session_id: Uuid,
 }
 
+/// An access token a client obtained for itself (client credentials grant).
+#[derive(Debug, Clone)]
+pub struct ClientToken {
+    /// Signed access token (JWT).
+    pub access_token: String,
+    /// Its lifetime, seconds.
+    pub expires_in: u64,
+    /// The granted scopes, space-separated (`None` when none).
+    pub scope: Option<String>,
+}
+
+/// What introspection found out about a token (RFC 7662).
+#[derive(Debug, Clone)]
+pub enum Introspection {
+    /// Unknown, malformed, expired, revoked, or issued by someone else.
+    Inactive,
+    /// A live access token (a user's or a client's own) and its claims.
+    AccessToken(Arc<AccessClaims>),
+    /// A live refresh token.
+    RefreshToken {
+        /// The user it belongs to.
+        user_id: Uuid,
+        /// Its session.
+        session_id: Uuid,
+        /// When it was issued.
+        issued_at: DateTime<Utc>,
+        /// When it expires, unless spent first.
+        expires_at: DateTime<Utc>,
+    },
+}
+
 /// A caller whose bearer token checked out.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
@@ -126,6 +158,11 @@ pub struct AuthService {
     /// SHA-256 of the token: a repeat caller skips the signature check
     /// (expiry is re-checked on every hit).
     verified: moka::sync::Cache<[u8; 32], Arc<AccessClaims>>,
+    /// The tenant's revoked, unexpired access-token `jti`s (RFC 7009): read
+    /// from the store at most once per `session_cache_ttl_secs` (so a
+    /// revocation on another node takes effect here within that TTL) and
+    /// dropped locally on every revocation.
+    revoked: moka::future::Cache<(), Arc<HashSet<String>>>,
 }
 
 impl AuthService {
@@ -157,6 +194,10 @@ impl AuthService {
                 settings.tokens.access_token_ttl_secs.max(1),
             ))
             .build();
+        let revoked = moka::future::Cache::builder()
+            .max_capacity(1)
+            .time_to_live(StdDuration::from_secs(settings.tokens.session_cache_ttl_secs))
+            .build();
         Ok(AuthService {
             store,
             hasher,
@@ -167,6 +208,7 @@ impl AuthService {
             tenant,
             sessions,
             verified,
+            revoked,
         })
     }
 
@@ -411,7 +453,8 @@ impl AuthService {
             nbf: iat,
             jti: Uuid::new_v4().to_string(),
             client_id: FIRST_PARTY_CLIENT_ID.to_string(),
-            sid: session_id,
+            sid: Some(session_id),
+            scope: None,
             tid: user.tenant_id,
             email: Some(user.email.clone()),
         };
@@ -422,20 +465,196 @@ impl AuthService {
 
     /// Accepts a bearer access token only if its signature, algorithm,
     /// `typ`, `iss`, `aud`, `exp`/`nbf` and its session (not revoked, not
-    /// expired, user active) all check out.
+    /// expired, user active) all check out, and its `jti` is not revoked.
+    /// A client's own token (client credentials, no `sid`) is not a user
+    /// session and is refused.
     pub async fn authenticate(&self, token: &str) -> AuthResult<Authenticated> {
         let claims = self.verify_token(token).await?;
-        let state = self.session_state(claims.sid).await?;
-        let now = self.clock.now();
-        let session = &state.session;
-        if session.revoked_at.is_some()
-            || session.expires_at <= now
-            || state.user.status != UserStatus::Active
-            || session.user_id.to_string() != claims.sub
-        {
+        let sid = claims.sid.ok_or(AuthError::InvalidToken("not a user token"))?;
+        if self.is_revoked(&claims.jti).await? {
+            return Err(AuthError::InvalidToken("revoked"));
+        }
+        let state = self.live_session(sid, &claims.sub).await?;
+        Ok(Authenticated { claims, state })
+    }
+
+    /// The session `sid` if it is live and belongs to user `sub`.
+    async fn live_session(&self, sid: Uuid, sub: &str) -> AuthResult<Arc<SessionWithUser>> {
+        let state = self.session_state(sid).await?;
+        if !session_is_live(&state, self.clock.now()) || state.session.user_id.to_string() != sub {
             return Err(AuthError::InvalidToken("session ended"));
         }
-        Ok(Authenticated { claims, state })
+        Ok(state)
+    }
+
+    /// Whether the access token `jti` was revoked (from the cached
+    /// revocation set).
+    async fn is_revoked(&self, jti: &str) -> AuthResult<bool> {
+        let set = self
+            .revoked
+            .try_get_with((), async {
+                let now = self.clock.now();
+                let jtis = self
+                    .store
+                    .list_revoked_access_tokens(self.tenant.tenant_id, now)
+                    .await?;
+                Ok::<_, AuthError>(Arc::new(jtis.into_iter().collect::<HashSet<_>>()))
+            })
+            .await
+            .map_err(|err: Arc<AuthError>| match err.as_ref() {
+                AuthError::Unavailable(msg) => AuthError::Unavailable(msg.clone()),
+                other => AuthError::Internal(other.to_string()),
+            })?;
+        Ok(set.contains(jti))
+    }
+
+    // --- OAuth: client credentials, introspection, revocation ------------------
+
+    /// Issues an access token to `client` for itself (RFC 6749 §4.4). The
+    /// client must be confidential and registered for `client_credentials`;
+    /// every requested scope (space-separated, §3.3) must be one of its
+    /// scopes, and no request means all of them. Writes nothing.
+    pub async fn issue_client_credentials(
+        &self,
+        client: &Client,
+        requested_scope: Option<&str>,
+    ) -> AuthResult<ClientToken> {
+        if client.client_type != ClientType::Confidential
+            || !client.grant_types.contains(&GrantType::ClientCredentials)
+        {
+            return Err(AuthError::UnauthorizedClient);
+        }
+        let scopes: Vec<&str> = match requested_scope {
+            None => client.scopes.iter().map(String::as_str).collect(),
+            Some(requested) => {
+                let mut granted: Vec<&str> = Vec::new();
+                for scope in requested.split(' ') {
+                    if scope.is_empty() || !client.scopes.iter().any(|s| s == scope) {
+                        return Err(AuthError::InvalidScope(scope.to_string()));
+                    }
+                    if !granted.contains(&scope) {
+                        granted.push(scope);
+                    }
+                }
+                granted
+            }
+        };
+        let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
+        let ttl = client
+            .access_token_ttl_secs
+            .and_then(|secs| u64::try_from(secs).ok())
+            .filter(|secs| *secs > 0)
+            .unwrap_or(self.settings.tokens.access_token_ttl_secs);
+        let now = self.clock.now();
+        let key = self.keys.signing_key(self.tenant.tenant_id, now).await?;
+        let iat = now.timestamp();
+        let client_id = client.client_id.to_string();
+        let claims = AccessClaims {
+            iss: self.settings.issuer.clone(),
+            sub: client_id.clone(),
+            aud: self.audience.clone(),
+            exp: iat + i64::try_from(ttl).unwrap_or(i64::MAX / 2),
+            iat,
+            nbf: iat,
+            jti: Uuid::new_v4().to_string(),
+            client_id,
+            sid: None,
+            scope: scope.clone(),
+            tid: self.tenant.tenant_id,
+            email: None,
+        };
+        let access_token = jwt::sign(&key, ACCESS_TOKEN_TYP, &claims)?;
+        Ok(ClientToken {
+            access_token,
+            expires_in: ttl,
+            scope,
+        })
+    }
+
+    /// What `token` is, if it is live (RFC 7662 §2.2): an access token of
+    /// this issuer (signature, expiry, `jti` not revoked and, for a user's
+    /// token, its session live) or a refresh token (unspent, unexpired, its
+    /// session live). Access tokens are JWTs and refresh tokens opaque
+    /// strings without dots, so the type is told by shape and a
+    /// `token_type_hint` is not needed (§2.1 lets the server ignore it).
+    /// Reads through the caches; writes nothing.
+    pub async fn introspect(&self, token: &str) -> AuthResult<Introspection> {
+        if token.contains('.') {
+            let claims = match self.verify_token(token).await {
+                Ok(claims) => claims,
+                Err(AuthError::InvalidToken(_)) => return Ok(Introspection::Inactive),
+                Err(other) => return Err(other),
+            };
+            if self.is_revoked(&claims.jti).await? {
+                return Ok(Introspection::Inactive);
+            }
+            if let Some(sid) = claims.sid {
+                match self.live_session(sid, &claims.sub).await {
+                    Ok(_) => {}
+                    Err(AuthError::InvalidToken(_)) => return Ok(Introspection::Inactive),
+                    Err(other) => return Err(other),
+                }
+            }
+            return Ok(Introspection::AccessToken(claims));
+        }
+        let Some(refresh) = self.find_refresh_token(token).await? else {
+            return Ok(Introspection::Inactive);
+        };
+        if refresh.used_at.is_some() || refresh.expires_at <= self.clock.now() {
+            return Ok(Introspection::Inactive);
+        }
+        let state = match self.session_state(refresh.session_id).await {
+            Ok(state) => state,
+            Err(AuthError::InvalidToken(_)) => return Ok(Introspection::Inactive),
+            Err(other) => return Err(other),
+        };
+        if !session_is_live(&state, self.clock.now()) {
+            return Ok(Introspection::Inactive);
+        }
+        Ok(Introspection::RefreshToken {
+            user_id: state.user.user_id,
+            session_id: refresh.session_id,
+            issued_at: refresh.created_at,
+            expires_at: refresh.expires_at,
+        })
+    }
+
+    /// Revokes `token` (RFC 7009 §2.1): a refresh token ends its session;
+    /// a live access token has its `jti` denied until it expires. Unknown,
+    /// malformed or already dead tokens are ignored (§2.2: still a success).
+    pub async fn revoke_token(&self, token: &str) -> AuthResult<()> {
+        if token.contains('.') {
+            let claims = match self.verify_token(token).await {
+                Ok(claims) => claims,
+                Err(AuthError::InvalidToken(_)) => return Ok(()),
+                Err(other) => return Err(other),
+            };
+            let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0)
+                .ok_or_else(|| AuthError::Internal("token expiry out of range".into()))?;
+            self.store
+                .revoke_access_token(self.tenant.tenant_id, &claims.jti, expires_at, self.clock.now())
+                .await?;
+            self.revoked.invalidate(&()).await;
+            return Ok(());
+        }
+        if let Some(refresh) = self.find_refresh_token(token).await? {
+            self.revoke_sessions(&[refresh.session_id], "token_revoked")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The stored refresh token `presented` hashes to, if any.
+    async fn find_refresh_token(&self, presented: &str) -> AuthResult<Option<RefreshToken>> {
+        match self
+            .store
+            .get_refresh_token(self.tenant.tenant_id, &token_hash(presented))
+            .await
+        {
+            Ok(token) => Ok(Some(token)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
     }
 
     async fn verify_token(&self, token: &str) -> AuthResult<Arc<AccessClaims>> {
@@ -667,6 +886,14 @@ impl AuthService {
     fn secs(&self, secs: u64) -> Duration {
         Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000))
     }
+}
+
+/// Whether a session is open at `now`: not revoked, not expired, its user
+/// active.
+fn session_is_live(state: &SessionWithUser, now: DateTime<Utc>) -> bool {
+    state.session.revoked_at.is_none()
+        && state.session.expires_at > now
+        && state.user.status == UserStatus::Active
 }
 
 /// Whether any key or string inside `value` holds U+0000.

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use tessera_core::{AuthError, ClientService, Clock, ManualClock, NewClient};
+use tessera_core::clients::CLIENT_CACHE_TTL_SECS;
+use tessera_core::{AuthError, ClientService, Clock, ManualClock, NewClient, PresentedClient};
 use tessera_sqlite::SqliteStore;
 use tessera_store::{ClientType, Store, TokenEndpointAuthMethod};
 
@@ -181,6 +182,89 @@ async fn a_client_registered_elsewhere_is_usable_at_once() {
         .expect("and its rotated secret");
     cli.delete(id).await.unwrap();
     assert!(matches!(server.get(id).await, Err(AuthError::NotFound)));
+
+    drop((server, cli));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+/// `authenticate` (the OAuth endpoints' check) accepts only the registered
+/// method, and never a method without a secret.
+#[tokio::test]
+async fn authenticate_requires_the_registered_method() {
+    let clients = ClientService::start(store().await, Arc::new(ManualClock::new(Utc::now())))
+        .await
+        .unwrap();
+    let registered = clients.create(confidential()).await.unwrap();
+    let presented = |method| PresentedClient {
+        client_id: registered.client.client_id.to_string(),
+        secret: registered.secret.as_ref().map(|s| s.expose().to_owned()),
+        method,
+    };
+    let client = clients
+        .authenticate(&presented(TokenEndpointAuthMethod::ClientSecretBasic))
+        .await
+        .expect("registered method");
+    assert_eq!(client.client_id, registered.client.client_id);
+    for method in [
+        TokenEndpointAuthMethod::ClientSecretPost,
+        TokenEndpointAuthMethod::PrivateKeyJwt,
+        TokenEndpointAuthMethod::None,
+    ] {
+        assert!(matches!(
+            clients.authenticate(&presented(method)).await,
+            Err(AuthError::InvalidClient)
+        ));
+    }
+}
+
+/// Two services on one database, like a running server and the CLI: the
+/// server's cache finds a new client and a rotated secret at once, and lets
+/// a client deleted elsewhere go within `CLIENT_CACHE_TTL_SECS`.
+#[tokio::test]
+async fn the_client_cache_sees_new_clients_at_once_and_deletions_within_its_ttl() {
+    let path = std::env::temp_dir().join(format!("tessera-client-cache-{}.db", uuid::Uuid::new_v4()));
+    let url = format!("sqlite://{}", path.display());
+    let open = || async {
+        let store = SqliteStore::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let store: Arc<dyn Store> = Arc::new(store);
+        ClientService::start(store, Arc::new(ManualClock::new(Utc::now())))
+            .await
+            .unwrap()
+    };
+    let server = open().await;
+    let cli = open().await;
+    let registered = cli.create(confidential()).await.unwrap();
+    let id = registered.client.client_id;
+    let basic = |secret: &str| PresentedClient {
+        client_id: id.to_string(),
+        secret: Some(secret.to_owned()),
+        method: TokenEndpointAuthMethod::ClientSecretBasic,
+    };
+    let first = registered.secret.unwrap();
+    server
+        .authenticate(&basic(first.expose()))
+        .await
+        .expect("new client found at once");
+
+    let second = cli.rotate_secret(id).await.unwrap();
+    server
+        .authenticate(&basic(second.expose()))
+        .await
+        .expect("rotated secret at once");
+
+    cli.delete(id).await.unwrap();
+    server
+        .authenticate(&basic(second.expose()))
+        .await
+        .expect("still cached right after a deletion elsewhere");
+    tokio::time::sleep(std::time::Duration::from_secs(CLIENT_CACHE_TTL_SECS + 1)).await;
+    assert!(matches!(
+        server.authenticate(&basic(second.expose())).await,
+        Err(AuthError::InvalidClient)
+    ));
 
     drop((server, cli));
     for suffix in ["", "-wal", "-shm"] {

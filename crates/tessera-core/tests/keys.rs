@@ -219,7 +219,8 @@ async fn rs256_es256_and_eddsa_keys_sign_side_by_side() {
             nbf: now.timestamp(),
             jti: Uuid::new_v4().to_string(),
             client_id: "tessera".into(),
-            sid: Uuid::new_v4(),
+            sid: Some(Uuid::new_v4()),
+            scope: None,
             tid: h.tenant_id,
             email: None,
         };

@@ -684,6 +684,45 @@ impl Store for PostgresStore {
         }
         Ok(())
     }
+
+    async fn revoke_access_token(
+        &self,
+        tenant_id: Uuid,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "insert into revoked_access_token (tenant_id, jti, expires_at, revoked_at) \
+             values ($1, $2, $3, $4) on conflict (tenant_id, jti) do nothing",
+        )
+        .bind(tenant_id)
+        .bind(jti)
+        .bind(ms(expires_at))
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list_revoked_access_tokens(
+        &self,
+        tenant_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "select jti from revoked_access_token where tenant_id = $1 and expires_at > $2 order by jti",
+        )
+        .bind(tenant_id)
+        .bind(ms(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| row.try_get::<String, _>("jti").map_err(map_err))
+            .collect()
+    }
 }
 
 /// Inserts one refresh token (inside the caller's transaction).

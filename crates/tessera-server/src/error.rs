@@ -1,6 +1,8 @@
 //! The one HTTP error type. It alone knows status codes; every error body is
 //! RFC 9457 `application/problem+json` with a stable `code` from
-//! [`ErrorCode`], the single table of codes, statuses and titles.
+//! [`ErrorCode`], the single table of codes, statuses and titles — except on
+//! the OAuth endpoints, whose errors ([`ApiError::oauth`]) are rendered here
+//! too, as RFC 6749 §5.2 JSON.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -40,6 +42,15 @@ pub enum ErrorCode {
     InvalidGrant,
     /// Client authentication failed (unknown client or wrong secret).
     InvalidClient,
+    /// OAuth request malformed: wrong content type, missing or repeated
+    /// parameter (RFC 6749 §5.2).
+    InvalidRequest,
+    /// The client may not use this grant type (RFC 6749 §5.2).
+    UnauthorizedClient,
+    /// The grant type is not supported (RFC 6749 §5.2).
+    UnsupportedGrantType,
+    /// A requested scope is not allowed for the client (RFC 6749 §5.2).
+    InvalidScope,
     /// Missing, malformed, expired or revoked bearer token.
     InvalidToken,
     /// Cookie-authenticated state change without a matching CSRF header.
@@ -97,6 +108,18 @@ impl ErrorCode {
             ),
             InvalidGrant => ("invalid_grant", StatusCode::UNAUTHORIZED, "Invalid grant"),
             InvalidClient => ("invalid_client", StatusCode::UNAUTHORIZED, "Invalid client"),
+            InvalidRequest => ("invalid_request", StatusCode::BAD_REQUEST, "Invalid request"),
+            UnauthorizedClient => (
+                "unauthorized_client",
+                StatusCode::BAD_REQUEST,
+                "Unauthorized client",
+            ),
+            UnsupportedGrantType => (
+                "unsupported_grant_type",
+                StatusCode::BAD_REQUEST,
+                "Unsupported grant type",
+            ),
+            InvalidScope => ("invalid_scope", StatusCode::BAD_REQUEST, "Invalid scope"),
             InvalidToken => ("invalid_token", StatusCode::UNAUTHORIZED, "Invalid token"),
             CsrfFailed => ("csrf_failed", StatusCode::FORBIDDEN, "CSRF check failed"),
             WrongPassword => (
@@ -140,7 +163,18 @@ pub struct Problem {
     pub errors: Vec<FieldViolation>,
 }
 
-/// An error on its way to becoming a problem response.
+/// An OAuth error response body (RFC 6749 §5.2).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthErrorBody {
+    /// The OAuth error code (`invalid_request`, `invalid_client`, …).
+    pub error: &'static str,
+    /// Human-readable explanation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
+
+/// An error on its way to becoming a problem response (or, on the OAuth
+/// endpoints, an RFC 6749 §5.2 error response).
 #[derive(Debug)]
 pub struct ApiError {
     code: ErrorCode,
@@ -149,6 +183,11 @@ pub struct ApiError {
     retry_after_secs: Option<u64>,
     /// Logged, never sent (5xx causes).
     cause: Option<String>,
+    /// Render as OAuth JSON instead of problem+json.
+    oauth: bool,
+    /// The client tried HTTP Basic authentication (answer with a Basic
+    /// challenge, RFC 6749 §5.2).
+    basic_challenge: bool,
 }
 
 impl ApiError {
@@ -160,6 +199,26 @@ impl ApiError {
             errors: Vec::new(),
             retry_after_secs: None,
             cause: None,
+            oauth: false,
+            basic_challenge: false,
+        }
+    }
+
+    /// The same error as an OAuth endpoint answers it: `{"error",
+    /// "error_description"}` with `no-store` caching (RFC 6749 §5.2). Every
+    /// 4xx but `invalid_client` (401) is a 400 there, and codes OAuth does
+    /// not name become `invalid_request`, `server_error` or
+    /// `temporarily_unavailable`.
+    pub fn oauth(self) -> ApiError {
+        ApiError { oauth: true, ..self }
+    }
+
+    /// Adds `WWW-Authenticate: Basic realm="tessera"` to an `invalid_client`
+    /// answer, for a client that tried HTTP Basic (RFC 6749 §5.2).
+    pub fn basic_challenge(self, attempted: bool) -> ApiError {
+        ApiError {
+            basic_challenge: attempted,
+            ..self
         }
     }
 
@@ -199,6 +258,14 @@ impl From<AuthError> for ApiError {
                 ErrorCode::InvalidClient,
                 Some("client authentication failed".into()),
             ),
+            AuthError::UnauthorizedClient => ApiError::new(
+                ErrorCode::UnauthorizedClient,
+                Some("the client is not allowed to use this grant type".into()),
+            ),
+            AuthError::InvalidScope(scope) => ApiError::new(
+                ErrorCode::InvalidScope,
+                Some(format!("scope {scope:?} is not allowed for this client")),
+            ),
             AuthError::InvalidToken(why) => ApiError::new(
                 ErrorCode::InvalidToken,
                 Some(format!("access token rejected: {why}")),
@@ -228,11 +295,56 @@ impl From<AuthError> for ApiError {
     }
 }
 
+impl ApiError {
+    fn into_oauth_response(self) -> Response {
+        let (code, status, _) = self.code.describe();
+        let (error, status) = match self.code {
+            ErrorCode::InvalidClient => ("invalid_client", StatusCode::UNAUTHORIZED),
+            ErrorCode::InvalidRequest
+            | ErrorCode::InvalidGrant
+            | ErrorCode::UnauthorizedClient
+            | ErrorCode::UnsupportedGrantType
+            | ErrorCode::InvalidScope => (code, StatusCode::BAD_REQUEST),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => ("temporarily_unavailable", status),
+            _ if status.is_server_error() => ("server_error", status),
+            _ => ("invalid_request", StatusCode::BAD_REQUEST),
+        };
+        let detail = if status.is_server_error() {
+            None
+        } else {
+            self.detail
+        };
+        let body = OAuthErrorBody {
+            error,
+            error_description: detail,
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.basic_challenge && self.code == ErrorCode::InvalidClient {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="tessera""#),
+            );
+        }
+        response
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status, title) = self.code.describe();
         if let Some(cause) = &self.cause {
             tracing::error!(code, cause = %cause, "request failed");
+        }
+        if self.oauth {
+            return self.into_oauth_response();
         }
         // RFC 6750 §3: a bearer challenge on 401s of protected resources;
         // without any credentials the challenge carries no error code.
@@ -284,6 +396,8 @@ mod tests {
             (AuthError::InvalidCredentials, "invalid_credentials", 401),
             (AuthError::InvalidGrant, "invalid_grant", 401),
             (AuthError::InvalidClient, "invalid_client", 401),
+            (AuthError::UnauthorizedClient, "unauthorized_client", 400),
+            (AuthError::InvalidScope("x".into()), "invalid_scope", 400),
             (AuthError::InvalidToken("expired"), "invalid_token", 401),
             (AuthError::WrongPassword, "wrong_password", 400),
             (AuthError::NotFound, "not_found", 404),
@@ -295,6 +409,42 @@ mod tests {
             let api = ApiError::from(err);
             let (got_code, got_status, _) = api.code().describe();
             assert_eq!((got_code, got_status.as_u16()), (code, status));
+        }
+    }
+
+    #[tokio::test]
+    async fn oauth_errors_are_rfc6749_json_with_no_store() {
+        let response = ApiError::from(AuthError::InvalidClient)
+            .oauth()
+            .basic_challenge(true)
+            .into_response();
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            r#"Basic realm="tessera""#
+        );
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[header::PRAGMA], "no-cache");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"], "invalid_client");
+        assert!(body.get("code").is_none());
+
+        let cases = [
+            (ErrorCode::InvalidGrant, "invalid_grant", 400),
+            (ErrorCode::UnsupportedMediaType, "invalid_request", 400),
+            (ErrorCode::PayloadTooLarge, "invalid_request", 400),
+            (ErrorCode::ServiceUnavailable, "temporarily_unavailable", 503),
+            (ErrorCode::InternalError, "server_error", 500),
+        ];
+        for (code, error, status) in cases {
+            let response = ApiError::new(code, None).oauth().into_response();
+            assert_eq!(response.status(), status, "{error}");
+            assert!(response.headers().get(header::WWW_AUTHENTICATE).is_none());
+            let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"], error);
         }
     }
 

@@ -1,4 +1,5 @@
 //! Tessera's HTTP layer: the first-party JSON API, health and metrics, the
+//! OAuth token, introspection and revocation endpoints, the
 //! published JWKS, and the OpenAPI document with its reference UI. Handlers
 //! parse, call one `AuthService` method, and map the result; errors become
 //! problem documents in one place (`error.rs`).
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::auth::router())
         .merge(routes::users::router())
         .merge(routes::sessions::router())
+        .merge(routes::oauth::router())
         .merge(routes::well_known::router())
         .merge(routes::health::router())
         .fallback(not_found)

@@ -6,17 +6,18 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::Problem;
-use crate::routes::{auth, health, sessions, users, well_known, UserView};
+use crate::error::{OAuthErrorBody, Problem};
+use crate::routes::{auth, health, oauth, sessions, users, well_known, UserView};
 
 /// The API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tessera", description = "Self-hosted identity and access service: first-party JSON API."),
+    info(title = "Tessera", description = "Self-hosted identity and access service: first-party JSON API and OAuth 2.0 endpoints."),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all,
         users::get_me, users::update_me, users::change_password,
         sessions::list_sessions, sessions::revoke_session,
+        oauth::issue_token, oauth::introspect_token, oauth::revoke_token,
         well_known::jwks,
         health::live, health::ready, health::metrics,
     ),
@@ -24,12 +25,15 @@ use crate::routes::{auth, health, sessions, users, well_known, UserView};
         Problem, UserView,
         auth::RegisterBody, auth::LoginBody, auth::RefreshBody, auth::TokenResponse, auth::CookieSessionResponse,
         users::UpdateMeBody, users::ChangePasswordBody, sessions::SessionView, health::HealthStatus,
+        OAuthErrorBody, oauth::TokenForm, oauth::TokenActionForm, oauth::OAuthTokenResponse,
+        oauth::IntrospectionResponse,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Registration, login, refresh, logout"),
         (name = "users", description = "The signed-in user's account"),
         (name = "sessions", description = "The signed-in user's sessions"),
+        (name = "oauth", description = "OAuth 2.0 token, introspection and revocation endpoints"),
         (name = "keys", description = "Published signing keys"),
         (name = "health", description = "Liveness, readiness, metrics"),
     )

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use tessera_core::AuthService;
+use tessera_core::{AuthService, ClientService};
 
 /// HTTP-level settings (the binary fills them from its configuration).
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct HttpSettings {
 pub struct AppState {
     /// The identity service.
     pub auth: Arc<AuthService>,
+    /// The OAuth client registry (client authentication at `/oauth2/*`).
+    pub clients: Arc<ClientService>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// HTTP settings.

@@ -117,6 +117,9 @@ macro_rules! store_conformance_tests {
             rotate_client_secret_keeps_only_the_previous_secret,
             rotate_unknown_client_secret_is_not_found,
             delete_client_removes_it_only_in_its_tenant,
+            revoked_access_tokens_are_listed_until_they_expire,
+            revoking_an_access_token_twice_keeps_one_row,
+            revoked_access_tokens_are_listed_per_tenant,
         );
     };
     (@tests $fixture:expr; $($name:ident),* $(,)?) => {
@@ -1490,4 +1493,87 @@ pub async fn delete_client_removes_it_only_in_its_tenant<S: Store>(store: &S) {
     assert_not_found(store.get_client(a.tenant_id, c.client_id).await, "deleted");
     assert_not_found(store.delete_client(a.tenant_id, c.client_id).await, "twice");
     assert!(store.list_clients(a.tenant_id).await.expect("list").is_empty());
+}
+
+// --- revoked access tokens -------------------------------------------------------
+
+/// A revoked jti is listed while its token could still be presented, and
+/// no longer once the token has expired.
+pub async fn revoked_access_tokens_are_listed_until_they_expire<S: Store>(store: &S) {
+    let t = tenant(store, "acme").await;
+    let now = now_ms();
+    assert!(store
+        .list_revoked_access_tokens(t.tenant_id, now)
+        .await
+        .expect("empty")
+        .is_empty());
+    store
+        .revoke_access_token(t.tenant_id, "jti-b", now + Duration::minutes(15), now)
+        .await
+        .expect("revoke b");
+    store
+        .revoke_access_token(t.tenant_id, "jti-a", now + Duration::minutes(5), now)
+        .await
+        .expect("revoke a");
+    assert_eq!(
+        store
+            .list_revoked_access_tokens(t.tenant_id, now)
+            .await
+            .expect("list"),
+        vec!["jti-a".to_string(), "jti-b".to_string()]
+    );
+    assert_eq!(
+        store
+            .list_revoked_access_tokens(t.tenant_id, now + Duration::minutes(5))
+            .await
+            .expect("later"),
+        vec!["jti-b".to_string()]
+    );
+    assert!(store
+        .list_revoked_access_tokens(t.tenant_id, now + Duration::minutes(15))
+        .await
+        .expect("after expiry")
+        .is_empty());
+}
+
+/// Revoking the same jti again succeeds and keeps the first expiry.
+pub async fn revoking_an_access_token_twice_keeps_one_row<S: Store>(store: &S) {
+    let t = tenant(store, "acme").await;
+    let now = now_ms();
+    store
+        .revoke_access_token(t.tenant_id, "jti", now + Duration::minutes(5), now)
+        .await
+        .expect("first");
+    store
+        .revoke_access_token(t.tenant_id, "jti", now + Duration::minutes(50), now)
+        .await
+        .expect("second");
+    assert_eq!(
+        store
+            .list_revoked_access_tokens(t.tenant_id, now)
+            .await
+            .expect("list"),
+        vec!["jti".to_string()]
+    );
+    assert!(store
+        .list_revoked_access_tokens(t.tenant_id, now + Duration::minutes(5))
+        .await
+        .expect("first expiry kept")
+        .is_empty());
+}
+
+/// Revocations of one tenant are invisible to another.
+pub async fn revoked_access_tokens_are_listed_per_tenant<S: Store>(store: &S) {
+    let a = tenant(store, "acme").await;
+    let b = tenant(store, "globex").await;
+    let now = now_ms();
+    store
+        .revoke_access_token(a.tenant_id, "jti", now + Duration::minutes(5), now)
+        .await
+        .expect("revoke");
+    assert!(store
+        .list_revoked_access_tokens(b.tenant_id, now)
+        .await
+        .expect("other tenant")
+        .is_empty());
 }

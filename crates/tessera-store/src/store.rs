@@ -163,4 +163,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes a client. `NotFound` if it does not exist in the tenant.
     async fn delete_client(&self, tenant_id: Uuid, client_id: Uuid) -> StoreResult<()>;
+
+    // --- revoked access tokens ---------------------------------------------------
+
+    /// Denies the access token with this `jti` until `expires_at` (its own
+    /// expiry; RFC 7009 revocation of a self-contained token). Revoking an
+    /// already revoked `jti` again is not an error and keeps the first row.
+    async fn revoke_access_token(
+        &self,
+        tenant_id: Uuid,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// The `jti`s of the tenant's revoked access tokens that have not yet
+    /// expired at `now`: the revocation set verifiers cache.
+    async fn list_revoked_access_tokens(
+        &self,
+        tenant_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>>;
 }

@@ -12,7 +12,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tessera_core::{AuthService, KeyEncryptor, KeyRing, PasswordHasher, ServiceSettings, SystemClock};
+use tessera_core::{
+    AuthService, ClientService, KeyEncryptor, KeyRing, PasswordHasher, ServiceSettings, SystemClock,
+};
 use tessera_postgres::PostgresStore;
 use tessera_server::{AppState, HttpSettings};
 use tessera_sqlite::SqliteStore;
@@ -72,9 +74,12 @@ pub async fn build_app(config: &Config) -> anyhow::Result<axum::Router> {
         password_policy: config.password_policy.clone(),
         lockout: config.lockout.clone(),
     };
-    let auth = AuthService::start(store, hasher, keys, Arc::new(SystemClock), settings).await?;
+    let clock = Arc::new(SystemClock);
+    let clients = ClientService::start(store.clone(), clock.clone()).await?;
+    let auth = AuthService::start(store, hasher, keys, clock, settings).await?;
     let state = AppState {
         auth: Arc::new(auth),
+        clients: Arc::new(clients),
         metrics: tessera_server::metrics_handle(),
         http: Arc::new(HttpSettings {
             cookie_mode_default: config.cookie_mode,

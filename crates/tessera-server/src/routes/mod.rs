@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod oauth;
 pub mod sessions;
 pub mod users;
 pub mod well_known;

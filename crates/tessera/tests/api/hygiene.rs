@@ -133,6 +133,7 @@ both_backends! {
             "/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout",
             "/api/v1/auth/logout-all", "/api/v1/users/me", "/api/v1/users/me/password", "/api/v1/sessions",
             "/api/v1/sessions/{id}", "/.well-known/jwks.json", "/health/live", "/health/ready", "/metrics",
+            "/oauth2/token", "/oauth2/introspect", "/oauth2/revoke",
         ] {
             assert!(paths.contains_key(path), "{path} missing from {:?}", paths.keys().collect::<Vec<_>>());
         }
@@ -144,8 +145,14 @@ both_backends! {
                     if status.as_str() < "400" {
                         continue;
                     }
-                    let schema = &response["content"]["application/problem+json"]["schema"]["$ref"];
-                    assert_eq!(schema, "#/components/schemas/Problem", "{method} {path} {status}: {response}");
+                    // The OAuth endpoints answer RFC 6749 §5.2 JSON, not problem+json.
+                    let (content_type, body) = if path.starts_with("/oauth2/") {
+                        ("application/json", "#/components/schemas/OAuthErrorBody")
+                    } else {
+                        ("application/problem+json", "#/components/schemas/Problem")
+                    };
+                    let schema = &response["content"][content_type]["schema"]["$ref"];
+                    assert_eq!(schema, body, "{method} {path} {status}: {response}");
                     problem_responses += 1;
                 }
             }

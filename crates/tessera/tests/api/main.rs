@@ -13,6 +13,7 @@ mod hygiene;
 mod keys_cli;
 mod login;
 mod logs;
+mod oauth_token;
 mod outage;
 mod refresh;
 mod sessions;

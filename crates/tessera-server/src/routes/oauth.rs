@@ -1,0 +1,397 @@
+//! The OAuth 2.0 endpoints: token (RFC 6749, client credentials so far),
+//! introspection (RFC 7662) and revocation (RFC 7009). They take
+//! `application/x-www-form-urlencoded` bodies, authenticate the calling
+//! client, and answer errors as RFC 6749 §5.2 JSON ([`ApiError::oauth`]).
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::Serialize;
+use tessera_core::{Introspection, PresentedClient};
+use tessera_store::{Client, GrantType, TokenEndpointAuthMethod};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ErrorCode, OAuthErrorBody};
+use crate::state::AppState;
+
+/// Routes under `/oauth2`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/oauth2/token", post(issue_token))
+        .route("/oauth2/introspect", post(introspect_token))
+        .route("/oauth2/revoke", post(revoke_token))
+}
+
+/// Form of the token request (RFC 6749 §4.4.2), as documentation: the
+/// body is parsed by hand so that repeated parameters can be refused (§3.2).
+#[derive(Debug, ToSchema)]
+pub struct TokenForm {
+    /// `client_credentials` (the only grant type supported so far).
+    pub grant_type: String,
+    /// Space-separated scopes; absent means every scope of the client.
+    pub scope: Option<String>,
+    /// With `client_secret_post`: the client id.
+    pub client_id: Option<String>,
+    /// With `client_secret_post`: the client secret.
+    pub client_secret: Option<String>,
+}
+
+/// Form of introspection and revocation requests (RFC 7662 §2.1, RFC 7009
+/// §2.1), plus `client_id`/`client_secret` for `client_secret_post`.
+#[derive(Debug, ToSchema)]
+pub struct TokenActionForm {
+    /// The access or refresh token.
+    pub token: String,
+    /// `access_token` or `refresh_token`; optional, and not needed (the
+    /// type is told by the token's shape).
+    pub token_type_hint: Option<String>,
+    /// With `client_secret_post`: the client id.
+    pub client_id: Option<String>,
+    /// With `client_secret_post`: the client secret.
+    pub client_secret: Option<String>,
+}
+
+/// Successful token response (RFC 6749 §5.1).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthTokenResponse {
+    /// JWT access token (RFC 9068).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Lifetime of the access token, seconds.
+    pub expires_in: u64,
+    /// Granted scopes, space-separated (absent when the client has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// Introspection response (RFC 7662 §2.2): `{"active": false}` alone for
+/// any token that is not live.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct IntrospectionResponse {
+    /// Whether the token is live.
+    pub active: bool,
+    /// Granted scopes, space-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The client the token was issued to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Subject: user id, or client id for a client's own token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Expiry, seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Issue time, seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Audience.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// Token id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    /// The user's session, for user tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// A parsed form body: each parameter at most once, empty values omitted.
+type Form = HashMap<String, String>;
+
+/// Issues an access token (RFC 6749 §3.2). Only `client_credentials` so
+/// far; `authorization_code` and `refresh_token` are not supported yet.
+#[utoipa::path(post, path = "/oauth2/token", tag = "oauth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Access token (no refresh token); Cache-Control: no-store", body = OAuthTokenResponse),
+        (status = 400, description = "invalid_request, unsupported_grant_type, unauthorized_client or invalid_scope", body = OAuthErrorBody),
+        (status = 401, description = "invalid_client (WWW-Authenticate: Basic when Basic was tried)", body = OAuthErrorBody),
+        (status = 503, description = "temporarily_unavailable: database down", body = OAuthErrorBody),
+    ))]
+pub async fn issue_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut grant_label = "unknown";
+    let result = async {
+        let form = parse_form(&headers, body)?;
+        let grant_type = form
+            .get("grant_type")
+            .ok_or_else(|| invalid_request("grant_type is required"))?;
+        let grant = GrantType::parse(grant_type);
+        grant_label = grant.map_or("unsupported", GrantType::as_str);
+        if grant != Some(GrantType::ClientCredentials) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedGrantType,
+                Some("only client_credentials is supported".into()),
+            ));
+        }
+        let client = authenticate_client(&state, &headers, &form).await?;
+        let issued = state
+            .auth
+            .issue_client_credentials(&client, form.get("scope").map(String::as_str))
+            .await?;
+        Ok::<_, ApiError>(OAuthTokenResponse {
+            access_token: issued.access_token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            scope: issued.scope,
+        })
+    }
+    .await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(err) => err.code().describe().0,
+    };
+    metrics::counter!("tessera_tokens_issued_total", "grant_type" => grant_label, "result" => outcome)
+        .increment(1);
+    match result {
+        Ok(body) => no_store(Json(body).into_response()),
+        Err(err) => err.oauth().into_response(),
+    }
+}
+
+/// Tells a client whether a token is live, and what it carries (RFC 7662).
+#[utoipa::path(post, path = "/oauth2/introspect", tag = "oauth",
+    request_body(content = TokenActionForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The token's state; {\"active\": false} alone when not live", body = IntrospectionResponse),
+        (status = 400, description = "invalid_request: not a form, or no token", body = OAuthErrorBody),
+        (status = 401, description = "invalid_client", body = OAuthErrorBody),
+        (status = 503, description = "temporarily_unavailable: database down", body = OAuthErrorBody),
+    ))]
+pub async fn introspect_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let form = parse_form(&headers, body)?;
+        authenticate_client(&state, &headers, &form).await?;
+        let token = form
+            .get("token")
+            .ok_or_else(|| invalid_request("token is required"))?;
+        let issuer = state.auth.issuer().to_string();
+        Ok::<_, ApiError>(match state.auth.introspect(token).await? {
+            Introspection::Inactive => IntrospectionResponse::default(),
+            Introspection::AccessToken(claims) => IntrospectionResponse {
+                active: true,
+                scope: claims.scope.clone(),
+                client_id: Some(claims.client_id.clone()),
+                sub: Some(claims.sub.clone()),
+                exp: Some(claims.exp),
+                iat: Some(claims.iat),
+                iss: Some(claims.iss.clone()),
+                aud: Some(claims.aud.clone()),
+                jti: Some(claims.jti.clone()),
+                token_type: Some("Bearer"),
+                sid: claims.sid.map(|sid| sid.to_string()),
+            },
+            Introspection::RefreshToken {
+                user_id,
+                session_id,
+                issued_at,
+                expires_at,
+            } => IntrospectionResponse {
+                active: true,
+                client_id: Some(tessera_core::jwt::FIRST_PARTY_CLIENT_ID.to_string()),
+                sub: Some(user_id.to_string()),
+                exp: Some(expires_at.timestamp()),
+                iat: Some(issued_at.timestamp()),
+                iss: Some(issuer),
+                token_type: Some("refresh_token"),
+                sid: Some(session_id.to_string()),
+                ..IntrospectionResponse::default()
+            },
+        })
+    }
+    .await;
+    match result {
+        Ok(body) => no_store(Json(body).into_response()),
+        Err(err) => err.oauth().into_response(),
+    }
+}
+
+/// Revokes a token (RFC 7009): a refresh token ends its session, an access
+/// token is denied until it expires. Unknown or invalid tokens are a
+/// success too (§2.2).
+#[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth",
+    request_body(content = TokenActionForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke (empty body)"),
+        (status = 400, description = "invalid_request: not a form, or no token", body = OAuthErrorBody),
+        (status = 401, description = "invalid_client", body = OAuthErrorBody),
+        (status = 503, description = "temporarily_unavailable: database down", body = OAuthErrorBody),
+    ))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let form = parse_form(&headers, body)?;
+        authenticate_client(&state, &headers, &form).await?;
+        let token = form
+            .get("token")
+            .ok_or_else(|| invalid_request("token is required"))?;
+        state.auth.revoke_token(token).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => no_store(StatusCode::OK.into_response()),
+        Err(err) => err.oauth().into_response(),
+    }
+}
+
+/// RFC 6749 §5.1: token responses must not be cached.
+fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn invalid_request(why: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidRequest, Some(why.to_string()))
+}
+
+/// Parses an `application/x-www-form-urlencoded` body. Parameters without
+/// a value count as omitted (RFC 6749 §3.1); a repeated one is an error
+/// (§3.1, §3.2).
+fn parse_form(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Form, ApiError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let body = body.map_err(|_| invalid_request("the body could not be read (too large?)"))?;
+    let mut form = Form::new();
+    for (name, value) in url::form_urlencoded::parse(&body) {
+        if value.is_empty() {
+            continue;
+        }
+        if form.insert(name.to_string(), value.into_owned()).is_some() {
+            return Err(invalid_request(&format!("parameter {name} is repeated")));
+        }
+    }
+    Ok(form)
+}
+
+/// Authenticates the calling client by the one method it used (RFC 6749
+/// §2.3): HTTP Basic, or `client_id` + `client_secret` in the form. No
+/// credentials, more than one method, an unknown client, a wrong secret or
+/// a method other than the registered one are all `invalid_client`.
+async fn authenticate_client(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Client, ApiError> {
+    let authorization = headers.get(header::AUTHORIZATION);
+    let basic_tried = authorization.is_some();
+    let fail = || ApiError::from(tessera_core::AuthError::InvalidClient).basic_challenge(basic_tried);
+    let in_form = form.contains_key("client_secret");
+    let assertion = form.contains_key("client_assertion") || form.contains_key("client_assertion_type");
+    if usize::from(basic_tried) + usize::from(in_form) + usize::from(assertion) > 1 {
+        return Err(fail());
+    }
+    let presented = if let Some(value) = authorization {
+        let (client_id, secret) = parse_basic(value).ok_or_else(fail)?;
+        if form.get("client_id").is_some_and(|id| *id != client_id) {
+            return Err(fail());
+        }
+        PresentedClient {
+            client_id,
+            secret: Some(secret),
+            method: TokenEndpointAuthMethod::ClientSecretBasic,
+        }
+    } else if assertion {
+        // private_key_jwt (RFC 7523) is not supported yet.
+        return Err(fail());
+    } else {
+        let client_id = form.get("client_id").ok_or_else(fail)?.clone();
+        let secret = form.get("client_secret").cloned();
+        let method = if secret.is_some() {
+            TokenEndpointAuthMethod::ClientSecretPost
+        } else {
+            TokenEndpointAuthMethod::None
+        };
+        PresentedClient {
+            client_id,
+            secret,
+            method,
+        }
+    };
+    match state.clients.authenticate(&presented).await {
+        Ok(client) => Ok(client.as_ref().clone()),
+        Err(tessera_core::AuthError::InvalidClient) => Err(fail()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
+    let value = value.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = B64.decode(encoded.trim()).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((form_decode(id)?, form_decode(secret)?))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component.
+fn form_decode(component: &str) -> Option<String> {
+    if component.contains(['&', '=']) {
+        return None;
+    }
+    let mut pairs = url::form_urlencoded::parse(component.as_bytes());
+    match (pairs.next(), pairs.next()) {
+        (Some((name, _)), None) => Some(name.into_owned()),
+        (None, None) => Some(String::new()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_urlencoded_then_base64() {
+        let header = HeaderValue::from_str(&format!("Basic {}", B64.encode("a%2Bb+c:s%3As"))).unwrap();
+        assert_eq!(
+            parse_basic(&header),
+            Some(("a+b c".to_string(), "s:s".to_string()))
+        );
+        let bearer = HeaderValue::from_static("Bearer abc");
+        assert_eq!(parse_basic(&bearer), None);
+        let no_colon = HeaderValue::from_str(&format!("Basic {}", B64.encode("abc"))).unwrap();
+        assert_eq!(parse_basic(&no_colon), None);
+    }
+}
