@@ -38,6 +38,7 @@ pub struct Client {
     addr: SocketAddr,
     host: HeaderValue,
     json: HeaderValue,
+    form: HeaderValue,
     sender: Option<SendRequest<Full<Bytes>>>,
 }
 
@@ -48,6 +49,7 @@ impl Client {
             addr,
             host: HeaderValue::from_str(&addr.to_string())?,
             json: HeaderValue::from_static("application/json"),
+            form: HeaderValue::from_static("application/x-www-form-urlencoded"),
             sender: None,
         })
     }
@@ -85,6 +87,24 @@ impl Client {
             .uri(path)
             .header(HOST, &self.host)
             .header(CONTENT_TYPE, &self.json)
+            .body(Full::new(body))?;
+        self.send(request).await
+    }
+
+    /// `POST path` with an `application/x-www-form-urlencoded` body and a
+    /// prebuilt `Authorization` value.
+    pub async fn post_form(
+        &mut self,
+        path: &'static str,
+        body: Bytes,
+        authorization: &HeaderValue,
+    ) -> Result<Response> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(HOST, &self.host)
+            .header(CONTENT_TYPE, &self.form)
+            .header(AUTHORIZATION, authorization)
             .body(Full::new(body))?;
         self.send(request).await
     }

@@ -23,6 +23,10 @@ const LOGIN: &str = "/api/v1/auth/login";
 const REFRESH: &str = "/api/v1/auth/refresh";
 const ME: &str = "/api/v1/users/me";
 const JWKS: &str = "/.well-known/jwks.json";
+const TOKEN: &str = "/oauth2/token";
+const INTROSPECT: &str = "/oauth2/introspect";
+/// What an active introspection answer contains (compact JSON).
+const ACTIVE: &[u8] = b"\"active\":true";
 
 /// Requests that hash a password run at most this many at once during
 /// setup, well inside the server's queue, so setup never sees 503s.
@@ -42,6 +46,10 @@ pub enum Scenario {
     Me,
     /// `GET /.well-known/jwks.json`.
     Jwks,
+    /// `POST /oauth2/token` (`grant_type=client_credentials`, HTTP Basic).
+    ClientCredentials,
+    /// `POST /oauth2/introspect` of a user access token (HTTP Basic).
+    Introspect,
 }
 
 impl Scenario {
@@ -53,6 +61,8 @@ impl Scenario {
             Scenario::Refresh => "refresh",
             Scenario::Me => "me",
             Scenario::Jwks => "jwks",
+            Scenario::ClientCredentials => "client-credentials",
+            Scenario::Introspect => "introspect",
         }
     }
 
@@ -63,7 +73,14 @@ impl Scenario {
             Scenario::Refresh => "POST /api/v1/auth/refresh",
             Scenario::Me => "GET /api/v1/users/me (Bearer)",
             Scenario::Jwks => "GET /.well-known/jwks.json",
+            Scenario::ClientCredentials => "POST /oauth2/token (client_credentials, Basic)",
+            Scenario::Introspect => "POST /oauth2/introspect (user access token, Basic)",
         }
+    }
+
+    /// Whether it needs the bench's OAuth client.
+    pub fn needs_oauth_client(self) -> bool {
+        matches!(self, Scenario::ClientCredentials | Scenario::Introspect)
     }
 
     /// Default number of connections.
@@ -71,7 +88,11 @@ impl Scenario {
         match self {
             Scenario::Login => 8,
             Scenario::LoginOverload => 64,
-            Scenario::Refresh | Scenario::Me | Scenario::Jwks => 32,
+            Scenario::Refresh
+            | Scenario::Me
+            | Scenario::Jwks
+            | Scenario::ClientCredentials
+            | Scenario::Introspect => 32,
         }
     }
 }
@@ -174,6 +195,25 @@ fn bearer(access_token: &str) -> Result<HeaderValue> {
     Ok(HeaderValue::from_str(&format!("Bearer {access_token}"))?)
 }
 
+/// `Authorization: Basic` for a client (RFC 6749 §2.3.1: id and secret are
+/// each form-urlencoded before they are joined and base64-encoded).
+pub fn basic_client_auth(client_id: &str, client_secret: &str) -> Result<HeaderValue> {
+    use base64::Engine as _;
+    let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    let credentials = format!("{}:{}", encode(client_id), encode(client_secret));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    Ok(HeaderValue::from_str(&format!("Basic {encoded}"))?)
+}
+
+/// A form body with one field.
+fn form_body(key: &str, value: &str) -> Bytes {
+    Bytes::from(
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair(key, value)
+            .finish(),
+    )
+}
+
 /// What a worker keeps between requests.
 enum WorkerState {
     Login {
@@ -190,6 +230,14 @@ enum WorkerState {
         authorization: HeaderValue,
     },
     Jwks,
+    ClientCredentials {
+        authorization: HeaderValue,
+        body: Bytes,
+    },
+    Introspect {
+        authorization: HeaderValue,
+        body: Bytes,
+    },
 }
 
 /// Latencies and counts of one worker or of a whole scenario.
@@ -210,6 +258,9 @@ pub struct Stats {
     pub relogins: u64,
     /// Workers that gave up (could not restart their session).
     pub failed_workers: u64,
+    /// 2xx answers that failed the scenario's check (introspection: not
+    /// `"active":true`); counted as errors, not in `ok`.
+    pub rejected_2xx: u64,
     /// First few error descriptions, for the report.
     pub error_samples: Vec<String>,
 }
@@ -226,6 +277,7 @@ impl Stats {
             busy_without_retry_after: 0,
             relogins: 0,
             failed_workers: 0,
+            rejected_2xx: 0,
             error_samples: Vec::new(),
         })
     }
@@ -247,6 +299,15 @@ impl Stats {
         }
     }
 
+    /// A 2xx answer whose body is wrong: an error, not a success.
+    fn record_rejected(&mut self, response: &Response, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.all.saturating_record(micros);
+        *self.statuses.entry(response.status).or_default() += 1;
+        self.rejected_2xx += 1;
+        self.sample(format!("{} {}", response.status, response.body_text()));
+    }
+
     fn sample(&mut self, text: String) {
         if self.error_samples.len() < 5 && !self.error_samples.contains(&text) {
             self.error_samples.push(text);
@@ -264,6 +325,7 @@ impl Stats {
         self.busy_without_retry_after += other.busy_without_retry_after;
         self.relogins += other.relogins;
         self.failed_workers += other.failed_workers;
+        self.rejected_2xx += other.rejected_2xx;
         for sample in other.error_samples {
             self.sample(sample);
         }
@@ -299,21 +361,28 @@ pub struct Outcome {
 }
 
 /// Runs `scenario` against `server`: setup, warm-up, measured window.
+/// `client_auth` is the bench client's `Authorization: Basic` value, needed
+/// by the OAuth scenarios.
 pub async fn run_scenario(
     server: &Server,
     accounts: &Arc<Vec<Account>>,
+    client_auth: Option<&HeaderValue>,
     scenario: Scenario,
     concurrency: usize,
     warmup: Duration,
     duration: Duration,
 ) -> Result<Outcome> {
     let addr = server.addr;
+    if scenario.needs_oauth_client() && client_auth.is_none() {
+        bail!("{} needs the bench's OAuth client", scenario.name());
+    }
     // Setup: connections (and sessions where needed), not measured.
     let permits = Arc::new(Semaphore::new(SETUP_PARALLELISM));
     let mut setup = JoinSet::new();
     for worker in 0..concurrency {
         let accounts = accounts.clone();
         let permits = permits.clone();
+        let client_auth = client_auth.cloned();
         setup.spawn(async move {
             let mut client = Client::new(addr)?;
             client.connect().await?;
@@ -341,6 +410,18 @@ pub async fn run_scenario(
                     }
                 }
                 Scenario::Jwks => WorkerState::Jwks,
+                Scenario::ClientCredentials => WorkerState::ClientCredentials {
+                    authorization: client_auth.context("no client authentication")?,
+                    body: form_body("grant_type", "client_credentials"),
+                },
+                Scenario::Introspect => {
+                    let _permit = permits.acquire().await?;
+                    let tokens = login(&mut client, &accounts[account]).await?;
+                    WorkerState::Introspect {
+                        authorization: client_auth.context("no client authentication")?,
+                        body: form_body("token", &tokens.access_token),
+                    }
+                }
             };
             anyhow::Ok((client, state))
         });
@@ -425,10 +506,24 @@ async fn worker(mut client: Client, mut state: WorkerState, window: Window) -> R
             }
             WorkerState::Me { authorization } => client.get(ME, Some(authorization)).await,
             WorkerState::Jwks => client.get(JWKS, None).await,
+            WorkerState::ClientCredentials { authorization, body } => {
+                client.post_form(TOKEN, body.clone(), authorization).await
+            }
+            WorkerState::Introspect { authorization, body } => {
+                client.post_form(INTROSPECT, body.clone(), authorization).await
+            }
         };
         let answered = Instant::now();
         let measured = sent >= window.start && answered <= window.end;
         match &result {
+            Ok(response)
+                if measured
+                    && response.status == 200
+                    && matches!(state, WorkerState::Introspect { .. })
+                    && !contains(&response.body, ACTIVE) =>
+            {
+                stats.record_rejected(response, answered - sent)
+            }
             Ok(response) if measured => stats.record(response, answered - sent),
             Err(err) if measured => {
                 stats.transport_errors += 1;
@@ -468,4 +563,9 @@ async fn worker(mut client: Client, mut state: WorkerState, window: Window) -> R
         }
     }
     Ok(stats)
+}
+
+/// Whether `haystack` contains `needle`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
 }

@@ -30,7 +30,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "login,login-overload,refresh,me,jwks"
+        default_value = "login,login-overload,refresh,me,jwks,client-credentials,introspect"
     )]
     scenarios: Vec<Scenario>,
     /// Measured seconds per scenario.
@@ -283,7 +283,10 @@ async fn drive_server(
     tokio::time::sleep(Duration::from_millis(200)).await;
     report.idle_rss_kib = server.status_kib("VmRSS")?;
 
-    let result = load_server(args, &server, &mut report).await;
+    let result = load_server(args, &server, &mut report, || {
+        server::create_client(server_bin, data_dir, database_url, &args.server_env)
+    })
+    .await;
     let scenarios = match result {
         Ok(scenarios) => scenarios,
         Err(err) => {
@@ -304,7 +307,12 @@ async fn drive_server(
     Ok((report, scenarios))
 }
 
-async fn load_server(args: &Args, server: &Server, report: &mut ServerReport) -> Result<Vec<ScenarioReport>> {
+async fn load_server(
+    args: &Args,
+    server: &Server,
+    report: &mut ServerReport,
+    create_client: impl FnOnce() -> Result<server::OAuthClient>,
+) -> Result<Vec<ScenarioReport>> {
     let registering = Instant::now();
     let accounts = load::register_accounts(server.addr, args.accounts).await?;
     report.register_s = registering.elapsed().as_secs_f64();
@@ -313,6 +321,16 @@ async fn load_server(args: &Args, server: &Server, report: &mut ServerReport) ->
         accounts.len(),
         report.register_s
     );
+
+    // One confidential client for the OAuth scenarios, registered through
+    // the server's own CLI against its database (not measured).
+    let client_auth = if args.scenarios.iter().any(|s| s.needs_oauth_client()) {
+        let client = create_client().context("registering the bench's OAuth client")?;
+        eprintln!("registered OAuth client {}", client.client_id);
+        Some(load::basic_client_auth(&client.client_id, &client.client_secret)?)
+    } else {
+        None
+    };
 
     let mut scenarios = Vec::new();
     for &scenario in &args.scenarios {
@@ -331,6 +349,7 @@ async fn load_server(args: &Args, server: &Server, report: &mut ServerReport) ->
         let outcome = load::run_scenario(
             server,
             &accounts,
+            client_auth.as_ref(),
             scenario,
             concurrency,
             Duration::from_secs_f64(args.warmup),

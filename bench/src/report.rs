@@ -191,6 +191,9 @@ pub struct ScenarioReport {
     pub relogins: u64,
     /// Workers that gave up.
     pub failed_workers: u64,
+    /// 2xx answers that failed the scenario's check (introspection not
+    /// `"active":true`); included in `errors`.
+    pub rejected_2xx: u64,
     /// Answers by status.
     pub status_counts: BTreeMap<String, u64>,
     /// All answers.
@@ -246,6 +249,7 @@ impl ScenarioReport {
             busy_without_retry_after: stats.busy_without_retry_after,
             relogins: stats.relogins,
             failed_workers: stats.failed_workers,
+            rejected_2xx: stats.rejected_2xx,
             status_counts: stats.statuses.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             latency_ms: Latency::of(&stats.all),
             ok_latency_ms: Latency::of(&stats.ok),
@@ -373,6 +377,34 @@ pub fn check_targets(
         "JWKS",
         "≥ 30,000/s",
         find(Scenario::Jwks.name()).map(|s| (format!("{:.0}/s", s.ok_rps), s.ok_rps >= 30_000.0)),
+    );
+    let client_credentials = find(Scenario::ClientCredentials.name());
+    push(
+        "client_credentials throughput",
+        "≥ 19,000/s (10× node oidc-provider's ~1,900/s here)",
+        client_credentials.map(|s| {
+            (
+                format!("{:.0}/s at {} conns", s.ok_rps, s.concurrency),
+                s.ok_rps >= 19_000.0,
+            )
+        }),
+    );
+    push(
+        "client_credentials p99",
+        "< 20 ms at 32 connections",
+        client_credentials
+            .and_then(|s| s.latency_ms.map(|l| (s.concurrency, l)))
+            .map(|(conns, l)| {
+                (
+                    format!("{:.2} ms at {conns} conns", l.p99),
+                    l.p99 < 20.0 && conns == 32,
+                )
+            }),
+    );
+    push(
+        "introspection",
+        "≥ 10,000/s",
+        find(Scenario::Introspect.name()).map(|s| (format!("{:.0}/s", s.ok_rps), s.ok_rps >= 10_000.0)),
     );
     push(
         "idle RSS",
@@ -514,10 +546,11 @@ pub fn markdown(reports: &[RunReport]) -> String {
             if s.errors_excluding_503 > 0 || s.relogins > 0 || s.failed_workers > 0 {
                 let _ = writeln!(
                     out,
-                    "\n{}: {} errors besides 503 ({} without an answer), {} refresh chains restarted, {} workers gave up; e.g. {}",
+                    "\n{}: {} errors besides 503 ({} without an answer, {} × 2xx with a wrong body), {} refresh chains restarted, {} workers gave up; e.g. {}",
                     s.name,
                     s.errors_excluding_503,
                     s.transport_errors,
+                    s.rejected_2xx,
                     s.relogins,
                     s.failed_workers,
                     s.error_samples.join(" | ").replace('\n', " ")

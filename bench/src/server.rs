@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
+use serde::Deserialize;
 use sqlx::{Connection, Executor, PgConnection};
 
 use crate::http;
@@ -30,6 +31,82 @@ pub fn unique_suffix() -> String {
 pub fn free_addr() -> Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?)
+}
+
+/// `bin` with the bench's server environment: only our `TESSERA_*`
+/// variables (data dir, database, `--server-env`), none from the caller's
+/// shell. Used for `serve` and for the CLI against the same database.
+fn server_command(
+    bin: &Path,
+    data_dir: &Path,
+    database_url: Option<&str>,
+    extra_env: &[(String, String)],
+) -> Command {
+    let mut command = Command::new(bin);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("TESSERA_") {
+            command.env_remove(key);
+        }
+    }
+    command.env("TESSERA_DATA_DIR", data_dir);
+    if let Some(url) = database_url {
+        command.env("TESSERA_DATABASE_URL", url);
+    }
+    for (key, value) in extra_env {
+        command.env(key, value);
+    }
+    command
+}
+
+/// An OAuth client registered for the bench.
+#[derive(Deserialize)]
+pub struct OAuthClient {
+    /// Its id.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: String,
+}
+
+/// Registers one confidential `client_credentials` client by running
+/// `bin clients create … --json` against the server's database (same
+/// environment as the server).
+pub fn create_client(
+    bin: &Path,
+    data_dir: &Path,
+    database_url: Option<&str>,
+    extra_env: &[(String, String)],
+) -> Result<OAuthClient> {
+    let output = server_command(bin, data_dir, database_url, extra_env)
+        .args([
+            "clients",
+            "create",
+            "--name",
+            "bench",
+            "--type",
+            "confidential",
+            "--grant-types",
+            "client_credentials",
+            "--scopes",
+            "api",
+            "--json",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {} clients create", bin.display()))?;
+    if !output.status.success() {
+        bail!(
+            "{} clients create failed ({}): {}",
+            bin.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    serde_json::from_slice(&output.stdout).with_context(|| {
+        format!(
+            "clients create printed no client_id/client_secret JSON: {}",
+            String::from_utf8_lossy(&output.stdout).trim()
+        )
+    })
 }
 
 /// The running server; killed (SIGKILL) on drop if not stopped properly.
@@ -70,26 +147,13 @@ impl Server {
         let addr = free_addr()?;
         let log_path = data_dir.join("server.log");
         let log = File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
-        let mut command = Command::new(bin);
-        command.arg("serve");
-        // Only our configuration: no stray TESSERA_* from the caller's shell.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("TESSERA_") {
-                command.env_remove(key);
-            }
-        }
+        let mut command = server_command(bin, data_dir, database_url, extra_env);
         command
+            .arg("serve")
             .env("TESSERA_LISTEN", addr.to_string())
-            .env("TESSERA_DATA_DIR", data_dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
-        if let Some(url) = database_url {
-            command.env("TESSERA_DATABASE_URL", url);
-        }
-        for (key, value) in extra_env {
-            command.env(key, value);
-        }
         let spawned_at = Instant::now();
         let child = command
             .spawn()
