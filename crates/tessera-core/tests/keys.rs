@@ -4,20 +4,19 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::Value;
 use tessera_core::jwt::{self, Expectations};
 use tessera_core::{
-    retention_secs, AccessClaims, AuthError, AuthService, Clock, HashSettings, KeyEncryptor, KeyRing,
-    KeyStatus, LockoutPolicy, LoginRequest, ManualClock, PasswordHasher, PasswordPolicy, Registration,
-    ServiceSettings, SigningAlg, TokenSettings,
+    retention_secs, AccessClaims, AuthError, AuthService, Clock, KeyRing, KeyStatus, LoginRequest,
+    ManualClock, SigningAlg, TokenSettings,
 };
-use tessera_sqlite::SqliteStore;
-use tessera_store::Store;
 use uuid::Uuid;
 
-const PASSWORD: &str = "plausible-Passphrase-93";
-const ISSUER: &str = "http://tessera.test";
+mod common;
+
+use common::{test_service, ISSUER, PASSWORD};
+
 const CACHE_TTL_SECS: u64 = 5;
 
 struct Harness {
@@ -28,44 +27,12 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
-    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
-    store.migrate().await.unwrap();
-    let store: Arc<dyn Store> = Arc::new(store);
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let keys = Arc::new(KeyRing::new(
-        store.clone(),
-        KeyEncryptor::new(&[1; 32]).unwrap(),
-        SigningAlg::ES256,
-        CACHE_TTL_SECS,
-    ));
-    let hasher = PasswordHasher::new(&HashSettings {
-        memory_kib: 64,
-        iterations: 1,
-        ..HashSettings::default()
-    })
-    .unwrap();
-    let settings = ServiceSettings {
-        issuer: ISSUER.into(),
-        tokens: TokenSettings::default(),
-        password_policy: PasswordPolicy::default(),
-        lockout: LockoutPolicy::default(),
-    };
-    let service = AuthService::start(store, hasher, keys.clone(), clock.clone(), settings)
-        .await
-        .unwrap();
-    service
-        .register(Registration {
-            email: "ada@example.com".into(),
-            password: PASSWORD.into(),
-            username: None,
-        })
-        .await
-        .unwrap();
-    let tenant_id = service.tenant().tenant_id;
+    let started = test_service(TokenSettings::default(), CACHE_TTL_SECS).await;
+    let tenant_id = started.service.tenant().tenant_id;
     Harness {
-        service,
-        keys,
-        clock,
+        service: started.service,
+        keys: started.keys,
+        clock: started.clock,
         tenant_id,
     }
 }

@@ -4,51 +4,16 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
-use tessera_core::{
-    AuthError, AuthService, HashSettings, KeyEncryptor, KeyRing, LockoutPolicy, LoginRequest, ManualClock,
-    PasswordHasher, PasswordPolicy, Registration, ServiceSettings, SigningAlg, TokenSettings,
-};
-use tessera_sqlite::SqliteStore;
-use tessera_store::Store;
+use chrono::Duration;
+use tessera_core::{AuthError, AuthService, LoginRequest, ManualClock, TokenSettings};
 
-const PASSWORD: &str = "plausible-Passphrase-93";
+mod common;
+
+use common::{test_service, PASSWORD};
 
 async fn service(tokens: TokenSettings) -> (AuthService, Arc<ManualClock>) {
-    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
-    store.migrate().await.unwrap();
-    let store: Arc<dyn Store> = Arc::new(store);
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let keys = Arc::new(KeyRing::new(
-        store.clone(),
-        KeyEncryptor::new(&[1; 32]).unwrap(),
-        SigningAlg::ES256,
-        5,
-    ));
-    let hasher = PasswordHasher::new(&HashSettings {
-        memory_kib: 64,
-        iterations: 1,
-        ..HashSettings::default()
-    })
-    .unwrap();
-    let settings = ServiceSettings {
-        issuer: "http://tessera.test".into(),
-        tokens,
-        password_policy: PasswordPolicy::default(),
-        lockout: LockoutPolicy::default(),
-    };
-    let service = AuthService::start(store, hasher, keys, clock.clone(), settings)
-        .await
-        .unwrap();
-    service
-        .register(Registration {
-            email: "ada@example.com".into(),
-            password: PASSWORD.into(),
-            username: None,
-        })
-        .await
-        .unwrap();
-    (service, clock)
+    let started = test_service(tokens, 5).await;
+    (started.service, started.clock)
 }
 
 fn login(password: &str) -> LoginRequest {

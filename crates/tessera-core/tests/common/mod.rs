@@ -1,0 +1,67 @@
+//! Shared set-up of the service tests: an `AuthService` over an in-memory
+//! SQLite store with a manual clock, cheap hashing and one registered user.
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tessera_core::{
+    AuthService, HashSettings, KeyEncryptor, KeyRing, LockoutPolicy, ManualClock, PasswordHasher,
+    PasswordPolicy, Registration, ServiceSettings, SigningAlg, TokenSettings,
+};
+use tessera_sqlite::SqliteStore;
+use tessera_store::Store;
+
+/// Email of the registered user.
+pub const EMAIL: &str = "ada@example.com";
+/// Password of the registered user.
+pub const PASSWORD: &str = "plausible-Passphrase-93";
+/// Issuer of the service.
+pub const ISSUER: &str = "http://tessera.test";
+
+/// The service, its key ring and its clock.
+pub struct TestService {
+    pub service: AuthService,
+    pub keys: Arc<KeyRing>,
+    pub clock: Arc<ManualClock>,
+}
+
+/// Starts a service with `tokens` and a key cache of `key_cache_ttl_secs`,
+/// and registers [`EMAIL`] with [`PASSWORD`].
+pub async fn test_service(tokens: TokenSettings, key_cache_ttl_secs: u64) -> TestService {
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let keys = Arc::new(KeyRing::new(
+        store.clone(),
+        KeyEncryptor::new(&[1; 32]).unwrap(),
+        SigningAlg::ES256,
+        key_cache_ttl_secs,
+    ));
+    let hasher = PasswordHasher::new(&HashSettings {
+        memory_kib: 64,
+        iterations: 1,
+        ..HashSettings::default()
+    })
+    .unwrap();
+    let settings = ServiceSettings {
+        issuer: ISSUER.into(),
+        tokens,
+        password_policy: PasswordPolicy::default(),
+        lockout: LockoutPolicy::default(),
+    };
+    let service = AuthService::start(store, hasher, keys.clone(), clock.clone(), settings)
+        .await
+        .unwrap();
+    service
+        .register(Registration {
+            email: EMAIL.into(),
+            password: PASSWORD.into(),
+            username: None,
+        })
+        .await
+        .unwrap();
+    TestService { service, keys, clock }
+}
