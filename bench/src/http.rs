@@ -10,7 +10,9 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, RETRY_AFTER};
+use hyper::header::{
+    HeaderValue, AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, LOCATION, RETRY_AFTER, SET_COOKIE,
+};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -21,6 +23,10 @@ pub struct Response {
     pub status: u16,
     /// `Retry-After` in seconds, when present and numeric.
     pub retry_after: Option<u64>,
+    /// `Location`, when present (redirects are not followed).
+    pub location: Option<String>,
+    /// Every `Set-Cookie` value (usually none).
+    pub set_cookies: Vec<String>,
     /// The whole body.
     pub body: Bytes,
 }
@@ -30,6 +36,15 @@ impl Response {
     pub fn body_text(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
         text.chars().take(300).collect()
+    }
+
+    /// The value of the cookie `name` set by this response, if any.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.set_cookies.iter().find_map(|header| {
+            let pair = header.split(';').next()?.trim();
+            let (key, value) = pair.split_once('=')?;
+            (key == name).then_some(value)
+        })
     }
 }
 
@@ -68,7 +83,17 @@ impl Client {
     }
 
     /// `GET path`, optionally with a prebuilt `Authorization` value.
-    pub async fn get(&mut self, path: &'static str, authorization: Option<&HeaderValue>) -> Result<Response> {
+    pub async fn get(&mut self, path: &str, authorization: Option<&HeaderValue>) -> Result<Response> {
+        self.get_with_cookie(path, authorization, None).await
+    }
+
+    /// `GET path` with optional `Authorization` and `Cookie` values.
+    pub async fn get_with_cookie(
+        &mut self,
+        path: &str,
+        authorization: Option<&HeaderValue>,
+        cookie: Option<&HeaderValue>,
+    ) -> Result<Response> {
         let mut builder = Request::builder()
             .method(Method::GET)
             .uri(path)
@@ -76,12 +101,15 @@ impl Client {
         if let Some(value) = authorization {
             builder = builder.header(AUTHORIZATION, value);
         }
+        if let Some(value) = cookie {
+            builder = builder.header(COOKIE, value);
+        }
         let request = builder.body(Full::new(Bytes::new()))?;
         self.send(request).await
     }
 
     /// `POST path` with a JSON body.
-    pub async fn post_json(&mut self, path: &'static str, body: Bytes) -> Result<Response> {
+    pub async fn post_json(&mut self, path: &str, body: Bytes) -> Result<Response> {
         let request = Request::builder()
             .method(Method::POST)
             .uri(path)
@@ -95,17 +123,35 @@ impl Client {
     /// prebuilt `Authorization` value.
     pub async fn post_form(
         &mut self,
-        path: &'static str,
+        path: &str,
         body: Bytes,
         authorization: &HeaderValue,
     ) -> Result<Response> {
-        let request = Request::builder()
+        self.post_form_with(path, body, Some(authorization), None).await
+    }
+
+    /// `POST path` with a form body and optional `Authorization` and
+    /// `Cookie` values (the hosted login form sends a cookie, no
+    /// `Authorization`).
+    pub async fn post_form_with(
+        &mut self,
+        path: &str,
+        body: Bytes,
+        authorization: Option<&HeaderValue>,
+        cookie: Option<&HeaderValue>,
+    ) -> Result<Response> {
+        let mut builder = Request::builder()
             .method(Method::POST)
             .uri(path)
             .header(HOST, &self.host)
-            .header(CONTENT_TYPE, &self.form)
-            .header(AUTHORIZATION, authorization)
-            .body(Full::new(body))?;
+            .header(CONTENT_TYPE, &self.form);
+        if let Some(value) = authorization {
+            builder = builder.header(AUTHORIZATION, value);
+        }
+        if let Some(value) = cookie {
+            builder = builder.header(COOKIE, value);
+        }
+        let request = builder.body(Full::new(body))?;
         self.send(request).await
     }
 
@@ -123,10 +169,24 @@ impl Client {
                 .get(RETRY_AFTER)
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.trim().parse::<u64>().ok());
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string);
+            let set_cookies = response
+                .headers()
+                .get_all(SET_COOKIE)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .map(str::to_string)
+                .collect();
             let body = response.into_body().collect().await?.to_bytes();
             anyhow::Ok(Response {
                 status,
                 retry_after,
+                location,
+                set_cookies,
                 body,
             })
         }

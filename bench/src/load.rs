@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::http::{Client, Response};
-use crate::server::{machine_cpu, proc_cpu_seconds, CpuTime, MachineCpu, Server};
+use crate::server::{machine_cpu, proc_cpu_seconds, CpuTime, MachineCpu, Server, WEB_REDIRECT_URI};
 
 const REGISTER: &str = "/api/v1/auth/register";
 const LOGIN: &str = "/api/v1/auth/login";
@@ -25,6 +25,23 @@ const ME: &str = "/api/v1/users/me";
 const JWKS: &str = "/.well-known/jwks.json";
 const TOKEN: &str = "/oauth2/token";
 const INTROSPECT: &str = "/oauth2/introspect";
+const AUTHORIZE: &str = "/oauth2/authorize";
+const HOSTED_LOGIN: &str = "/login";
+/// node oidc-provider's token endpoint (its default route).
+const REFERENCE_TOKEN: &str = "/token";
+/// Browser session cookie of Tessera's hosted pages.
+const SSO_COOKIE: &str = "tessera_sso";
+/// CSRF cookie of Tessera's hosted forms (echoed in the `csrf_token` field).
+const FORM_CSRF_COOKIE: &str = "tessera_form_csrf";
+/// A fixed PKCE verifier and its S256 challenge (RFC 7636 §4.2:
+/// base64url(SHA-256(verifier)), no padding), computed once outside the
+/// bench: `printf %s "$verifier" | openssl dgst -sha256 -binary | base64 |
+/// tr '+/' '-_' | tr -d '='`. The bench needs no hashing dependency.
+const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const PKCE_CHALLENGE: &str = "ngF5GsXcbwljx6u133FFr3Xht9xooA_DuaX_3QwODtc";
+/// The client-credentials request body, the same for Tessera and the
+/// reference (both clients are registered with the scope `api`).
+const CLIENT_CREDENTIALS_BODY: &str = "grant_type=client_credentials&scope=api";
 /// What an active introspection answer contains (compact JSON).
 const ACTIVE: &[u8] = b"\"active\":true";
 
@@ -50,6 +67,13 @@ pub enum Scenario {
     ClientCredentials,
     /// `POST /oauth2/introspect` of a user access token (HTTP Basic).
     Introspect,
+    /// A signed-in browser's `GET /oauth2/authorize` (PKCE S256, first-party
+    /// client, no consent) and the code's exchange at `POST /oauth2/token`,
+    /// measured as one operation.
+    AuthorizationCode,
+    /// Reference: the `client-credentials` load against node oidc-provider
+    /// (bench/oidc-provider), once per run rather than per backend.
+    OidcProviderClientCredentials,
 }
 
 impl Scenario {
@@ -63,6 +87,8 @@ impl Scenario {
             Scenario::Jwks => "jwks",
             Scenario::ClientCredentials => "client-credentials",
             Scenario::Introspect => "introspect",
+            Scenario::AuthorizationCode => "authorization-code",
+            Scenario::OidcProviderClientCredentials => "oidc-provider-client-credentials",
         }
     }
 
@@ -75,12 +101,28 @@ impl Scenario {
             Scenario::Jwks => "GET /.well-known/jwks.json",
             Scenario::ClientCredentials => "POST /oauth2/token (client_credentials, Basic)",
             Scenario::Introspect => "POST /oauth2/introspect (user access token, Basic)",
+            Scenario::AuthorizationCode => {
+                "GET /oauth2/authorize (SSO cookie, PKCE) + POST /oauth2/token (authorization_code, Basic)"
+            }
+            Scenario::OidcProviderClientCredentials => {
+                "node oidc-provider: POST /token (client_credentials, Basic)"
+            }
         }
     }
 
-    /// Whether it needs the bench's OAuth client.
+    /// Whether it needs the bench's service client (`client_credentials`).
     pub fn needs_oauth_client(self) -> bool {
         matches!(self, Scenario::ClientCredentials | Scenario::Introspect)
+    }
+
+    /// Whether it needs the bench's first-party web client.
+    pub fn needs_web_client(self) -> bool {
+        matches!(self, Scenario::AuthorizationCode)
+    }
+
+    /// Whether it loads the reference server instead of Tessera.
+    pub fn is_reference(self) -> bool {
+        matches!(self, Scenario::OidcProviderClientCredentials)
     }
 
     /// Default number of connections.
@@ -92,7 +134,9 @@ impl Scenario {
             | Scenario::Me
             | Scenario::Jwks
             | Scenario::ClientCredentials
-            | Scenario::Introspect => 32,
+            | Scenario::Introspect
+            | Scenario::AuthorizationCode
+            | Scenario::OidcProviderClientCredentials => 32,
         }
     }
 }
@@ -101,6 +145,8 @@ impl Scenario {
 pub struct Account {
     /// Its email.
     pub email: String,
+    /// Its password (the hosted login form sends it form-encoded).
+    pub password: String,
     /// The login request body, ready to send.
     pub login_body: Bytes,
 }
@@ -152,7 +198,14 @@ pub async fn register_accounts(addr: SocketAddr, count: usize) -> Result<Arc<Vec
                 identifier: &email,
                 password: &password,
             })?);
-            anyhow::Ok((n, Account { email, login_body }))
+            anyhow::Ok((
+                n,
+                Account {
+                    email,
+                    password,
+                    login_body,
+                },
+            ))
         });
     }
     let mut accounts: Vec<(usize, Account)> = Vec::with_capacity(count);
@@ -166,7 +219,7 @@ pub async fn register_accounts(addr: SocketAddr, count: usize) -> Result<Arc<Vec
 }
 
 /// POSTs, retrying while the server answers 503 (busy); setup only.
-async fn retry_busy(client: &mut Client, path: &'static str, body: &Bytes) -> Result<Response> {
+async fn retry_busy(client: &mut Client, path: &str, body: &Bytes) -> Result<Response> {
     for _ in 0..100 {
         let response = client.post_json(path, body.clone()).await?;
         if response.status != 503 {
@@ -205,6 +258,119 @@ pub fn basic_client_auth(client_id: &str, client_secret: &str) -> Result<HeaderV
     Ok(HeaderValue::from_str(&format!("Basic {encoded}"))?)
 }
 
+/// The bench's OAuth clients, as far as the scenarios need them.
+#[derive(Default)]
+pub struct Clients {
+    /// `Authorization: Basic` of the service client (`client_credentials`).
+    pub service: Option<HeaderValue>,
+    /// The first-party web client (`authorization_code`).
+    pub web: Option<WebClient>,
+}
+
+/// The first-party confidential client of the `authorization-code` scenario.
+#[derive(Clone)]
+pub struct WebClient {
+    /// Its id (a query parameter of the authorization request).
+    pub client_id: String,
+    /// Its `Authorization: Basic` value.
+    pub authorization: HeaderValue,
+}
+
+/// The authorization request every iteration sends (RFC 6749 §4.1.1 with
+/// PKCE, RFC 7636 §4.3); fixed `state`, no `nonce`.
+fn authorize_path(client_id: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", WEB_REDIRECT_URI)
+        .append_pair("scope", "openid")
+        .append_pair("state", "s")
+        .append_pair("code_challenge", PKCE_CHALLENGE)
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    format!("{AUTHORIZE}?{query}")
+}
+
+/// Signs a browser in through the hosted login form (not measured):
+/// `GET /login` for the CSRF cookie and field, then `POST /login`.
+/// Returns the `Cookie` value carrying the browser session.
+async fn sign_in_browser(client: &mut Client, account: &Account, return_to: &str) -> Result<HeaderValue> {
+    let page_path = format!(
+        "{HOSTED_LOGIN}?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", return_to)
+            .finish()
+    );
+    let page = client.get(&page_path, None).await?;
+    if page.status != 200 {
+        bail!("GET {HOSTED_LOGIN}: {} {}", page.status, page.body_text());
+    }
+    let csrf_cookie = page
+        .cookie(FORM_CSRF_COOKIE)
+        .with_context(|| format!("GET {HOSTED_LOGIN} set no {FORM_CSRF_COOKIE} cookie"))?;
+    let cookie = HeaderValue::from_str(&format!("{FORM_CSRF_COOKIE}={csrf_cookie}"))?;
+    let csrf_token = hidden_input(&String::from_utf8_lossy(&page.body), "csrf_token")
+        .with_context(|| format!("GET {HOSTED_LOGIN}: no hidden csrf_token input"))?;
+    let body = Bytes::from(
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf_token", &csrf_token)
+            .append_pair("return_to", return_to)
+            .append_pair("identifier", &account.email)
+            .append_pair("password", &account.password)
+            .finish(),
+    );
+    // The form hashes the password: retry while the server is busy.
+    for _ in 0..100 {
+        let response = client
+            .post_form_with(HOSTED_LOGIN, body.clone(), None, Some(&cookie))
+            .await?;
+        if response.status == 503 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        if !(300..400).contains(&response.status) {
+            bail!(
+                "POST {HOSTED_LOGIN} as {}: {} {}",
+                account.email,
+                response.status,
+                response.body_text()
+            );
+        }
+        let session = response
+            .cookie(SSO_COOKIE)
+            .with_context(|| format!("POST {HOSTED_LOGIN} set no {SSO_COOKIE} cookie"))?;
+        return Ok(HeaderValue::from_str(&format!("{SSO_COOKIE}={session}"))?);
+    }
+    bail!("POST {HOSTED_LOGIN} still answered 503 after 100 attempts")
+}
+
+/// The `value` of the `<input>` named `name` in an HTML page, unescaped.
+fn hidden_input(html: &str, name: &str) -> Option<String> {
+    let wanted = format!("name=\"{name}\"");
+    html.split("<input").skip(1).find_map(|tag| {
+        let tag = &tag[..tag.find('>')?];
+        if !tag.contains(&wanted) {
+            return None;
+        }
+        let start = tag.find("value=\"")? + "value=\"".len();
+        let end = start + tag[start..].find('"')?;
+        Some(unescape_html(&tag[start..end]))
+    })
+}
+
+/// Undoes the HTML escaping a server applies to attribute values.
+fn unescape_html(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&#x2F;", "/")
+        .replace("&#47;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 /// A form body with one field.
 fn form_body(key: &str, value: &str) -> Bytes {
     Bytes::from(
@@ -231,6 +397,8 @@ enum WorkerState {
     },
     Jwks,
     ClientCredentials {
+        /// Tessera's or the reference's token endpoint.
+        path: &'static str,
         authorization: HeaderValue,
         body: Bytes,
     },
@@ -238,6 +406,81 @@ enum WorkerState {
         authorization: HeaderValue,
         body: Bytes,
     },
+    AuthorizationCode(CodeFlow),
+}
+
+/// What an `authorization-code` worker sends.
+struct CodeFlow {
+    /// `/oauth2/authorize?…`, the same every time.
+    authorize_path: String,
+    /// `Cookie: tessera_sso=…` of the worker's own browser session.
+    session: HeaderValue,
+    /// The web client's `Authorization: Basic`.
+    authorization: HeaderValue,
+}
+
+/// How one authorization-code exchange ended.
+enum Exchange {
+    /// The token request was answered (check its status and body).
+    Answered {
+        response: Response,
+        token_latency: Duration,
+    },
+    /// The authorization request gave no code.
+    NoCode { status: u16, detail: String },
+}
+
+impl CodeFlow {
+    /// Authorization request, then the code's exchange (RFC 6749 §4.1.3
+    /// with the PKCE verifier, RFC 7636 §4.5).
+    async fn exchange(&self, client: &mut Client) -> Result<Exchange> {
+        let authorize = client
+            .get_with_cookie(&self.authorize_path, None, Some(&self.session))
+            .await?;
+        let code = match (authorize.status, authorize.location.as_deref()) {
+            (302 | 303, Some(location)) => code_of(location),
+            _ => None,
+        };
+        let Some(code) = code else {
+            let detail = format!(
+                "authorize: {} Location {:?} {}",
+                authorize.status,
+                authorize.location,
+                authorize.body_text()
+            );
+            return Ok(Exchange::NoCode {
+                status: authorize.status,
+                detail,
+            });
+        };
+        let body = Bytes::from(
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "authorization_code")
+                .append_pair("code", &code)
+                .append_pair("redirect_uri", WEB_REDIRECT_URI)
+                .append_pair("code_verifier", PKCE_VERIFIER)
+                .finish(),
+        );
+        let sent = Instant::now();
+        let response = client.post_form(TOKEN, body, &self.authorization).await?;
+        Ok(Exchange::Answered {
+            response,
+            token_latency: sent.elapsed(),
+        })
+    }
+}
+
+/// The `code` of a redirect to the client (absolute or relative Location).
+fn code_of(location: &str) -> Option<String> {
+    let base = url::Url::parse("http://relative.invalid/").ok()?;
+    let url = base.join(location).ok()?;
+    let redirect = WEB_REDIRECT_URI.trim_end_matches('/');
+    if !url.as_str().starts_with(redirect) {
+        return None;
+    }
+    url.query_pairs()
+        .find(|(key, _)| key == "code")
+        .map(|(_, value)| value.into_owned())
 }
 
 /// Latencies and counts of one worker or of a whole scenario.
@@ -261,6 +504,8 @@ pub struct Stats {
     /// 2xx answers that failed the scenario's check (introspection: not
     /// `"active":true`); counted as errors, not in `ok`.
     pub rejected_2xx: u64,
+    /// authorization-code: the token request alone, of complete exchanges, µs.
+    pub token: Histogram<u64>,
     /// First few error descriptions, for the report.
     pub error_samples: Vec<String>,
 }
@@ -278,6 +523,7 @@ impl Stats {
             relogins: 0,
             failed_workers: 0,
             rejected_2xx: 0,
+            token: histogram()?,
             error_samples: Vec::new(),
         })
     }
@@ -308,6 +554,15 @@ impl Stats {
         self.sample(format!("{} {}", response.status, response.body_text()));
     }
 
+    /// An operation that failed before its last request (authorization-code:
+    /// the authorization request gave no code), with the status it got.
+    fn record_failed(&mut self, status: u16, latency: Duration, detail: String) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.all.saturating_record(micros);
+        *self.statuses.entry(status).or_default() += 1;
+        self.sample(detail);
+    }
+
     fn sample(&mut self, text: String) {
         if self.error_samples.len() < 5 && !self.error_samples.contains(&text) {
             self.error_samples.push(text);
@@ -326,6 +581,7 @@ impl Stats {
         self.relogins += other.relogins;
         self.failed_workers += other.failed_workers;
         self.rejected_2xx += other.rejected_2xx;
+        self.token.add(&other.token)?;
         for sample in other.error_samples {
             self.sample(sample);
         }
@@ -360,21 +616,25 @@ pub struct Outcome {
     pub rss_after_kib: u64,
 }
 
-/// Runs `scenario` against `server`: setup, warm-up, measured window.
-/// `client_auth` is the bench client's `Authorization: Basic` value, needed
-/// by the OAuth scenarios.
+/// Runs `scenario` against `server` (Tessera, or the reference for
+/// [`Scenario::OidcProviderClientCredentials`]): setup, warm-up, measured
+/// window. `clients` holds what the OAuth scenarios authenticate with.
 pub async fn run_scenario(
     server: &Server,
     accounts: &Arc<Vec<Account>>,
-    client_auth: Option<&HeaderValue>,
+    clients: &Clients,
     scenario: Scenario,
     concurrency: usize,
     warmup: Duration,
     duration: Duration,
 ) -> Result<Outcome> {
     let addr = server.addr;
-    if scenario.needs_oauth_client() && client_auth.is_none() {
+    let client_auth = clients.service.as_ref();
+    if (scenario.needs_oauth_client() || scenario.is_reference()) && client_auth.is_none() {
         bail!("{} needs the bench's OAuth client", scenario.name());
+    }
+    if scenario.needs_web_client() && clients.web.is_none() {
+        bail!("{} needs the bench's web client", scenario.name());
     }
     // Setup: connections (and sessions where needed), not measured.
     let permits = Arc::new(Semaphore::new(SETUP_PARALLELISM));
@@ -383,10 +643,12 @@ pub async fn run_scenario(
         let accounts = accounts.clone();
         let permits = permits.clone();
         let client_auth = client_auth.cloned();
+        let web = clients.web.clone();
         setup.spawn(async move {
             let mut client = Client::new(addr)?;
             client.connect().await?;
-            let account = worker % accounts.len();
+            // The reference scenario has no accounts.
+            let account = worker.checked_rem(accounts.len()).unwrap_or(0);
             let state = match scenario {
                 Scenario::Login | Scenario::LoginOverload => WorkerState::Login {
                     accounts,
@@ -411,9 +673,26 @@ pub async fn run_scenario(
                 }
                 Scenario::Jwks => WorkerState::Jwks,
                 Scenario::ClientCredentials => WorkerState::ClientCredentials {
+                    path: TOKEN,
                     authorization: client_auth.context("no client authentication")?,
-                    body: form_body("grant_type", "client_credentials"),
+                    body: Bytes::from_static(CLIENT_CREDENTIALS_BODY.as_bytes()),
                 },
+                Scenario::OidcProviderClientCredentials => WorkerState::ClientCredentials {
+                    path: REFERENCE_TOKEN,
+                    authorization: client_auth.context("no client authentication")?,
+                    body: Bytes::from_static(CLIENT_CREDENTIALS_BODY.as_bytes()),
+                },
+                Scenario::AuthorizationCode => {
+                    let web = web.context("no web client")?;
+                    let authorize_path = authorize_path(&web.client_id);
+                    let _permit = permits.acquire().await?;
+                    let session = sign_in_browser(&mut client, &accounts[account], &authorize_path).await?;
+                    WorkerState::AuthorizationCode(CodeFlow {
+                        authorize_path,
+                        session,
+                        authorization: web.authorization,
+                    })
+                }
                 Scenario::Introspect => {
                     let _permit = permits.acquire().await?;
                     let tokens = login(&mut client, &accounts[account]).await?;
@@ -439,7 +718,10 @@ pub async fn run_scenario(
     let sampler = tokio::spawn(cpu_sampler(server.pid, window));
     let mut running = JoinSet::new();
     for (client, state) in workers {
-        running.spawn(worker(client, state, window));
+        match state {
+            WorkerState::AuthorizationCode(flow) => running.spawn(code_worker(client, flow, window)),
+            state => running.spawn(worker(client, state, window)),
+        };
     }
     let mut stats = Stats::new()?;
     while let Some(joined) = running.join_next().await {
@@ -506,12 +788,15 @@ async fn worker(mut client: Client, mut state: WorkerState, window: Window) -> R
             }
             WorkerState::Me { authorization } => client.get(ME, Some(authorization)).await,
             WorkerState::Jwks => client.get(JWKS, None).await,
-            WorkerState::ClientCredentials { authorization, body } => {
-                client.post_form(TOKEN, body.clone(), authorization).await
-            }
+            WorkerState::ClientCredentials {
+                path,
+                authorization,
+                body,
+            } => client.post_form(path, body.clone(), authorization).await,
             WorkerState::Introspect { authorization, body } => {
                 client.post_form(INTROSPECT, body.clone(), authorization).await
             }
+            WorkerState::AuthorizationCode(_) => bail!("authorization-code runs in code_worker"),
         };
         let answered = Instant::now();
         let measured = sent >= window.start && answered <= window.end;
@@ -565,7 +850,92 @@ async fn worker(mut client: Client, mut state: WorkerState, window: Window) -> R
     Ok(stats)
 }
 
+/// One closed-loop authorization-code worker until the window ends: each
+/// operation is the authorization request plus the code's exchange, and
+/// its latency is the pair's.
+async fn code_worker(mut client: Client, flow: CodeFlow, window: Window) -> Result<Stats> {
+    let mut stats = Stats::new()?;
+    loop {
+        let sent = Instant::now();
+        if sent >= window.end {
+            break;
+        }
+        let result = flow.exchange(&mut client).await;
+        let answered = Instant::now();
+        if !(sent >= window.start && answered <= window.end) {
+            continue;
+        }
+        let latency = answered - sent;
+        match result {
+            Ok(Exchange::Answered {
+                response,
+                token_latency,
+            }) => {
+                if response.status == 200
+                    && !(contains(&response.body, b"\"access_token\"")
+                        && contains(&response.body, b"\"id_token\""))
+                {
+                    stats.record_rejected(&response, latency);
+                } else {
+                    stats.record(&response, latency);
+                    if response.status == 200 {
+                        let micros = u64::try_from(token_latency.as_micros()).unwrap_or(u64::MAX);
+                        stats.token.saturating_record(micros);
+                    }
+                }
+            }
+            Ok(Exchange::NoCode { status, detail }) => stats.record_failed(status, latency, detail),
+            Err(err) => {
+                stats.transport_errors += 1;
+                stats.sample(format!("transport: {err:#}"));
+            }
+        }
+    }
+    Ok(stats)
+}
+
 /// Whether `haystack` contains `needle`.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_input_finds_the_named_field_in_any_attribute_order_and_unescapes_it() {
+        let html = r#"<form method="post" action="/login">
+            <input type="hidden" name="return_to" value="/oauth2/authorize?a=1&amp;b=2">
+            <input value="tok&amp;en" type="hidden" name="csrf_token"/>
+            <input id="identifier" name="identifier"></form>"#;
+
+        assert_eq!(hidden_input(html, "csrf_token").as_deref(), Some("tok&en"));
+        assert_eq!(
+            hidden_input(html, "return_to").as_deref(),
+            Some("/oauth2/authorize?a=1&b=2")
+        );
+        assert_eq!(hidden_input(html, "missing"), None);
+    }
+
+    #[test]
+    fn code_of_reads_the_code_of_a_redirect_to_the_client_only() {
+        assert_eq!(
+            code_of("http://127.0.0.1:9/cb?code=abc%2Bd&state=s&iss=http%3A%2F%2F127.0.0.1%3A1").as_deref(),
+            Some("abc+d")
+        );
+        assert_eq!(code_of("http://127.0.0.1:9/cb?error=access_denied&state=s"), None);
+        assert_eq!(code_of("/login?return_to=%2Foauth2%2Fauthorize%3Fcode%3Dx"), None);
+    }
+
+    #[test]
+    fn authorize_path_carries_pkce_s256_and_the_registered_redirect_uri() {
+        let path = authorize_path("client 1");
+
+        assert!(path.starts_with("/oauth2/authorize?response_type=code&client_id=client+1&"));
+        assert!(path.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb"));
+        assert!(path.contains(&format!(
+            "code_challenge={PKCE_CHALLENGE}&code_challenge_method=S256"
+        )));
+    }
 }

@@ -7,6 +7,7 @@
 
 mod http;
 mod load;
+mod reference;
 mod report;
 mod server;
 
@@ -18,19 +19,20 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use load::Scenario;
-use report::{Argon2Report, Machine, RunConfig, RunReport, ScenarioReport, ServerReport};
+use report::{Argon2Report, Machine, ReferenceReport, RunConfig, RunReport, ScenarioReport, ServerReport};
 use server::{PgDatabase, Server};
 
 /// Load harness for Tessera.
 #[derive(Parser)]
 #[command(name = "tessera-bench", args_override_self = true)]
 struct Args {
-    /// Scenarios to run, in order.
+    /// Scenarios to run, in order, against each backend; the reference
+    /// `oidc-provider-client-credentials` runs once, after the backends.
     #[arg(
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "login,login-overload,refresh,me,jwks,client-credentials,introspect"
+        default_value = "login,login-overload,refresh,me,jwks,client-credentials,introspect,authorization-code,oidc-provider-client-credentials"
     )]
     scenarios: Vec<Scenario>,
     /// Measured seconds per scenario.
@@ -173,6 +175,22 @@ fn main() -> Result<()> {
         reports.push((path, report));
     }
 
+    // The reference once, after every backend, with the load Tessera's
+    // client-credentials got.
+    let reference: Option<ReferenceReport> = if args.scenarios.iter().any(|s| s.is_reference()) {
+        eprintln!("\n=== reference: node oidc-provider ===");
+        let load = reference::Load {
+            concurrency: concurrency_of(&args, Scenario::OidcProviderClientCredentials),
+            warmup: Duration::from_secs_f64(args.warmup),
+            duration: Duration::from_secs_f64(args.duration),
+            keep_temp: args.keep_temp,
+        };
+        let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc-provider");
+        Some(runtime.block_on(reference::run(&project, &load)))
+    } else {
+        None
+    };
+
     // The same single-core timing once more: on a shared machine the hash
     // time drifts, and the bound is only as good as this figure.
     let after = median_hash_ms(args.argon2_runs.max(1))?;
@@ -181,6 +199,25 @@ fn main() -> Result<()> {
         .into_iter()
         .map(|(path, mut report)| {
             report.argon2.median_ms_after_run = Some(after);
+            report.client_credentials_vs_reference = reference
+                .as_ref()
+                .and_then(|r| r.scenario.as_ref())
+                .filter(|r| r.ok_rps > 0.0)
+                .zip(
+                    report
+                        .scenarios
+                        .iter()
+                        .find(|s| s.name == Scenario::ClientCredentials.name()),
+                )
+                .map(|(r, s)| s.ok_rps / r.ok_rps);
+            report.reference = reference.clone();
+            report.targets = report::check_targets(
+                &report.backend,
+                &report.argon2,
+                &report.server,
+                &report.scenarios,
+                report.reference.as_ref(),
+            );
             std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
             anyhow::Ok(report)
         })
@@ -240,7 +277,8 @@ async fn run_backend(
         _ => eprintln!("server data dir and log kept in {}", data_dir.display()),
     }
     let (server, scenarios) = result?;
-    let targets = report::check_targets(base.backend, base.argon2, &server, &scenarios);
+    // Checked again with the reference once it has run.
+    let targets = report::check_targets(base.backend, base.argon2, &server, &scenarios, None);
     Ok(RunReport {
         backend: base.backend.into(),
         timestamp: base.timestamp.into(),
@@ -251,8 +289,29 @@ async fn run_backend(
         argon2: base.argon2.clone(),
         server,
         scenarios,
+        reference: None,
+        client_credentials_vs_reference: None,
         targets,
     })
+}
+
+/// Connections for `scenario`: the last `--concurrency` for it, else its
+/// default. The reference follows Tessera's `client-credentials` unless it
+/// is given its own, so both get the same load.
+fn concurrency_of(args: &Args, scenario: Scenario) -> usize {
+    let given = |wanted: Scenario| {
+        args.concurrency
+            .iter()
+            .rev()
+            .find(|(s, _)| *s == wanted)
+            .map(|(_, n)| *n)
+    };
+    match scenario {
+        Scenario::OidcProviderClientCredentials => given(scenario)
+            .or_else(|| given(Scenario::ClientCredentials))
+            .unwrap_or(scenario.default_concurrency()),
+        _ => given(scenario).unwrap_or(scenario.default_concurrency()),
+    }
 }
 
 async fn drive_server(
@@ -283,8 +342,8 @@ async fn drive_server(
     tokio::time::sleep(Duration::from_millis(200)).await;
     report.idle_rss_kib = server.status_kib("VmRSS")?;
 
-    let result = load_server(args, &server, &mut report, || {
-        server::create_client(server_bin, data_dir, database_url, &args.server_env)
+    let result = load_server(args, &server, &mut report, |client_args| {
+        server::create_client(server_bin, data_dir, database_url, &args.server_env, client_args)
     })
     .await;
     let scenarios = match result {
@@ -311,7 +370,7 @@ async fn load_server(
     args: &Args,
     server: &Server,
     report: &mut ServerReport,
-    create_client: impl FnOnce() -> Result<server::OAuthClient>,
+    create_client: impl Fn(&[&str]) -> Result<server::OAuthClient>,
 ) -> Result<Vec<ScenarioReport>> {
     let registering = Instant::now();
     let accounts = load::register_accounts(server.addr, args.accounts).await?;
@@ -322,24 +381,28 @@ async fn load_server(
         report.register_s
     );
 
-    // One confidential client for the OAuth scenarios, registered through
-    // the server's own CLI against its database (not measured).
-    let client_auth = if args.scenarios.iter().any(|s| s.needs_oauth_client()) {
-        let client = create_client().context("registering the bench's OAuth client")?;
+    // Confidential clients for the OAuth scenarios, registered through the
+    // server's own CLI against its database (not measured).
+    let mut clients = load::Clients::default();
+    if args.scenarios.iter().any(|s| s.needs_oauth_client()) {
+        let client =
+            create_client(server::SERVICE_CLIENT_ARGS).context("registering the bench's OAuth client")?;
         eprintln!("registered OAuth client {}", client.client_id);
-        Some(load::basic_client_auth(&client.client_id, &client.client_secret)?)
-    } else {
-        None
-    };
+        clients.service = Some(load::basic_client_auth(&client.client_id, &client.client_secret)?);
+    }
+    if args.scenarios.iter().any(|s| s.needs_web_client()) {
+        let client = create_client(server::WEB_CLIENT_ARGS)
+            .context("registering the bench's first-party web client")?;
+        eprintln!("registered first-party web client {}", client.client_id);
+        clients.web = Some(load::WebClient {
+            authorization: load::basic_client_auth(&client.client_id, &client.client_secret)?,
+            client_id: client.client_id,
+        });
+    }
 
     let mut scenarios = Vec::new();
-    for &scenario in &args.scenarios {
-        let concurrency = args
-            .concurrency
-            .iter()
-            .rev()
-            .find(|(s, _)| *s == scenario)
-            .map_or(scenario.default_concurrency(), |(_, n)| *n);
+    for &scenario in args.scenarios.iter().filter(|s| !s.is_reference()) {
+        let concurrency = concurrency_of(args, scenario);
         eprintln!(
             "{}: {concurrency} connections, {:.0} s + {:.0} s warm-up…",
             scenario.name(),
@@ -349,7 +412,7 @@ async fn load_server(
         let outcome = load::run_scenario(
             server,
             &accounts,
-            client_auth.as_ref(),
+            &clients,
             scenario,
             concurrency,
             Duration::from_secs_f64(args.warmup),

@@ -67,36 +67,62 @@ pub struct OAuthClient {
     pub client_secret: String,
 }
 
-/// Registers one confidential `client_credentials` client by running
-/// `bin clients create … --json` against the server's database (same
-/// environment as the server).
+/// Where the `authorization-code` scenario's browser is sent back. Port 9
+/// (discard) on loopback: the bench never follows the redirect, it only
+/// reads the code from `Location`.
+pub const WEB_REDIRECT_URI: &str = "http://127.0.0.1:9/cb";
+
+/// `clients create` arguments of the service client (`client-credentials`,
+/// `introspect`): confidential, `client_credentials` only, scope `api`.
+pub const SERVICE_CLIENT_ARGS: &[&str] = &[
+    "--name",
+    "bench",
+    "--type",
+    "confidential",
+    "--grant-types",
+    "client_credentials",
+    "--scopes",
+    "api",
+];
+
+/// `clients create` arguments of the first-party web client
+/// (`authorization-code`): no consent screen, code + refresh grants.
+pub const WEB_CLIENT_ARGS: &[&str] = &[
+    "--name",
+    "bench-web",
+    "--type",
+    "confidential",
+    "--first-party",
+    "--grant-types",
+    "authorization_code,refresh_token",
+    "--redirect-uri",
+    WEB_REDIRECT_URI,
+    "--scopes",
+    "openid,profile,email",
+];
+
+/// Registers one confidential client by running `bin clients create
+/// <client_args> --json` against the server's database (same environment
+/// as the server).
 pub fn create_client(
     bin: &Path,
     data_dir: &Path,
     database_url: Option<&str>,
     extra_env: &[(String, String)],
+    client_args: &[&str],
 ) -> Result<OAuthClient> {
     let output = server_command(bin, data_dir, database_url, extra_env)
-        .args([
-            "clients",
-            "create",
-            "--name",
-            "bench",
-            "--type",
-            "confidential",
-            "--grant-types",
-            "client_credentials",
-            "--scopes",
-            "api",
-            "--json",
-        ])
+        .args(["clients", "create"])
+        .args(client_args)
+        .arg("--json")
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("running {} clients create", bin.display()))?;
     if !output.status.success() {
         bail!(
-            "{} clients create failed ({}): {}",
+            "{} clients create {} failed ({}): {}",
             bin.display(),
+            client_args.join(" "),
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         );
@@ -145,19 +171,26 @@ impl Server {
         extra_env: &[(String, String)],
     ) -> Result<Started> {
         let addr = free_addr()?;
-        let log_path = data_dir.join("server.log");
-        let log = File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
         let mut command = server_command(bin, data_dir, database_url, extra_env);
-        command
-            .arg("serve")
-            .env("TESSERA_LISTEN", addr.to_string())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
+        command.arg("serve").env("TESSERA_LISTEN", addr.to_string());
+        Server::spawn(command, addr, data_dir.join("server.log"), "/health/ready")
+            .await
+            .with_context(|| format!("starting {}", bin.display()))
+    }
+
+    /// Spawns `command` (which must listen on `addr`), its stdout and
+    /// stderr to `log_path`, and waits for the first 200 on `ready_path`.
+    /// Used for Tessera and for the reference server alike.
+    pub async fn spawn(
+        mut command: Command,
+        addr: SocketAddr,
+        log_path: PathBuf,
+        ready_path: &'static str,
+    ) -> Result<Started> {
+        let log = File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
+        command.stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
         let spawned_at = Instant::now();
-        let child = command
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
+        let child = command.spawn()?;
         let mut server = Server {
             pid: child.id(),
             child: Some(child),
@@ -165,7 +198,7 @@ impl Server {
             log_path,
         };
         loop {
-            if let Ok(200) = http::probe(addr, "/health/ready", Duration::from_secs(2)).await {
+            if let Ok(200) = http::probe(addr, ready_path, Duration::from_secs(2)).await {
                 break;
             }
             if let Some(child) = server.child.as_mut() {

@@ -34,6 +34,7 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::error::{AuthError, AuthResult, FieldViolation};
+use crate::keys::SigningAlg;
 use crate::tokens::{new_opaque_token, token_hash};
 
 /// How long a client read from the store is trusted, seconds.
@@ -72,6 +73,11 @@ pub struct NewClient {
     pub access_token_ttl_secs: Option<i64>,
     /// Refresh-token idle lifetime override, seconds.
     pub refresh_idle_ttl_secs: Option<i64>,
+    /// Where RP-initiated logout may return to (exact match; same rules as
+    /// redirect URIs).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// ID-token algorithm (`RS256`, `ES256`, `EdDSA`); `None` = `RS256`.
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// A client secret in the clear, as handed out once. Its `Debug` output is
@@ -243,6 +249,37 @@ impl ClientService {
         Ok(client)
     }
 
+    /// Identifies a public client (RFC 6749 §2.1: it cannot authenticate,
+    /// so its `client_id` is all it sends). `InvalidClient` if there is no
+    /// such client or it is not registered with `none`.
+    pub async fn identify_public(&self, client_id: &str) -> AuthResult<Arc<Client>> {
+        match self.find(client_id).await? {
+            Some(client) if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None => Ok(client),
+            _ => Err(AuthError::InvalidClient),
+        }
+    }
+
+    /// The client with this id as sent in a request (served from the cache
+    /// for up to [`CLIENT_CACHE_TTL_SECS`]); `None` if the id is malformed
+    /// or unknown.
+    pub async fn find(&self, client_id: &str) -> AuthResult<Option<Arc<Client>>> {
+        let Ok(id) = Uuid::parse_str(client_id) else {
+            return Ok(None);
+        };
+        if let Some(cached) = self.cache.get(&id).await {
+            return Ok(Some(cached));
+        }
+        match self.store.get_client(self.tenant_id, id).await {
+            Ok(client) => {
+                let client = Arc::new(client);
+                self.cache.insert(id, client.clone()).await;
+                Ok(Some(client))
+            }
+            Err(tessera_store::StoreError::NotFound) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     async fn check_secret(&self, client_id: &str, secret: &str) -> AuthResult<Arc<Client>> {
         let presented = token_hash(secret);
         let Ok(id) = Uuid::parse_str(client_id) else {
@@ -371,6 +408,28 @@ fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) -> AuthResult
             Err((rule, message)) => violation("redirect_uris", rule, message),
         }
     }
+    let mut post_logout_redirect_uris: Vec<String> = Vec::new();
+    for uri in &input.post_logout_redirect_uris {
+        match check_redirect_uri(uri) {
+            Ok(()) if !post_logout_redirect_uris.contains(uri) => post_logout_redirect_uris.push(uri.clone()),
+            Ok(()) => {}
+            Err((rule, message)) => violation("post_logout_redirect_uris", rule, message),
+        }
+    }
+    let id_token_signed_response_alg = match input.id_token_signed_response_alg.as_deref().map(str::trim) {
+        None => None,
+        Some(name) => match SigningAlg::parse(name) {
+            Some(alg) => Some(alg.as_str().to_string()),
+            None => {
+                violation(
+                    "id_token_signed_response_alg",
+                    "unknown_value",
+                    format!("unknown algorithm {name:?} (known: RS256, ES256, EdDSA)"),
+                );
+                None
+            }
+        },
+    };
     if has_code && input.redirect_uris.is_empty() {
         violation(
             "redirect_uris",
@@ -477,6 +536,8 @@ fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) -> AuthResult
             first_party: input.first_party,
             access_token_ttl_secs: input.access_token_ttl_secs,
             refresh_idle_ttl_secs: input.refresh_idle_ttl_secs,
+            post_logout_redirect_uris,
+            id_token_signed_response_alg,
             secret_hash: None,
             previous_secret_hash: None,
             created_at: now,

@@ -43,6 +43,14 @@ pub enum AuthError {
     /// `invalid_scope`); names the offending scope.
     #[error("invalid scope: {0}")]
     InvalidScope(String),
+    /// A malformed OAuth request (RFC 6749 §5.2 `invalid_request`): a
+    /// missing or repeated parameter, a bad value; says what.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The token is valid but lacks the scope the resource needs (RFC 6750
+    /// §3.1 `insufficient_scope`), e.g. `openid` for userinfo.
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(&'static str),
     /// A bearer token failed verification or its session is no longer valid.
     #[error("invalid token: {0}")]
     InvalidToken(&'static str),

@@ -146,3 +146,72 @@ pub fn verify_access_token(
     }
     Ok(claims)
 }
+
+/// Claims of an ID token (OIDC Core §2, §3.1.3.6). Standard profile and
+/// email claims the scopes grant are added in `extra`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IdClaims {
+    /// Issuer URL.
+    pub iss: String,
+    /// The user id.
+    pub sub: String,
+    /// The client the token is for.
+    pub aud: String,
+    /// Authorized party: the same client (OIDC Core §2).
+    pub azp: String,
+    /// Expiry.
+    pub exp: i64,
+    /// Issue time.
+    pub iat: i64,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// The authorization request's `nonce`, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Left half of the access token's hash (OIDC Core §3.1.3.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    /// Authentication methods (RFC 8176).
+    pub amr: Vec<String>,
+    /// The browser session (OIDC Front-Channel Logout §3: `sid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Tenant id.
+    pub tid: Uuid,
+    /// Claims granted by `profile` and `email`.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The `typ` header of ID tokens.
+pub const ID_TOKEN_TYP: &str = "JWT";
+
+/// `at_hash` of `access_token` for a token signed with `alg` (OIDC Core
+/// §3.1.3.6): the left half of the hash the algorithm uses — SHA-256 for
+/// RS256 and ES256, SHA-512 for EdDSA over Ed25519 — base64url.
+pub fn at_hash(alg: crate::keys::SigningAlg, access_token: &str) -> String {
+    use sha2::{Digest, Sha256, Sha512};
+    let digest: Vec<u8> = match alg {
+        crate::keys::SigningAlg::EdDSA => Sha512::digest(access_token.as_bytes()).to_vec(),
+        _ => Sha256::digest(access_token.as_bytes()).to_vec(),
+    };
+    B64.encode(&digest[..digest.len() / 2])
+}
+
+/// Verifies an ID token this issuer signed, as an `id_token_hint` (OIDC
+/// RP-Initiated Logout §2): signature by `key` with the key's algorithm and
+/// `iss`; an expired token is still a valid hint, so `exp` is not checked.
+pub fn verify_id_token_hint(token: &str, key: &LoadedKey, issuer: &str) -> AuthResult<IdClaims> {
+    let mut validation = jsonwebtoken::Validation::new(key.jwt_algorithm);
+    validation.set_issuer(&[issuer]);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims = ["iss", "sub", "aud"]
+        .into_iter()
+        .map(String::from)
+        .collect::<HashSet<_>>();
+    jsonwebtoken::decode::<IdClaims>(token, &key.decoding, &validation)
+        .map(|data| data.claims)
+        .map_err(|_| AuthError::InvalidToken("bad id_token_hint"))
+}

@@ -467,6 +467,8 @@ pub struct KeyRing {
     /// Serialises re-reads, so an expired cache costs one query, not one per
     /// request.
     reload: Mutex<()>,
+    /// Serialises on-demand key generation (`signing_key_or_create`).
+    create: Mutex<()>,
 }
 
 impl KeyRing {
@@ -486,6 +488,7 @@ impl KeyRing {
             cache_ttl: Duration::seconds(i64::try_from(cache_ttl_secs).unwrap_or(i64::MAX / 1000)),
             tenants: RwLock::new(HashMap::new()),
             reload: Mutex::new(()),
+            create: Mutex::new(()),
         }
     }
 
@@ -700,6 +703,37 @@ impl KeyRing {
                     "no active {alg} signing key (create one with `tessera keys rotate --alg {alg}`)"
                 ))
             })
+    }
+
+    /// The active key of `alg`, generating and storing one first when the
+    /// tenant has none: ID tokens are RS256 by default (OIDC Core §3.1.3.7)
+    /// and a client may register ES256 or EdDSA, whatever algorithm signs
+    /// access tokens. Generated on first use, not at start, so that a
+    /// deployment that never issues ID tokens never pays for an RSA key.
+    /// Two nodes racing here may each add a key; both are published, so
+    /// tokens signed by either verify.
+    pub async fn signing_key_or_create(
+        &self,
+        tenant_id: Uuid,
+        alg: SigningAlg,
+        now: DateTime<Utc>,
+    ) -> AuthResult<Arc<LoadedKey>> {
+        if let Some(key) = self.tenant(tenant_id, now).await?.signing.get(&alg) {
+            return Ok(key.clone());
+        }
+        let _creating = self.create.lock().await;
+        // Another task may have created it while this one waited: re-read.
+        self.tenants.write().await.remove(&tenant_id);
+        if let Some(key) = self.tenant(tenant_id, now).await?.signing.get(&alg) {
+            return Ok(key.clone());
+        }
+        let key = self
+            .new_signing_key(tenant_id, alg, KeyState::Active, now, now)
+            .await?;
+        self.store.insert_signing_key(&key).await?;
+        tracing::info!(kid = %key.kid, alg = %key.alg, "generated the first signing key of this algorithm");
+        self.tenants.write().await.remove(&tenant_id);
+        self.signing_key_for(tenant_id, alg, now).await
     }
 
     /// A published key by `kid`, for verification; `None` once its

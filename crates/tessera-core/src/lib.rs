@@ -22,7 +22,8 @@ pub use jwt::AccessClaims;
 pub use keys::{retention_secs, KeyEncryptor, KeyInfo, KeyRing, KeyStatus, SigningAlg};
 pub use password::{HashTicket, PasswordHasher};
 pub use service::{
-    AuthService, Authenticated, ClientToken, Introspection, IssuedTokens, LoginRequest, ProfileChanges,
-    Registration, ServiceSettings,
+    AuthService, Authenticated, AuthorizationParams, AuthorizeError, AuthorizeStep, BrowserSignIn,
+    ClientToken, ConsentPrompt, Introspection, IssuedTokens, LoginRequest, LogoutParams, LogoutPlan,
+    OidcService, OidcTokens, ProfileChanges, Registration, ServiceSettings, SignedInBrowser,
 };
 pub use settings::{HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, TokenSettings};

@@ -22,6 +22,12 @@ pub struct TokenSettings {
     /// the database is asked again (default 5 s). Local revocations take
     /// effect at once; other nodes see them within this time.
     pub session_cache_ttl_secs: u64,
+    /// Lifetime of an authorization code (default and maximum 60 s; RFC
+    /// 6749 §4.1.2 recommends at most 10 minutes, the issue 60 s).
+    pub authorization_code_ttl_secs: u64,
+    /// Absolute lifetime of a browser (single sign-on) session behind the
+    /// hosted pages (default 24 h).
+    pub browser_session_ttl_secs: u64,
 }
 
 impl Default for TokenSettings {
@@ -33,6 +39,8 @@ impl Default for TokenSettings {
             leeway_secs: 30,
             audience: String::new(),
             session_cache_ttl_secs: 5,
+            authorization_code_ttl_secs: 60,
+            browser_session_ttl_secs: 24 * 3600,
         }
     }
 }

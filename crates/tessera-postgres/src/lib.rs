@@ -8,8 +8,15 @@
 //! after waiting for a concurrent writer of the same row.
 #![forbid(unsafe_code)]
 
+mod authorization_code;
+mod browser_session;
+mod client;
+mod consent;
 mod error;
+mod housekeeping;
 mod row;
+mod session;
+mod signing_key;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
@@ -20,18 +27,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Executor, Postgres, Row};
+use sqlx::Row;
 use tessera_store::{
-    Client, RefreshToken, Session, SessionWithUser, SigningKey, Store, StoreError, StoreResult, Tenant, User,
-    UserProfileUpdate,
+    AuthorizationCode, BrowserSession, Client, CodeRedemption, Consent, PurgeCounts, RefreshToken, Session,
+    SessionWithUser, SigningKey, Store, StoreError, StoreResult, Tenant, User, UserProfileUpdate,
 };
 use uuid::Uuid;
 
 use crate::error::{conflict_on, map_err, map_migrate_err};
-use crate::row::{
-    client_columns, list_json, ms, opt_ms, refresh_token_columns, session_columns, signing_key_columns,
-    user_columns,
-};
+use crate::row::{ms, opt_ms, user_columns};
 
 /// The migrations of this backend, embedded at compile time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -97,37 +101,6 @@ impl PostgresStore {
             Err(e) => map_err(e),
         }
     }
-}
-
-/// Revokes the unrevoked sessions of a user except `keep`; returns their ids.
-async fn revoke_sessions_of<'e, E>(
-    executor: E,
-    tenant_id: Uuid,
-    user_id: Uuid,
-    keep: Option<Uuid>,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<Vec<Uuid>>
-where
-    E: Executor<'e, Database = Postgres>,
-{
-    let rows = sqlx::query(
-        "update session set revoked_at = $5, revoke_reason = $4 \
-         where tenant_id = $1 and user_id = $2 and revoked_at is null \
-           and ($3 is null or session_id <> $3) \
-         returning session_id",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(keep)
-    .bind(reason)
-    .bind(ms(now))
-    .fetch_all(executor)
-    .await
-    .map_err(map_err)?;
-    rows.iter()
-        .map(|row| row.try_get("session_id").map_err(map_err))
-        .collect()
 }
 
 #[async_trait]
@@ -287,7 +260,7 @@ impl Store for PostgresStore {
             tx.rollback().await.map_err(map_err)?;
             return Err(StoreError::NotFound);
         }
-        revoke_sessions_of(&mut *tx, tenant_id, user_id, keep_session, reason, now).await?;
+        session::revoke_sessions_of(&mut *tx, tenant_id, user_id, keep_session, reason, now).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -314,73 +287,12 @@ impl Store for PostgresStore {
         }
         Ok(())
     }
-
-    async fn create_session(&self, session: &Session, first_token: &RefreshToken) -> StoreResult<()> {
-        if first_token.session_id != session.session_id || first_token.tenant_id != session.tenant_id {
-            return Err(StoreError::Other(
-                "first refresh token must belong to the new session".to_owned(),
-            ));
-        }
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        // A successful login clears the failure bookkeeping; this also proves
-        // the user exists in the session's tenant.
-        let updated = sqlx::query(
-            "update user_account set failed_login_count = 0, locked_until = null \
-             where tenant_id = $1 and user_id = $2",
-        )
-        .bind(session.tenant_id)
-        .bind(session.user_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if updated.rows_affected() == 0 {
-            tx.rollback().await.map_err(map_err)?;
-            return Err(StoreError::NotFound);
-        }
-        sqlx::query(concat!(
-            "insert into session (",
-            session_columns!(),
-            ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        ))
-        .bind(session.session_id)
-        .bind(session.tenant_id)
-        .bind(session.user_id)
-        .bind(&session.ip)
-        .bind(&session.user_agent)
-        .bind(ms(session.created_at))
-        .bind(ms(session.last_used_at))
-        .bind(ms(session.expires_at))
-        .bind(opt_ms(session.revoked_at))
-        .bind(&session.revoke_reason)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict_on("session_id"))?;
-        insert_refresh_token(&mut *tx, first_token).await?;
-        tx.commit().await.map_err(map_err)
+    async fn create_session(&self, session: &Session, first_token: Option<&RefreshToken>) -> StoreResult<()> {
+        session::create(&self.pool, session, first_token).await
     }
 
     async fn get_session_with_user(&self, tenant_id: Uuid, session_id: Uuid) -> StoreResult<SessionWithUser> {
-        let row = sqlx::query(
-            "select s.session_id as s_session_id, s.tenant_id as s_tenant_id, \
-                s.user_id as s_user_id, s.ip as s_ip, s.user_agent as s_user_agent, \
-                s.created_at as s_created_at, s.last_used_at as s_last_used_at, \
-                s.expires_at as s_expires_at, s.revoked_at as s_revoked_at, \
-                s.revoke_reason as s_revoke_reason, \
-                u.user_id, u.tenant_id, u.email, u.email_verified, u.username, \
-                u.display_name, u.profile, u.status, u.password_hash, \
-                u.failed_login_count, u.locked_until, u.created_at, u.updated_at \
-             from session s join user_account u on u.user_id = s.user_id \
-             where s.tenant_id = $1 and s.session_id = $2",
-        )
-        .bind(tenant_id)
-        .bind(session_id)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(SessionWithUser {
-            session: row::session(&row, "s_")?,
-            user: row::user(&row)?,
-        })
+        session::get_with_user(&self.pool, tenant_id, session_id).await
     }
 
     async fn list_active_sessions(
@@ -389,20 +301,7 @@ impl Store for PostgresStore {
         user_id: Uuid,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<Session>> {
-        let rows = sqlx::query(concat!(
-            "select ",
-            session_columns!(),
-            " from session \
-             where tenant_id = $1 and user_id = $2 and revoked_at is null and expires_at > $3 \
-             order by created_at desc, session_id desc"
-        ))
-        .bind(tenant_id)
-        .bind(user_id)
-        .bind(ms(now))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(|row| row::session(row, "")).collect()
+        session::list_active(&self.pool, tenant_id, user_id, now).await
     }
 
     async fn revoke_session(
@@ -412,25 +311,7 @@ impl Store for PostgresStore {
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        // One statement: the first revocation's time and reason stay, and a
-        // row count of zero means the session is not in this tenant.
-        let updated = sqlx::query(
-            "update session set \
-                revoke_reason = case when revoked_at is null then $3 else revoke_reason end, \
-                revoked_at = coalesce(revoked_at, $4) \
-             where tenant_id = $1 and session_id = $2",
-        )
-        .bind(tenant_id)
-        .bind(session_id)
-        .bind(reason)
-        .bind(ms(now))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        session::revoke(&self.pool, tenant_id, session_id, reason, now).await
     }
 
     async fn revoke_user_sessions(
@@ -441,21 +322,11 @@ impl Store for PostgresStore {
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<Uuid>> {
-        revoke_sessions_of(&self.pool, tenant_id, user_id, keep_session, reason, now).await
+        session::revoke_sessions_of(&self.pool, tenant_id, user_id, keep_session, reason, now).await
     }
 
     async fn get_refresh_token(&self, tenant_id: Uuid, token_hash: &str) -> StoreResult<RefreshToken> {
-        let row = sqlx::query(concat!(
-            "select ",
-            refresh_token_columns!(),
-            " from refresh_token where tenant_id = $1 and token_hash = $2"
-        ))
-        .bind(tenant_id)
-        .bind(token_hash)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row::refresh_token(&row)
+        session::get_refresh_token(&self.pool, tenant_id, token_hash).await
     }
 
     async fn rotate_refresh_token(
@@ -465,184 +336,31 @@ impl Store for PostgresStore {
         next: &RefreshToken,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        if next.tenant_id != tenant_id {
-            return Err(StoreError::Other(
-                "next refresh token must belong to the same tenant".to_owned(),
-            ));
-        }
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        // Spending is the guard: of concurrent rotations only one finds
-        // `used_at is null`.
-        let spent = sqlx::query(
-            "update refresh_token set used_at = $3 \
-             where token_hash = $1 and tenant_id = $2 and used_at is null \
-             returning session_id",
-        )
-        .bind(old_hash)
-        .bind(tenant_id)
-        .bind(ms(now))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let Some(spent) = spent else {
-            let exists = sqlx::query("select 1 from refresh_token where token_hash = $1 and tenant_id = $2")
-                .bind(old_hash)
-                .bind(tenant_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            tx.rollback().await.map_err(map_err)?;
-            return match exists {
-                Some(_) => Ok(false),
-                None => Err(StoreError::NotFound),
-            };
-        };
-        let session_id: Uuid = spent.try_get("session_id").map_err(map_err)?;
-        if session_id != next.session_id {
-            tx.rollback().await.map_err(map_err)?;
-            return Err(StoreError::Other(
-                "next refresh token must belong to the session of the old one".to_owned(),
-            ));
-        }
-        insert_refresh_token(&mut *tx, next).await?;
-        sqlx::query("update session set last_used_at = $3 where tenant_id = $1 and session_id = $2")
-            .bind(tenant_id)
-            .bind(session_id)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(true)
+        session::rotate_refresh_token(&self.pool, tenant_id, old_hash, next, now).await
     }
 
     async fn list_signing_keys(&self, tenant_id: Uuid) -> StoreResult<Vec<SigningKey>> {
-        let rows = sqlx::query(concat!(
-            "select ",
-            signing_key_columns!(),
-            " from signing_key where tenant_id = $1 order by created_at, kid"
-        ))
-        .bind(tenant_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(row::signing_key).collect()
+        signing_key::list(&self.pool, tenant_id).await
     }
 
     async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
-        sqlx::query(concat!(
-            "insert into signing_key (",
-            signing_key_columns!(),
-            ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(&key.kid)
-        .bind(key.tenant_id)
-        .bind(&key.alg)
-        .bind(&key.public_jwk)
-        .bind(&key.private_key_encrypted)
-        .bind(key.state.as_str())
-        .bind(ms(key.created_at))
-        .bind(ms(key.activates_at))
-        .bind(opt_ms(key.not_after))
-        .execute(&self.pool)
-        .await
-        .map_err(conflict_on("kid"))?;
-        Ok(())
+        signing_key::insert(&self.pool, key).await
     }
 
     async fn rotate_signing_key(&self, key: &SigningKey, retire_at: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        // Serialises rotations of one tenant: otherwise a concurrent one
-        // would not see (and so not retire) the key this one inserts.
-        sqlx::query("select 1 from tenant where tenant_id = $1 for update")
-            .bind(key.tenant_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        sqlx::query(
-            "update signing_key set state = 'retired', not_after = $3 \
-             where tenant_id = $1 and alg = $2 and not_after is null",
-        )
-        .bind(key.tenant_id)
-        .bind(&key.alg)
-        .bind(ms(retire_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query(concat!(
-            "insert into signing_key (",
-            signing_key_columns!(),
-            ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(&key.kid)
-        .bind(key.tenant_id)
-        .bind(&key.alg)
-        .bind(&key.public_jwk)
-        .bind(&key.private_key_encrypted)
-        .bind(key.state.as_str())
-        .bind(ms(key.created_at))
-        .bind(ms(key.activates_at))
-        .bind(opt_ms(key.not_after))
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict_on("kid"))?;
-        tx.commit().await.map_err(map_err)
+        signing_key::rotate(&self.pool, key, retire_at).await
     }
+
     async fn create_client(&self, client: &Client) -> StoreResult<()> {
-        sqlx::query(concat!(
-            "insert into client (",
-            client_columns!(),
-            ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-        ))
-        .bind(client.client_id)
-        .bind(client.tenant_id)
-        .bind(&client.name)
-        .bind(client.client_type.as_str())
-        .bind(list_json(&client.redirect_uris))
-        .bind(list_json(
-            &client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        ))
-        .bind(list_json(&client.scopes))
-        .bind(client.token_endpoint_auth_method.as_str())
-        .bind(&client.jwks)
-        .bind(client.first_party)
-        .bind(client.access_token_ttl_secs)
-        .bind(client.refresh_idle_ttl_secs)
-        .bind(&client.secret_hash)
-        .bind(&client.previous_secret_hash)
-        .bind(ms(client.created_at))
-        .bind(ms(client.updated_at))
-        .execute(&self.pool)
-        .await
-        .map_err(conflict_on("client_id"))?;
-        Ok(())
+        client::create(&self.pool, client).await
     }
 
     async fn get_client(&self, tenant_id: Uuid, client_id: Uuid) -> StoreResult<Client> {
-        let row = sqlx::query(concat!(
-            "select ",
-            client_columns!(),
-            " from client where tenant_id = $1 and client_id = $2"
-        ))
-        .bind(tenant_id)
-        .bind(client_id)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row::client(&row)
+        client::get(&self.pool, tenant_id, client_id).await
     }
 
     async fn list_clients(&self, tenant_id: Uuid) -> StoreResult<Vec<Client>> {
-        let rows = sqlx::query(concat!(
-            "select ",
-            client_columns!(),
-            " from client where tenant_id = $1 order by created_at, client_id"
-        ))
-        .bind(tenant_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(row::client).collect()
+        client::list(&self.pool, tenant_id).await
     }
 
     async fn rotate_client_secret(
@@ -652,37 +370,11 @@ impl Store for PostgresStore {
         secret_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Client> {
-        // Right-hand sides see the row as it was: the current secret becomes
-        // the previous one. A concurrent rotation waits for the row lock and
-        // then re-reads it, so each rotation shifts exactly once.
-        let row = sqlx::query(concat!(
-            "update client set previous_secret_hash = secret_hash, secret_hash = $3, \
-                updated_at = $4 \
-             where tenant_id = $1 and client_id = $2 \
-             returning ",
-            client_columns!()
-        ))
-        .bind(tenant_id)
-        .bind(client_id)
-        .bind(secret_hash)
-        .bind(ms(now))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row::client(&row)
+        client::rotate_secret(&self.pool, tenant_id, client_id, secret_hash, now).await
     }
 
     async fn delete_client(&self, tenant_id: Uuid, client_id: Uuid) -> StoreResult<()> {
-        let deleted = sqlx::query("delete from client where tenant_id = $1 and client_id = $2")
-            .bind(tenant_id)
-            .bind(client_id)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        client::delete(&self.pool, tenant_id, client_id).await
     }
 
     async fn revoke_access_token(
@@ -723,27 +415,79 @@ impl Store for PostgresStore {
             .map(|row| row.try_get::<String, _>("jti").map_err(map_err))
             .collect()
     }
-}
+    async fn create_browser_session(&self, session: &BrowserSession) -> StoreResult<()> {
+        browser_session::create(&self.pool, session).await
+    }
 
-/// Inserts one refresh token (inside the caller's transaction).
-async fn insert_refresh_token<'e, E>(executor: E, token: &RefreshToken) -> StoreResult<()>
-where
-    E: Executor<'e, Database = Postgres>,
-{
-    sqlx::query(concat!(
-        "insert into refresh_token (",
-        refresh_token_columns!(),
-        ") values ($1, $2, $3, $4, $5, $6, $7)"
-    ))
-    .bind(&token.token_hash)
-    .bind(token.tenant_id)
-    .bind(token.session_id)
-    .bind(&token.parent_hash)
-    .bind(ms(token.created_at))
-    .bind(ms(token.expires_at))
-    .bind(opt_ms(token.used_at))
-    .execute(executor)
-    .await
-    .map_err(conflict_on("token_hash"))?;
-    Ok(())
+    async fn get_browser_session(&self, tenant_id: Uuid, token_hash: &str) -> StoreResult<BrowserSession> {
+        browser_session::get_by_token_hash(&self.pool, tenant_id, token_hash).await
+    }
+
+    async fn get_browser_session_by_id(
+        &self,
+        tenant_id: Uuid,
+        browser_session_id: Uuid,
+    ) -> StoreResult<BrowserSession> {
+        browser_session::get_by_id(&self.pool, tenant_id, browser_session_id).await
+    }
+
+    async fn end_browser_session(
+        &self,
+        tenant_id: Uuid,
+        browser_session_id: Uuid,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Uuid>> {
+        browser_session::end(&self.pool, tenant_id, browser_session_id, reason, now).await
+    }
+
+    async fn insert_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        authorization_code::insert(&self.pool, code).await
+    }
+
+    async fn get_authorization_code(
+        &self,
+        tenant_id: Uuid,
+        code_hash: &str,
+    ) -> StoreResult<AuthorizationCode> {
+        authorization_code::get(&self.pool, tenant_id, code_hash).await
+    }
+
+    async fn redeem_authorization_code(
+        &self,
+        tenant_id: Uuid,
+        code_hash: &str,
+        session: &Session,
+        first_token: Option<&RefreshToken>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CodeRedemption> {
+        authorization_code::redeem(&self.pool, tenant_id, code_hash, session, first_token, now).await
+    }
+
+    async fn get_consent(&self, tenant_id: Uuid, user_id: Uuid, client_id: Uuid) -> StoreResult<Consent> {
+        consent::get(&self.pool, tenant_id, user_id, client_id).await
+    }
+
+    async fn upsert_consent(&self, consent: &Consent) -> StoreResult<()> {
+        consent::upsert(&self.pool, consent).await
+    }
+
+    async fn list_consents(&self, tenant_id: Uuid, user_id: Uuid) -> StoreResult<Vec<Consent>> {
+        consent::list(&self.pool, tenant_id, user_id).await
+    }
+
+    async fn delete_consent(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        client_id: Uuid,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Uuid>> {
+        consent::delete(&self.pool, tenant_id, user_id, client_id, reason, now).await
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<PurgeCounts> {
+        housekeeping::purge_expired(&self.pool, now).await
+    }
 }

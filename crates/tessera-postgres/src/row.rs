@@ -5,9 +5,10 @@ use chrono::{DateTime, Timelike, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 use tessera_store::{
-    Client, ClientType, GrantType, KeyState, RefreshToken, Session, SigningKey, StoreError, StoreResult,
-    Tenant, TokenEndpointAuthMethod, User, UserStatus,
+    AuthorizationCode, BrowserSession, Client, ClientType, Consent, GrantType, KeyState, RefreshToken,
+    Session, SigningKey, StoreError, StoreResult, Tenant, TokenEndpointAuthMethod, User, UserStatus,
 };
+use uuid::Uuid;
 
 /// Column list of `user_account`, as [`user`] reads it.
 macro_rules! user_columns {
@@ -22,7 +23,7 @@ pub(crate) use user_columns;
 macro_rules! session_columns {
     () => {
         "session_id, tenant_id, user_id, ip, user_agent, created_at, last_used_at, expires_at, \
-         revoked_at, revoke_reason"
+         revoked_at, revoke_reason, client_id, scope, browser_session_id, auth_time, amr"
     };
 }
 pub(crate) use session_columns;
@@ -49,10 +50,37 @@ macro_rules! client_columns {
     () => {
         "client_id, tenant_id, name, client_type, redirect_uris, grant_types, scopes, \
          token_endpoint_auth_method, jwks, first_party, access_token_ttl_secs, \
-         refresh_idle_ttl_secs, secret_hash, previous_secret_hash, created_at, updated_at"
+         refresh_idle_ttl_secs, secret_hash, previous_secret_hash, created_at, updated_at, \
+         post_logout_redirect_uris, id_token_signed_response_alg"
     };
 }
 pub(crate) use client_columns;
+
+/// Column list of `browser_session`, as [`browser_session`] reads it.
+macro_rules! browser_session_columns {
+    () => {
+        "browser_session_id, tenant_id, user_id, token_hash, auth_time, amr, created_at, \
+         expires_at, revoked_at"
+    };
+}
+pub(crate) use browser_session_columns;
+
+/// Column list of `authorization_code`, as [`authorization_code`] reads it.
+macro_rules! authorization_code_columns {
+    () => {
+        "code_hash, tenant_id, client_id, user_id, browser_session_id, redirect_uri, scope, \
+         nonce, code_challenge, auth_time, amr, created_at, expires_at, used_at, session_id"
+    };
+}
+pub(crate) use authorization_code_columns;
+
+/// Column list of `consent`, as [`consent`] reads it.
+macro_rules! consent_columns {
+    () => {
+        "tenant_id, user_id, client_id, scopes, created_at, updated_at"
+    };
+}
+pub(crate) use consent_columns;
 
 /// A list of strings as stored: a jsonb array.
 pub(crate) fn list_json<S: AsRef<str>>(items: &[S]) -> serde_json::Value {
@@ -136,6 +164,11 @@ pub(crate) fn session(row: &PgRow, prefix: &str) -> StoreResult<Session> {
         expires_at: column(row, &c("expires_at"))?,
         revoked_at: column(row, &c("revoked_at"))?,
         revoke_reason: column(row, &c("revoke_reason"))?,
+        client_id: column(row, &c("client_id"))?,
+        scope: column(row, &c("scope"))?,
+        browser_session_id: column(row, &c("browser_session_id"))?,
+        auth_time: column(row, &c("auth_time"))?,
+        amr: list_column(row, &c("amr"))?,
     })
 }
 
@@ -195,9 +228,65 @@ pub(crate) fn client(row: &PgRow) -> StoreResult<Client> {
         refresh_idle_ttl_secs: column(row, "refresh_idle_ttl_secs")?,
         secret_hash: column(row, "secret_hash")?,
         previous_secret_hash: column(row, "previous_secret_hash")?,
+        post_logout_redirect_uris: list_column(row, "post_logout_redirect_uris")?,
+        id_token_signed_response_alg: column(row, "id_token_signed_response_alg")?,
         created_at: column(row, "created_at")?,
         updated_at: column(row, "updated_at")?,
     })
+}
+
+/// Reads a `browser_session` row selected with `browser_session_columns!()`.
+pub(crate) fn browser_session(row: &PgRow) -> StoreResult<BrowserSession> {
+    Ok(BrowserSession {
+        browser_session_id: column(row, "browser_session_id")?,
+        tenant_id: column(row, "tenant_id")?,
+        user_id: column(row, "user_id")?,
+        token_hash: column(row, "token_hash")?,
+        auth_time: column(row, "auth_time")?,
+        amr: list_column(row, "amr")?,
+        created_at: column(row, "created_at")?,
+        expires_at: column(row, "expires_at")?,
+        revoked_at: column(row, "revoked_at")?,
+    })
+}
+
+/// Reads an `authorization_code` row selected with
+/// `authorization_code_columns!()`.
+pub(crate) fn authorization_code(row: &PgRow) -> StoreResult<AuthorizationCode> {
+    Ok(AuthorizationCode {
+        code_hash: column(row, "code_hash")?,
+        tenant_id: column(row, "tenant_id")?,
+        client_id: column(row, "client_id")?,
+        user_id: column(row, "user_id")?,
+        browser_session_id: column(row, "browser_session_id")?,
+        redirect_uri: column(row, "redirect_uri")?,
+        scope: column(row, "scope")?,
+        nonce: column(row, "nonce")?,
+        code_challenge: column(row, "code_challenge")?,
+        auth_time: column(row, "auth_time")?,
+        amr: list_column(row, "amr")?,
+        created_at: column(row, "created_at")?,
+        expires_at: column(row, "expires_at")?,
+        used_at: column(row, "used_at")?,
+        session_id: column(row, "session_id")?,
+    })
+}
+
+/// Reads a `consent` row selected with `consent_columns!()`.
+pub(crate) fn consent(row: &PgRow) -> StoreResult<Consent> {
+    Ok(Consent {
+        tenant_id: column(row, "tenant_id")?,
+        user_id: column(row, "user_id")?,
+        client_id: column(row, "client_id")?,
+        scopes: list_column(row, "scopes")?,
+        created_at: column(row, "created_at")?,
+        updated_at: column(row, "updated_at")?,
+    })
+}
+
+/// Reads the `session_id` column of a `returning session_id` row.
+pub(crate) fn session_id(row: &PgRow) -> StoreResult<Uuid> {
+    column(row, "session_id")
 }
 
 #[cfg(test)]

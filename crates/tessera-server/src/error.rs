@@ -53,6 +53,8 @@ pub enum ErrorCode {
     InvalidScope,
     /// Missing, malformed, expired or revoked bearer token.
     InvalidToken,
+    /// The bearer token lacks a scope the resource needs (RFC 6750 §3.1).
+    InsufficientScope,
     /// Cookie-authenticated state change without a matching CSRF header.
     CsrfFailed,
     /// The current password given for a change is wrong.
@@ -121,6 +123,7 @@ impl ErrorCode {
             ),
             InvalidScope => ("invalid_scope", StatusCode::BAD_REQUEST, "Invalid scope"),
             InvalidToken => ("invalid_token", StatusCode::UNAUTHORIZED, "Invalid token"),
+            InsufficientScope => ("insufficient_scope", StatusCode::FORBIDDEN, "Insufficient scope"),
             CsrfFailed => ("csrf_failed", StatusCode::FORBIDDEN, "CSRF check failed"),
             WrongPassword => (
                 "wrong_password",
@@ -252,7 +255,7 @@ impl From<AuthError> for ApiError {
             ),
             AuthError::InvalidGrant => ApiError::new(
                 ErrorCode::InvalidGrant,
-                Some("the refresh token is invalid, expired or revoked".into()),
+                Some("the authorization code or refresh token is invalid, expired or revoked".into()),
             ),
             AuthError::InvalidClient => ApiError::new(
                 ErrorCode::InvalidClient,
@@ -269,6 +272,11 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidToken(why) => ApiError::new(
                 ErrorCode::InvalidToken,
                 Some(format!("access token rejected: {why}")),
+            ),
+            AuthError::InvalidRequest(why) => ApiError::new(ErrorCode::InvalidRequest, Some(why)),
+            AuthError::InsufficientScope(scope) => ApiError::new(
+                ErrorCode::InsufficientScope,
+                Some(format!("the access token lacks the scope {scope}")),
             ),
             AuthError::WrongPassword => ApiError::new(ErrorCode::WrongPassword, None),
             AuthError::NotFound => ApiError::new(ErrorCode::NotFound, None),
@@ -348,13 +356,17 @@ impl IntoResponse for ApiError {
         }
         // RFC 6750 §3: a bearer challenge on 401s of protected resources;
         // without any credentials the challenge carries no error code.
-        let challenge = (self.code == ErrorCode::InvalidToken).then(|| {
-            if self.detail.as_deref() == Some("access token missing") {
-                HeaderValue::from_static("Bearer")
-            } else {
-                HeaderValue::from_static(r#"Bearer error="invalid_token""#)
+        let challenge = match self.code {
+            ErrorCode::InvalidToken if self.detail.as_deref() == Some("access token missing") => {
+                Some(HeaderValue::from_static("Bearer"))
             }
-        });
+            ErrorCode::InvalidToken => Some(HeaderValue::from_static(r#"Bearer error="invalid_token""#)),
+            // The only scope a Tessera resource requires is openid (userinfo).
+            ErrorCode::InsufficientScope => Some(HeaderValue::from_static(
+                r#"Bearer error="insufficient_scope", scope="openid""#,
+            )),
+            _ => None,
+        };
         let problem = Problem {
             problem_type: format!("urn:tessera:problem:{code}"),
             title,
@@ -399,6 +411,8 @@ mod tests {
             (AuthError::UnauthorizedClient, "unauthorized_client", 400),
             (AuthError::InvalidScope("x".into()), "invalid_scope", 400),
             (AuthError::InvalidToken("expired"), "invalid_token", 401),
+            (AuthError::InvalidRequest("x".into()), "invalid_request", 400),
+            (AuthError::InsufficientScope("openid"), "insufficient_scope", 403),
             (AuthError::WrongPassword, "wrong_password", 400),
             (AuthError::NotFound, "not_found", 404),
             (AuthError::Overloaded { retry_after_secs: 1 }, "overloaded", 503),

@@ -28,7 +28,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use error::{ApiError, ErrorCode, Problem};
 pub use observe::metrics_handle;
 pub use openapi::ApiDoc;
-pub use state::{AppState, HttpSettings};
+pub use state::{AppState, HttpSettings, Theme};
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
@@ -38,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::users::router())
         .merge(routes::sessions::router())
         .merge(routes::oauth::router())
+        .merge(routes::pages::router())
+        .merge(routes::oidc::router())
         .merge(routes::well_known::router())
         .merge(routes::health::router())
         .fallback(not_found)

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use tessera_core::{AuthService, ClientService};
+use serde::{Deserialize, Serialize};
+use tessera_core::{AuthService, ClientService, OidcService};
 
 /// HTTP-level settings (the binary fills them from its configuration).
 #[derive(Debug, Clone)]
@@ -19,6 +20,57 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Refresh-token cookie lifetime, seconds.
     pub refresh_cookie_max_age_secs: u64,
+    /// Branding of the hosted pages.
+    pub theme: Theme,
+}
+
+/// Branding of the hosted pages (login, consent, logout): set in the
+/// configuration's `[theme]` table, no code change needed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Theme {
+    /// Product name in titles and headings (default `Tessera`).
+    pub product_name: String,
+    /// Logo shown above the forms (an `https://` URL or a path on this
+    /// server); empty for none.
+    pub logo_url: String,
+    /// Primary colour of buttons and links, `#rgb` or `#rrggbb`.
+    pub primary_color: String,
+}
+
+impl Default for Theme {
+    fn default() -> Self {
+        Theme {
+            product_name: "Tessera".into(),
+            logo_url: String::new(),
+            primary_color: "#2f5bd3".into(),
+        }
+    }
+}
+
+impl Theme {
+    /// Why the theme cannot be used, naming the key; `None` if it can.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        let name = self.product_name.trim();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Some(("theme.product_name", "1 to 64 printable characters".into()));
+        }
+        let hex = self.primary_color.strip_prefix('#').unwrap_or("");
+        if !matches!(hex.len(), 3 | 6) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Some(("theme.primary_color", "a colour as #rgb or #rrggbb".into()));
+        }
+        let logo = self.logo_url.as_str();
+        let logo_ok = logo.is_empty()
+            || (logo.starts_with('/') && !logo.starts_with("//"))
+            || url::Url::parse(logo).is_ok_and(|u| u.scheme() == "https");
+        if !logo_ok || logo.chars().any(|c| c.is_control() || c == '"' || c == '\'') {
+            return Some((
+                "theme.logo_url",
+                "an https:// URL or a path on this server".into(),
+            ));
+        }
+        None
+    }
 }
 
 /// Shared handler state: cheap to clone.
@@ -28,6 +80,8 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     /// The OAuth client registry (client authentication at `/oauth2/*`).
     pub clients: Arc<ClientService>,
+    /// The authorization code flow, hosted-page sessions and OIDC.
+    pub oidc: Arc<OidcService>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// HTTP settings.

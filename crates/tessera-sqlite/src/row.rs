@@ -5,8 +5,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use tessera_store::{
-    Client, ClientType, GrantType, KeyState, RefreshToken, Session, SigningKey, StoreError, StoreResult,
-    Tenant, TokenEndpointAuthMethod, User, UserStatus,
+    AuthorizationCode, BrowserSession, Client, ClientType, Consent, GrantType, KeyState, RefreshToken,
+    Session, SigningKey, StoreError, StoreResult, Tenant, TokenEndpointAuthMethod, User, UserStatus,
 };
 use uuid::Uuid;
 
@@ -23,7 +23,7 @@ pub(crate) use user_columns;
 macro_rules! session_columns {
     () => {
         "session_id, tenant_id, user_id, ip, user_agent, created_at, last_used_at, expires_at, \
-         revoked_at, revoke_reason"
+         revoked_at, revoke_reason, client_id, scope, browser_session_id, auth_time, amr"
     };
 }
 pub(crate) use session_columns;
@@ -50,10 +50,37 @@ macro_rules! client_columns {
     () => {
         "client_id, tenant_id, name, client_type, redirect_uris, grant_types, scopes, \
          token_endpoint_auth_method, jwks, first_party, access_token_ttl_secs, \
-         refresh_idle_ttl_secs, secret_hash, previous_secret_hash, created_at, updated_at"
+         refresh_idle_ttl_secs, secret_hash, previous_secret_hash, created_at, updated_at, \
+         post_logout_redirect_uris, id_token_signed_response_alg"
     };
 }
 pub(crate) use client_columns;
+
+/// Column list of `browser_session`, as [`browser_session`] reads it.
+macro_rules! browser_session_columns {
+    () => {
+        "browser_session_id, tenant_id, user_id, token_hash, auth_time, amr, created_at, \
+         expires_at, revoked_at"
+    };
+}
+pub(crate) use browser_session_columns;
+
+/// Column list of `authorization_code`, as [`authorization_code`] reads it.
+macro_rules! authorization_code_columns {
+    () => {
+        "code_hash, tenant_id, client_id, user_id, browser_session_id, redirect_uri, scope, \
+         nonce, code_challenge, auth_time, amr, created_at, expires_at, used_at, session_id"
+    };
+}
+pub(crate) use authorization_code_columns;
+
+/// Column list of `consent`, as [`consent`] reads it.
+macro_rules! consent_columns {
+    () => {
+        "tenant_id, user_id, client_id, scopes, created_at, updated_at"
+    };
+}
+pub(crate) use consent_columns;
 
 /// A uuid as stored: hyphenated lowercase text.
 pub(crate) fn id(id: Uuid) -> String {
@@ -97,6 +124,12 @@ where
 fn uuid_column(row: &SqliteRow, name: &str) -> StoreResult<Uuid> {
     let text: String = column(row, name)?;
     Uuid::parse_str(&text).map_err(|e| StoreError::Other(format!("column {name}: {e}")))
+}
+
+fn opt_uuid_column(row: &SqliteRow, name: &str) -> StoreResult<Option<Uuid>> {
+    column::<Option<String>>(row, name)?
+        .map(|text| Uuid::parse_str(&text).map_err(|e| StoreError::Other(format!("column {name}: {e}"))))
+        .transpose()
 }
 
 fn time_value(name: &str, millis: i64) -> StoreResult<DateTime<Utc>> {
@@ -171,6 +204,11 @@ pub(crate) fn session(row: &SqliteRow, prefix: &str) -> StoreResult<Session> {
         expires_at: time_column(row, &c("expires_at"))?,
         revoked_at: opt_time_column(row, &c("revoked_at"))?,
         revoke_reason: column(row, &c("revoke_reason"))?,
+        client_id: opt_uuid_column(row, &c("client_id"))?,
+        scope: column(row, &c("scope"))?,
+        browser_session_id: opt_uuid_column(row, &c("browser_session_id"))?,
+        auth_time: time_column(row, &c("auth_time"))?,
+        amr: list_column(row, &c("amr"))?,
     })
 }
 
@@ -234,7 +272,63 @@ pub(crate) fn client(row: &SqliteRow) -> StoreResult<Client> {
         refresh_idle_ttl_secs: column(row, "refresh_idle_ttl_secs")?,
         secret_hash: column(row, "secret_hash")?,
         previous_secret_hash: column(row, "previous_secret_hash")?,
+        post_logout_redirect_uris: list_column(row, "post_logout_redirect_uris")?,
+        id_token_signed_response_alg: column(row, "id_token_signed_response_alg")?,
         created_at: time_column(row, "created_at")?,
         updated_at: time_column(row, "updated_at")?,
     })
+}
+
+/// Reads a `browser_session` row selected with `browser_session_columns!()`.
+pub(crate) fn browser_session(row: &SqliteRow) -> StoreResult<BrowserSession> {
+    Ok(BrowserSession {
+        browser_session_id: uuid_column(row, "browser_session_id")?,
+        tenant_id: uuid_column(row, "tenant_id")?,
+        user_id: uuid_column(row, "user_id")?,
+        token_hash: column(row, "token_hash")?,
+        auth_time: time_column(row, "auth_time")?,
+        amr: list_column(row, "amr")?,
+        created_at: time_column(row, "created_at")?,
+        expires_at: time_column(row, "expires_at")?,
+        revoked_at: opt_time_column(row, "revoked_at")?,
+    })
+}
+
+/// Reads an `authorization_code` row selected with
+/// `authorization_code_columns!()`.
+pub(crate) fn authorization_code(row: &SqliteRow) -> StoreResult<AuthorizationCode> {
+    Ok(AuthorizationCode {
+        code_hash: column(row, "code_hash")?,
+        tenant_id: uuid_column(row, "tenant_id")?,
+        client_id: uuid_column(row, "client_id")?,
+        user_id: uuid_column(row, "user_id")?,
+        browser_session_id: uuid_column(row, "browser_session_id")?,
+        redirect_uri: column(row, "redirect_uri")?,
+        scope: column(row, "scope")?,
+        nonce: column(row, "nonce")?,
+        code_challenge: column(row, "code_challenge")?,
+        auth_time: time_column(row, "auth_time")?,
+        amr: list_column(row, "amr")?,
+        created_at: time_column(row, "created_at")?,
+        expires_at: time_column(row, "expires_at")?,
+        used_at: opt_time_column(row, "used_at")?,
+        session_id: opt_uuid_column(row, "session_id")?,
+    })
+}
+
+/// Reads a `consent` row selected with `consent_columns!()`.
+pub(crate) fn consent(row: &SqliteRow) -> StoreResult<Consent> {
+    Ok(Consent {
+        tenant_id: uuid_column(row, "tenant_id")?,
+        user_id: uuid_column(row, "user_id")?,
+        client_id: uuid_column(row, "client_id")?,
+        scopes: list_column(row, "scopes")?,
+        created_at: time_column(row, "created_at")?,
+        updated_at: time_column(row, "updated_at")?,
+    })
+}
+
+/// Reads the `session_id` column of a `returning session_id` row.
+pub(crate) fn session_id(row: &SqliteRow) -> StoreResult<Uuid> {
+    uuid_column(row, "session_id")
 }

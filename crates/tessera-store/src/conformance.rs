@@ -23,6 +23,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+mod oidc;
+
+pub use oidc::*;
+
 use crate::{
     Client, ClientType, GrantType, KeyState, RefreshToken, Session, SigningKey, Store, StoreError, Tenant,
     TokenEndpointAuthMethod, User, UserProfileUpdate, UserStatus,
@@ -120,6 +124,22 @@ macro_rules! store_conformance_tests {
             revoked_access_tokens_are_listed_until_they_expire,
             revoking_an_access_token_twice_keeps_one_row,
             revoked_access_tokens_are_listed_per_tenant,
+            create_session_without_refresh_token_keeps_oauth_fields,
+            browser_sessions_round_trip_every_field,
+            create_browser_session_resets_login_failures,
+            create_browser_session_is_atomic,
+            browser_sessions_of_another_tenant_are_not_found,
+            end_browser_session_revokes_only_its_sessions,
+            authorization_codes_round_trip_every_field,
+            redeem_authorization_code_works_once,
+            redeem_authorization_code_without_refresh_token,
+            redeem_unknown_authorization_code_is_not_found,
+            concurrent_redemption_only_one_wins,
+            upsert_consent_replaces_scopes_and_keeps_created_at,
+            list_consents_is_per_user_and_oldest_first,
+            consents_of_another_tenant_are_not_found,
+            delete_consent_revokes_only_that_clients_sessions_of_the_user,
+            purge_expired_removes_only_expired_rows,
         );
     };
     (@tests $fixture:expr; $($name:ident),* $(,)?) => {
@@ -188,6 +208,11 @@ fn session(tenant_id: Uuid, user_id: Uuid, created_at: DateTime<Utc>, expires_at
         expires_at,
         revoked_at: None,
         revoke_reason: None,
+        client_id: None,
+        scope: None,
+        browser_session_id: None,
+        auth_time: created_at,
+        amr: vec!["pwd".to_owned()],
     }
 }
 
@@ -212,7 +237,7 @@ async fn created_session<S: Store>(
 ) -> (Session, RefreshToken) {
     let s = session(u.tenant_id, u.user_id, created_at, created_at + Duration::days(1));
     let t = token(&s, None, created_at);
-    store.create_session(&s, &t).await.expect("create_session");
+    store.create_session(&s, Some(&t)).await.expect("create_session");
     (s, t)
 }
 
@@ -751,7 +776,10 @@ pub async fn create_session_stores_session_and_first_token<S: Store>(store: &S) 
         ..session(t.tenant_id, u.user_id, now, now + Duration::days(30))
     };
     let first = token(&s, None, now);
-    store.create_session(&s, &first).await.expect("create_session");
+    store
+        .create_session(&s, Some(&first))
+        .await
+        .expect("create_session");
     let (s2, t2) = created_session(store, &u, now).await;
 
     let got = store
@@ -800,7 +828,7 @@ pub async fn create_session_is_atomic<S: Store>(store: &S) {
         session_id: s.session_id,
         ..taken.clone()
     };
-    let result = store.create_session(&s, &clash).await;
+    let result = store.create_session(&s, Some(&clash)).await;
     assert!(result.is_err(), "duplicate token hash must fail: {result:?}");
 
     assert_not_found(
@@ -821,7 +849,7 @@ pub async fn create_session_for_user_of_another_tenant_fails<S: Store>(store: &S
     let u = created_user(store, a.tenant_id, "ada@example.com").await;
     let s = session(b.tenant_id, u.user_id, now, now + Duration::days(1));
     let first = token(&s, None, now);
-    let result = store.create_session(&s, &first).await;
+    let result = store.create_session(&s, Some(&first)).await;
     assert!(result.is_err(), "cross-tenant session must fail: {result:?}");
     assert_not_found(
         store.get_session_with_user(b.tenant_id, s.session_id).await,
@@ -911,7 +939,10 @@ pub async fn list_active_sessions_skips_revoked_and_expired<S: Store>(store: &S)
     let expiring_now = session(t.tenant_id, u.user_id, now - Duration::days(1), now);
     for s in [&expired, &expiring_now] {
         let first = token(s, None, s.created_at);
-        store.create_session(s, &first).await.expect("create_session");
+        store
+            .create_session(s, Some(&first))
+            .await
+            .expect("create_session");
     }
     created_session(store, &bob, now).await;
 
@@ -1317,6 +1348,11 @@ fn confidential_client(tenant_id: Uuid, created_at: DateTime<Utc>) -> Client {
         first_party: true,
         access_token_ttl_secs: Some(300),
         refresh_idle_ttl_secs: Some(86_400),
+        post_logout_redirect_uris: vec![
+            "https://billing.example.com/signed-out".to_owned(),
+            "http://127.0.0.1:8080/bye".to_owned(),
+        ],
+        id_token_signed_response_alg: Some("ES256".to_owned()),
         secret_hash: Some("a".repeat(64)),
         previous_secret_hash: None,
         created_at,
@@ -1335,6 +1371,8 @@ fn public_client(tenant_id: Uuid, created_at: DateTime<Utc>) -> Client {
         first_party: false,
         access_token_ttl_secs: None,
         refresh_idle_ttl_secs: None,
+        post_logout_redirect_uris: Vec::new(),
+        id_token_signed_response_alg: None,
         secret_hash: None,
         ..confidential_client(tenant_id, created_at)
     }

@@ -120,6 +120,18 @@ pub struct Session {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Why it was revoked (`logout`, `refresh_token_reuse`, …).
     pub revoke_reason: Option<String>,
+    /// The OAuth client the session was granted to by an authorization
+    /// code; `None` for a first-party API login.
+    pub client_id: Option<Uuid>,
+    /// The scopes granted to that client, space-separated.
+    pub scope: Option<String>,
+    /// The browser (single sign-on) session the grant came from; ending
+    /// that browser session ends this one too.
+    pub browser_session_id: Option<Uuid>,
+    /// When the user last authenticated (OIDC `auth_time`).
+    pub auth_time: DateTime<Utc>,
+    /// How the user authenticated (OIDC `amr`, e.g. `["pwd"]`).
+    pub amr: Vec<String>,
 }
 
 /// One opaque refresh token, known to the store only by its SHA-256.
@@ -347,6 +359,11 @@ pub struct Client {
     pub access_token_ttl_secs: Option<i64>,
     /// Override of the refresh-token idle lifetime, seconds.
     pub refresh_idle_ttl_secs: Option<i64>,
+    /// Where RP-initiated logout may send the browser back to (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Algorithm of the client's ID tokens (`RS256`, `ES256` or `EdDSA`;
+    /// `None` = `RS256`, the OIDC default).
+    pub id_token_signed_response_alg: Option<String>,
     /// SHA-256 (lowercase hex) of the current secret.
     pub secret_hash: Option<String>,
     /// SHA-256 of the secret before the last rotation, still accepted.
@@ -355,4 +372,108 @@ pub struct Client {
     pub created_at: DateTime<Utc>,
     /// Last change (registration or secret rotation).
     pub updated_at: DateTime<Utc>,
+}
+
+/// A signed-in browser: the single sign-on session behind the hosted pages
+/// (`/login`, `/consent`, `/oauth2/authorize`). Its cookie holds an opaque
+/// token the store knows only by its SHA-256.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrowserSession {
+    /// Primary key; the OIDC `sid` of ID tokens.
+    pub browser_session_id: Uuid,
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// The signed-in user.
+    pub user_id: Uuid,
+    /// SHA-256 (lowercase hex) of the cookie value; unique.
+    pub token_hash: String,
+    /// When the user authenticated.
+    pub auth_time: DateTime<Utc>,
+    /// How the user authenticated (`["pwd"]`).
+    pub amr: Vec<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Absolute end.
+    pub expires_at: DateTime<Utc>,
+    /// When it was ended (logout), if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An authorization code (RFC 6749 §4.1.2), known to the store only by its
+/// SHA-256. Single use: redeeming it records the session it produced, so a
+/// second use can revoke that session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizationCode {
+    /// SHA-256 (lowercase hex) of the code; primary key.
+    pub code_hash: String,
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// The client it was issued to.
+    pub client_id: Uuid,
+    /// The user who authorized it.
+    pub user_id: Uuid,
+    /// The browser session it was issued in.
+    pub browser_session_id: Uuid,
+    /// The redirect URI of the authorization request (must match at the
+    /// token endpoint).
+    pub redirect_uri: String,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    /// The request's OIDC `nonce`.
+    pub nonce: Option<String>,
+    /// PKCE `code_challenge` (S256 only).
+    pub code_challenge: Option<String>,
+    /// When the user authenticated.
+    pub auth_time: DateTime<Utc>,
+    /// How the user authenticated.
+    pub amr: Vec<String>,
+    /// Issue time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry (at most 60 s after issue).
+    pub expires_at: DateTime<Utc>,
+    /// When it was redeemed, if it was.
+    pub used_at: Option<DateTime<Utc>>,
+    /// The session its redemption created.
+    pub session_id: Option<Uuid>,
+}
+
+/// Outcome of redeeming an authorization code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CodeRedemption {
+    /// First use: the session (and refresh token) were stored.
+    Redeemed,
+    /// The code was used before; nothing was written. Carries the session
+    /// the first use created, which the caller revokes (RFC 6749 §4.1.2).
+    AlreadyUsed {
+        /// The session of the first redemption, if it made one.
+        session_id: Option<Uuid>,
+    },
+}
+
+/// A user's remembered approval of a client's scopes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Consent {
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// The user who approved.
+    pub user_id: Uuid,
+    /// The client approved.
+    pub client_id: Uuid,
+    /// The approved scopes, sorted, without duplicates.
+    pub scopes: Vec<String>,
+    /// First approval.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How many expired rows a purge removed, per kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeCounts {
+    /// Authorization codes past their expiry.
+    pub authorization_codes: u64,
+    /// Revoked access-token `jti`s past the token's expiry.
+    pub revoked_access_tokens: u64,
+    /// Browser sessions past their expiry.
+    pub browser_sessions: u64,
 }

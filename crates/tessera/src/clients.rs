@@ -86,6 +86,13 @@ pub struct CreateArgs {
     /// Refresh-token idle lifetime for this client, seconds.
     #[arg(long, value_name = "SECS")]
     refresh_idle_ttl_secs: Option<i64>,
+    /// Where RP-initiated logout (`/oauth2/logout`) may send the browser
+    /// back to, matched by exact string (repeatable).
+    #[arg(long = "post-logout-redirect-uri", num_args = 1.., value_name = "URI")]
+    post_logout_redirect_uris: Vec<String>,
+    /// ID-token signing algorithm: RS256 (default), ES256 or EdDSA.
+    #[arg(long, value_name = "ALG")]
+    id_token_alg: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -100,6 +107,8 @@ struct ClientView<'a> {
     token_endpoint_auth_method: TokenEndpointAuthMethod,
     grant_types: &'a [GrantType],
     redirect_uris: &'a [String],
+    post_logout_redirect_uris: &'a [String],
+    id_token_signed_response_alg: &'a str,
     scopes: &'a [String],
     first_party: bool,
     access_token_ttl_secs: Option<i64>,
@@ -117,6 +126,8 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             token_endpoint_auth_method: c.token_endpoint_auth_method,
             grant_types: &c.grant_types,
             redirect_uris: &c.redirect_uris,
+            post_logout_redirect_uris: &c.post_logout_redirect_uris,
+            id_token_signed_response_alg: c.id_token_signed_response_alg.as_deref().unwrap_or("RS256"),
             scopes: &c.scopes,
             first_party: c.first_party,
             access_token_ttl_secs: c.access_token_ttl_secs,
@@ -213,6 +224,8 @@ async fn execute(config: &Config, command: ClientsCommand) -> Result<String, Fai
                     first_party: args.first_party,
                     access_token_ttl_secs: args.access_token_ttl_secs,
                     refresh_idle_ttl_secs: args.refresh_idle_ttl_secs,
+                    post_logout_redirect_uris: args.post_logout_redirect_uris,
+                    id_token_signed_response_alg: args.id_token_alg,
                 })
                 .await?;
             let client_id = registered.client.client_id;

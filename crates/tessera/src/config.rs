@@ -11,6 +11,7 @@ use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 use tessera_core::{HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, SigningAlg, TokenSettings};
+use tessera_server::Theme;
 
 /// Environment variables with this prefix configure Tessera.
 pub const ENV_PREFIX: &str = "TESSERA_";
@@ -64,6 +65,8 @@ pub struct Config {
     pub password_hash: HashSettings,
     /// Lockout after failed logins.
     pub lockout: LockoutPolicy,
+    /// Branding of the hosted login, consent and logout pages.
+    pub theme: Theme,
 }
 
 /// Log output format.
@@ -97,6 +100,7 @@ impl Default for Config {
             password_policy: PasswordPolicy::default(),
             password_hash: HashSettings::default(),
             lockout: LockoutPolicy::default(),
+            theme: Theme::default(),
         }
     }
 }
@@ -211,6 +215,18 @@ impl Config {
             || tokens.session_absolute_ttl_secs == 0
         {
             return bad("tokens", "lifetimes must be positive".into());
+        }
+        if !(1..=60).contains(&tokens.authorization_code_ttl_secs) {
+            return bad(
+                "tokens.authorization_code_ttl_secs",
+                "must be between 1 and 60 seconds".into(),
+            );
+        }
+        if tokens.browser_session_ttl_secs == 0 {
+            return bad("tokens.browser_session_ttl_secs", "must be positive".into());
+        }
+        if let Some((key, why)) = self.theme.problem() {
+            return bad(key, why);
         }
         if self.keys.cache_ttl_secs == 0 {
             return bad("keys.cache_ttl_secs", "must be at least 1".into());

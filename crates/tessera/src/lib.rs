@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tessera_core::{
-    AuthService, ClientService, KeyEncryptor, KeyRing, PasswordHasher, ServiceSettings, SystemClock,
+    AuthService, ClientService, KeyEncryptor, KeyRing, OidcService, PasswordHasher, ServiceSettings,
+    SystemClock,
 };
 use tessera_postgres::PostgresStore;
 use tessera_server::{AppState, HttpSettings};
@@ -76,10 +77,14 @@ pub async fn build_app(config: &Config) -> anyhow::Result<axum::Router> {
     };
     let clock = Arc::new(SystemClock);
     let clients = ClientService::start(store.clone(), clock.clone()).await?;
-    let auth = AuthService::start(store, hasher, keys, clock, settings).await?;
+    let auth = Arc::new(AuthService::start(store, hasher, keys, clock, settings).await?);
+    let clients = Arc::new(clients);
+    let oidc = Arc::new(OidcService::new(auth.clone(), clients.clone()));
+    tokio::spawn(purge_expired_periodically(auth.clone()));
     let state = AppState {
-        auth: Arc::new(auth),
-        clients: Arc::new(clients),
+        auth,
+        clients,
+        oidc,
         metrics: tessera_server::metrics_handle(),
         http: Arc::new(HttpSettings {
             cookie_mode_default: config.cookie_mode,
@@ -87,9 +92,29 @@ pub async fn build_app(config: &Config) -> anyhow::Result<axum::Router> {
             cors_origins: config.cors_origins.clone(),
             max_body_bytes: config.max_body_bytes,
             refresh_cookie_max_age_secs: config.tokens.refresh_idle_ttl_secs,
+            theme: config.theme.clone(),
         }),
     };
     Ok(tessera_server::router(state))
+}
+
+/// How often expired codes, browser sessions and revoked-token rows are
+/// deleted.
+const PURGE_PERIOD: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes expired rows every [`PURGE_PERIOD`] for as long as the server
+/// runs. Every node does it; the deletes are idempotent, so overlapping
+/// runs on several nodes are harmless.
+async fn purge_expired_periodically(auth: Arc<AuthService>) {
+    let mut ticks = tokio::time::interval(PURGE_PERIOD);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match auth.purge_expired().await {
+            Ok(counts) => tracing::debug!(?counts, "purged expired rows"),
+            Err(err) => tracing::warn!(error = %err, "could not purge expired rows; will retry"),
+        }
+    }
 }
 
 /// Builds the application and serves it on `listener` until `shutdown`.

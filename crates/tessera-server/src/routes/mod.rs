@@ -3,6 +3,8 @@
 pub mod auth;
 pub mod health;
 pub mod oauth;
+pub mod oidc;
+pub mod pages;
 pub mod sessions;
 pub mod users;
 pub mod well_known;

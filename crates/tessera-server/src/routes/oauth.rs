@@ -1,5 +1,6 @@
-//! The OAuth 2.0 endpoints: token (RFC 6749, client credentials so far),
-//! introspection (RFC 7662) and revocation (RFC 7009). They take
+//! The OAuth 2.0 endpoints: token (RFC 6749: authorization code with PKCE,
+//! refresh token, client credentials), introspection (RFC 7662) and
+//! revocation (RFC 7009). They take
 //! `application/x-www-form-urlencoded` bodies, authenticate the calling
 //! client, and answer errors as RFC 6749 §5.2 JSON ([`ApiError::oauth`]).
 
@@ -30,13 +31,23 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/revoke", post(revoke_token))
 }
 
-/// Form of the token request (RFC 6749 §4.4.2), as documentation: the
-/// body is parsed by hand so that repeated parameters can be refused (§3.2).
+/// Form of the token request (RFC 6749 §4.1.3, §6, §4.4.2), as
+/// documentation: the body is parsed by hand so that repeated parameters
+/// can be refused (§3.2).
 #[derive(Debug, ToSchema)]
 pub struct TokenForm {
-    /// `client_credentials` (the only grant type supported so far).
+    /// `authorization_code`, `refresh_token` or `client_credentials`.
     pub grant_type: String,
-    /// Space-separated scopes; absent means every scope of the client.
+    /// authorization_code: the code from the authorization response.
+    pub code: Option<String>,
+    /// authorization_code: the redirect URI of the authorization request.
+    pub redirect_uri: Option<String>,
+    /// authorization_code: the PKCE verifier (RFC 7636 §4.5).
+    pub code_verifier: Option<String>,
+    /// refresh_token: the refresh token.
+    pub refresh_token: Option<String>,
+    /// Space-separated scopes. client_credentials: absent means every scope
+    /// of the client; refresh_token: a subset of the granted ones.
     pub scope: Option<String>,
     /// With `client_secret_post`: the client id.
     pub client_id: Option<String>,
@@ -71,6 +82,26 @@ pub struct OAuthTokenResponse {
     /// Granted scopes, space-separated (absent when the client has none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Rotating refresh token (authorization code and refresh grants, for
+    /// clients registered for `refresh_token`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// ID token (OIDC Core §3.1.3.3), when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl From<tessera_core::OidcTokens> for OAuthTokenResponse {
+    fn from(tokens: tessera_core::OidcTokens) -> Self {
+        OAuthTokenResponse {
+            access_token: tokens.access_token,
+            token_type: "Bearer",
+            expires_in: tokens.expires_in,
+            scope: Some(tokens.scope).filter(|s| !s.is_empty()),
+            refresh_token: tokens.refresh_token,
+            id_token: tokens.id_token,
+        }
+    }
 }
 
 /// Introspection response (RFC 7662 §2.2): `{"active": false}` alone for
@@ -114,12 +145,15 @@ pub struct IntrospectionResponse {
 /// A parsed form body: each parameter at most once, empty values omitted.
 type Form = HashMap<String, String>;
 
-/// Issues an access token (RFC 6749 §3.2). Only `client_credentials` so
-/// far; `authorization_code` and `refresh_token` are not supported yet.
+/// Issues tokens (RFC 6749 §3.2): exchanges an authorization code (with
+/// PKCE, RFC 7636), rotates a refresh token, or issues a client its own
+/// token (client credentials). Public clients identify themselves with
+/// `client_id` alone; confidential clients authenticate with the method
+/// they registered.
 #[utoipa::path(post, path = "/oauth2/token", tag = "oauth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Access token (no refresh token); Cache-Control: no-store", body = OAuthTokenResponse),
+        (status = 200, description = "Access token, and refresh and ID tokens where granted; Cache-Control: no-store", body = OAuthTokenResponse),
         (status = 400, description = "invalid_request, unsupported_grant_type, unauthorized_client or invalid_scope", body = OAuthErrorBody),
         (status = 401, description = "invalid_client (WWW-Authenticate: Basic when Basic was tried)", body = OAuthErrorBody),
         (status = 503, description = "temporarily_unavailable: database down", body = OAuthErrorBody),
@@ -137,23 +171,50 @@ pub async fn issue_token(
             .ok_or_else(|| invalid_request("grant_type is required"))?;
         let grant = GrantType::parse(grant_type);
         grant_label = grant.map_or("unsupported", GrantType::as_str);
-        if grant != Some(GrantType::ClientCredentials) {
+        let Some(grant) = grant else {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedGrantType,
-                Some("only client_credentials is supported".into()),
+                Some("supported: authorization_code, refresh_token, client_credentials".into()),
             ));
+        };
+        let client =
+            authenticate_client(&state, &headers, &form, grant != GrantType::ClientCredentials).await?;
+        // RFC 6749 §5.2: a grant the client is not registered for is
+        // unauthorized_client, whatever else the request lacks.
+        if !client.grant_types.contains(&grant) {
+            return Err(tessera_core::AuthError::UnauthorizedClient.into());
         }
-        let client = authenticate_client(&state, &headers, &form).await?;
-        let issued = state
-            .auth
-            .issue_client_credentials(&client, form.get("scope").map(String::as_str))
-            .await?;
-        Ok::<_, ApiError>(OAuthTokenResponse {
-            access_token: issued.access_token,
-            token_type: "Bearer",
-            expires_in: issued.expires_in,
-            scope: issued.scope,
-        })
+        let field = |name: &str| form.get(name).map(String::as_str);
+        let response = match grant {
+            GrantType::ClientCredentials => {
+                let issued = state
+                    .auth
+                    .issue_client_credentials(&client, field("scope"))
+                    .await?;
+                OAuthTokenResponse {
+                    access_token: issued.access_token,
+                    token_type: "Bearer",
+                    expires_in: issued.expires_in,
+                    scope: issued.scope,
+                    refresh_token: None,
+                    id_token: None,
+                }
+            }
+            GrantType::AuthorizationCode => {
+                let code = field("code").ok_or_else(|| invalid_request("code is required"))?;
+                state
+                    .oidc
+                    .exchange_code(&client, code, field("redirect_uri"), field("code_verifier"))
+                    .await?
+                    .into()
+            }
+            GrantType::RefreshToken => {
+                let token =
+                    field("refresh_token").ok_or_else(|| invalid_request("refresh_token is required"))?;
+                state.oidc.refresh(&client, token, field("scope")).await?.into()
+            }
+        };
+        Ok::<_, ApiError>(response)
     }
     .await;
     let outcome = match &result {
@@ -184,7 +245,7 @@ pub async fn introspect_token(
 ) -> Response {
     let result = async {
         let form = parse_form(&headers, body)?;
-        authenticate_client(&state, &headers, &form).await?;
+        authenticate_client(&state, &headers, &form, false).await?;
         let token = form
             .get("token")
             .ok_or_else(|| invalid_request("token is required"))?;
@@ -206,12 +267,18 @@ pub async fn introspect_token(
             },
             Introspection::RefreshToken {
                 user_id,
+                client_id,
+                scope,
                 session_id,
                 issued_at,
                 expires_at,
             } => IntrospectionResponse {
                 active: true,
-                client_id: Some(tessera_core::jwt::FIRST_PARTY_CLIENT_ID.to_string()),
+                scope,
+                client_id: Some(client_id.map_or_else(
+                    || tessera_core::jwt::FIRST_PARTY_CLIENT_ID.to_string(),
+                    |id| id.to_string(),
+                )),
                 sub: Some(user_id.to_string()),
                 exp: Some(expires_at.timestamp()),
                 iat: Some(issued_at.timestamp()),
@@ -247,11 +314,22 @@ pub async fn revoke_token(
 ) -> Response {
     let result = async {
         let form = parse_form(&headers, body)?;
-        authenticate_client(&state, &headers, &form).await?;
+        // RFC 7009 §2.1: public clients may revoke their own tokens too.
+        let client = authenticate_client(&state, &headers, &form, true).await?;
         let token = form
             .get("token")
             .ok_or_else(|| invalid_request("token is required"))?;
-        state.auth.revoke_token(token).await?;
+        state
+            .auth
+            .revoke_token(token, &client)
+            .await
+            .map_err(|err| match err {
+                tessera_core::AuthError::UnauthorizedClient => ApiError::new(
+                    ErrorCode::UnauthorizedClient,
+                    Some("the token was not issued to this client".into()),
+                ),
+                other => other.into(),
+            })?;
         Ok::<_, ApiError>(())
     }
     .await;
@@ -305,10 +383,16 @@ fn parse_form(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Resul
 }
 
 /// Authenticates the calling client by the one method it used (RFC 6749
-/// §2.3): HTTP Basic, or `client_id` + `client_secret` in the form. No
+/// §2.3): HTTP Basic, or `client_id` + `client_secret` in the form; with
+/// `public_allowed`, a public client's bare `client_id` (§2.1, §3.2.1). No
 /// credentials, more than one method, an unknown client, a wrong secret or
 /// a method other than the registered one are all `invalid_client`.
-async fn authenticate_client(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Client, ApiError> {
+async fn authenticate_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Form,
+    public_allowed: bool,
+) -> Result<Client, ApiError> {
     let authorization = headers.get(header::AUTHORIZATION);
     let basic_tried = authorization.is_some();
     let fail = || ApiError::from(tessera_core::AuthError::InvalidClient).basic_challenge(basic_tried);
@@ -344,7 +428,15 @@ async fn authenticate_client(state: &AppState, headers: &HeaderMap, form: &Form)
             method,
         }
     };
-    match state.clients.authenticate(&presented).await {
+    let outcome = if presented.method == TokenEndpointAuthMethod::None {
+        if !public_allowed {
+            return Err(fail());
+        }
+        state.clients.identify_public(&presented.client_id).await
+    } else {
+        state.clients.authenticate(&presented).await
+    };
+    match outcome {
         Ok(client) => Ok(client.as_ref().clone()),
         Err(tessera_core::AuthError::InvalidClient) => Err(fail()),
         Err(other) => Err(other.into()),

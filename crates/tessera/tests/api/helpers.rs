@@ -353,6 +353,18 @@ pub enum Db {
 }
 
 impl Db {
+    /// Executes `sql` without parameters (the same text on both engines).
+    pub async fn execute(&self, sql: &str) {
+        match self {
+            Db::Sqlite(pool) => {
+                sqlx::query(sql).execute(pool).await.expect("sqlite exec");
+            }
+            Db::Postgres(pool) => {
+                sqlx::query(sql).execute(pool).await.expect("pg exec");
+            }
+        }
+    }
+
     /// Executes `sql` with a text `$1` and a user id `$2` (uuid in
     /// PostgreSQL, text in SQLite).
     pub async fn execute_with_user(&self, sql: &str, value: &str, user_id: &str) {

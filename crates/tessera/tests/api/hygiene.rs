@@ -133,7 +133,9 @@ both_backends! {
             "/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout",
             "/api/v1/auth/logout-all", "/api/v1/users/me", "/api/v1/users/me/password", "/api/v1/sessions",
             "/api/v1/sessions/{id}", "/.well-known/jwks.json", "/health/live", "/health/ready", "/metrics",
-            "/oauth2/token", "/oauth2/introspect", "/oauth2/revoke",
+            "/oauth2/token", "/oauth2/introspect", "/oauth2/revoke", "/oauth2/userinfo",
+            "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server",
+            "/api/v1/users/me/consents", "/api/v1/users/me/consents/{client_id}",
         ] {
             assert!(paths.contains_key(path), "{path} missing from {:?}", paths.keys().collect::<Vec<_>>());
         }
@@ -145,8 +147,9 @@ both_backends! {
                     if status.as_str() < "400" {
                         continue;
                     }
-                    // The OAuth endpoints answer RFC 6749 §5.2 JSON, not problem+json.
-                    let (content_type, body) = if path.starts_with("/oauth2/") {
+                    // The OAuth endpoints answer RFC 6749 §5.2 JSON, not
+                    // problem+json; UserInfo is a protected resource (RFC 6750).
+                    let (content_type, body) = if path.starts_with("/oauth2/") && path != "/oauth2/userinfo" {
                         ("application/json", "#/components/schemas/OAuthErrorBody")
                     } else {
                         ("application/problem+json", "#/components/schemas/Problem")

@@ -1,0 +1,162 @@
+//! Accounts: registration and the owner's own profile and password.
+
+use tessera_store::{User, UserProfileUpdate, UserStatus};
+use uuid::Uuid;
+
+use super::*;
+use crate::error::{AuthError, AuthResult, FieldViolation};
+use crate::identity::{Email, Username};
+
+impl AuthService {
+    /// Creates an active account. Every validation failure is reported at
+    /// once; a taken email or username is a `Conflict` naming the field.
+    pub async fn register(&self, input: Registration) -> AuthResult<User> {
+        let mut violations = Vec::new();
+        let email = Email::parse(&input.email).map_err(|v| violations.push(v)).ok();
+        let username = match input.username.as_deref() {
+            Some(raw) => Username::parse(raw).map_err(|v| violations.push(v)).ok(),
+            None => None,
+        };
+        violations.extend(
+            self.settings
+                .password_policy
+                .violations(&input.password, email.as_ref()),
+        );
+        let Some(email) = email else {
+            return Err(AuthError::Validation(violations));
+        };
+        if !violations.is_empty() {
+            return Err(AuthError::Validation(violations));
+        }
+        let password_hash = self.hasher.hash(&input.password).await?;
+        let now = self.clock.now();
+        let user = User {
+            user_id: Uuid::now_v7(),
+            tenant_id: self.tenant.tenant_id,
+            email: email.as_str().to_string(),
+            email_verified: false,
+            username: username.map(Username::into_string),
+            display_name: None,
+            profile: serde_json::json!({}),
+            status: UserStatus::Active,
+            password_hash: Some(password_hash),
+            failed_login_count: 0,
+            locked_until: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Changes the caller's username, display name or profile.
+    pub async fn update_profile(&self, caller: &Authenticated, changes: ProfileChanges) -> AuthResult<User> {
+        let mut violations: Vec<FieldViolation> = Vec::new();
+        let username = match changes.username {
+            Some(Some(raw)) => Username::parse(&raw)
+                .map(|u| Some(Some(u.into_string())))
+                .unwrap_or_else(|v| {
+                    violations.push(v);
+                    None
+                }),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let display_name = changes
+            .display_name
+            .map(|name| name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()));
+        if let Some(Some(name)) = &display_name {
+            if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+                violations.push(FieldViolation {
+                    field: "display_name",
+                    rule: "too_long",
+                    message: format!("display name must be at most {MAX_DISPLAY_NAME_CHARS} characters"),
+                });
+            }
+            if name.chars().any(char::is_control) {
+                violations.push(FieldViolation {
+                    field: "display_name",
+                    rule: "control_character",
+                    message: "display name must not contain control characters".into(),
+                });
+            }
+        }
+        if let Some(profile) = &changes.profile {
+            if !profile.is_object() {
+                violations.push(FieldViolation {
+                    field: "profile",
+                    rule: "not_an_object",
+                    message: "profile must be a JSON object".into(),
+                });
+            } else if serde_json::to_vec(profile).map(|b| b.len()).unwrap_or(usize::MAX) > MAX_PROFILE_BYTES {
+                violations.push(FieldViolation {
+                    field: "profile",
+                    rule: "too_large",
+                    message: format!("profile must be at most {MAX_PROFILE_BYTES} bytes"),
+                });
+            } else if json_contains_nul(profile) {
+                // PostgreSQL's jsonb cannot store U+0000; refuse it on every backend alike.
+                violations.push(FieldViolation {
+                    field: "profile",
+                    rule: "nul_character",
+                    message: "profile keys and strings must not contain U+0000".into(),
+                });
+            }
+        }
+        if !violations.is_empty() {
+            return Err(AuthError::Validation(violations));
+        }
+        let update = UserProfileUpdate {
+            username,
+            display_name,
+            profile: changes.profile,
+        };
+        let user_id = caller.user().user_id;
+        let user = self
+            .store
+            .update_user_profile(self.tenant.tenant_id, user_id, &update, self.clock.now())
+            .await?;
+        self.forget_user_sessions(user_id);
+        Ok(user)
+    }
+
+    /// Changes the caller's password after checking the current one, and
+    /// ends every other session of the caller.
+    pub async fn change_password(
+        &self,
+        caller: &Authenticated,
+        current_password: &str,
+        new_password: &str,
+    ) -> AuthResult<()> {
+        let user_id = caller.user().user_id;
+        let user = self.store.get_user(self.tenant.tenant_id, user_id).await?;
+        if !self
+            .hasher
+            .verify(user.password_hash.as_deref(), current_password)
+            .await?
+        {
+            return Err(AuthError::WrongPassword);
+        }
+        let email = Email::parse(&user.email).ok();
+        let violations = self
+            .settings
+            .password_policy
+            .violations(new_password, email.as_ref());
+        if !violations.is_empty() {
+            return Err(AuthError::Validation(violations));
+        }
+        let new_hash = self.hasher.hash(new_password).await?;
+        self.store
+            .set_password_hash(
+                self.tenant.tenant_id,
+                user_id,
+                &new_hash,
+                Some(caller.session_id()),
+                "password_changed",
+                self.clock.now(),
+            )
+            .await?;
+        self.forget_user_sessions(user_id);
+        Ok(())
+    }
+}

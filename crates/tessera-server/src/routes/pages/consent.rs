@@ -1,0 +1,102 @@
+//! The consent page: the signed-in user approves (or refuses) what a client
+//! asks for; an approval is remembered by the service.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+use tessera_core::{AuthorizationParams, AuthorizeError, AuthorizeStep, ConsentPrompt};
+
+use super::authorize::{authorize_error_page, authorize_response, page_link, parse_return_to, return_to};
+use super::render::{scope_description, Page};
+use super::{csrf_failed, csrf_matches, see_other, sso_cookie, Fields, FormCsrf};
+use crate::state::AppState;
+
+/// `GET /consent?return_to=…`: asks the service again what the request
+/// needs; shows the prompt, or follows the answer (sign in first, or the
+/// redirect when approval is no longer needed).
+pub(super) async fn show_consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let fields = Fields::parse(query.unwrap_or_default().as_bytes());
+    let Some(params) = parse_return_to(fields.one("return_to").ok().flatten().as_deref()) else {
+        return invalid_link(&state);
+    };
+    let cookie = sso_cookie(&headers);
+    match state.oidc.authorize(&params, cookie.as_deref()).await {
+        Ok(AuthorizeStep::Consent(prompt)) => consent_form(&state, &headers, &params, prompt),
+        other => authorize_response(other, &params, &state),
+    }
+}
+
+/// `POST /consent` (`decision=allow|deny`): records the answer and sends
+/// the browser to the client with a code or `access_denied` (303).
+pub(super) async fn decide_consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = Fields::parse(&body);
+    if !csrf_matches(&headers, &fields) {
+        return csrf_failed(&state);
+    }
+    let Some(params) = parse_return_to(fields.one("return_to").ok().flatten().as_deref()) else {
+        return invalid_link(&state);
+    };
+    let allow = match fields.one("decision").ok().flatten().as_deref() {
+        Some("allow") => true,
+        Some("deny") => false,
+        _ => {
+            return Page::error(
+                StatusCode::BAD_REQUEST,
+                "Invalid request",
+                "Choose Allow or Deny.",
+            )
+            .render(&state.http.theme)
+        }
+    };
+    let cookie = sso_cookie(&headers);
+    match state.oidc.decide_consent(&params, cookie.as_deref(), allow).await {
+        Ok(AuthorizeStep::Redirect(url)) | Err(AuthorizeError::Redirect(url)) => see_other(&url),
+        Ok(AuthorizeStep::Login) => see_other(&page_link("/login", &params)),
+        Ok(AuthorizeStep::Consent(_)) => see_other(&page_link("/consent", &params)),
+        Err(err) => authorize_error_page(err, &state),
+    }
+}
+
+fn consent_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &AuthorizationParams,
+    prompt: ConsentPrompt,
+) -> Response {
+    let scopes: Vec<_> = prompt
+        .scopes
+        .iter()
+        .map(|name| context! { name, description => scope_description(name) })
+        .collect();
+    let csrf = FormCsrf::for_form(headers, state.http.secure_cookies);
+    let page = Page::ok(
+        "consent.html",
+        context! {
+            csrf_token => csrf.token.clone(),
+            return_to => return_to(params),
+            client_name => prompt.client_name,
+            user_email => prompt.user_email,
+            scopes,
+        },
+    );
+    csrf.respond(page, state)
+}
+
+fn invalid_link(state: &AppState) -> Response {
+    Page::error(
+        StatusCode::BAD_REQUEST,
+        "Invalid request",
+        "This link is not valid. Go back to the application and try again.",
+    )
+    .render(&state.http.theme)
+}
