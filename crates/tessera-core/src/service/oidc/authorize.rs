@@ -1,0 +1,352 @@
+//! Authorization requests (RFC 6749 §4.1.1, RFC 7636, OIDC Core §3.1.2):
+//! validation, login and consent decisions, and code issuance.
+
+use super::*;
+
+impl OidcService {
+    // --- authorization requests --------------------------------------------------------
+
+    /// Decides an authorization request (RFC 6749 §4.1.1, OIDC Core
+    /// §3.1.2.1) for the browser holding `cookie`: sign in first, ask for
+    /// consent, or issue a code.
+    pub async fn authorize(
+        &self,
+        params: &AuthorizationParams,
+        cookie: Option<&str>,
+    ) -> Result<AuthorizeStep, AuthorizeError> {
+        let request = self.validate(params).await?;
+        let browser = self.browser(cookie).await?;
+        let now = self.auth.clock.now();
+        let Some(browser) = browser.filter(|b| {
+            !request.prompt_login
+                && request
+                    .max_age
+                    .is_none_or(|max| (now - b.session.auth_time).num_seconds() <= max)
+        }) else {
+            if request.prompt_none {
+                return Err(self.redirect_error(&request, "login_required", "the user is not signed in"));
+            }
+            return Ok(AuthorizeStep::Login);
+        };
+        if request.prompt_consent || !self.consented(&request, &browser.user).await? {
+            if request.prompt_none {
+                return Err(self.redirect_error(
+                    &request,
+                    "consent_required",
+                    "the user has not approved this client",
+                ));
+            }
+            return Ok(AuthorizeStep::Consent(ConsentPrompt {
+                client_name: request.client.name.clone(),
+                scopes: request.scopes.clone(),
+                user_email: browser.user.email.clone(),
+            }));
+        }
+        Ok(AuthorizeStep::Redirect(
+            self.issue_code(&request, &browser).await?,
+        ))
+    }
+
+    /// The user's answer on the consent page for the authorization request
+    /// `params`: Allow remembers the approval (per user, client and scope
+    /// set; revocable from the API) and issues a code; Deny sends the
+    /// client `access_denied` (RFC 6749 §4.1.2.1).
+    pub async fn decide_consent(
+        &self,
+        params: &AuthorizationParams,
+        cookie: Option<&str>,
+        allow: bool,
+    ) -> Result<AuthorizeStep, AuthorizeError> {
+        let request = self.validate(params).await?;
+        let Some(browser) = self.browser(cookie).await? else {
+            return Ok(AuthorizeStep::Login);
+        };
+        if !allow {
+            return Err(self.redirect_error(&request, "access_denied", "the user denied the request"));
+        }
+        let tenant_id = self.auth.tenant.tenant_id;
+        let now = self.auth.clock.now();
+        let (created_at, mut scopes) = match self
+            .auth
+            .store
+            .get_consent(tenant_id, browser.user.user_id, request.client.client_id)
+            .await
+        {
+            Ok(existing) => (existing.created_at, existing.scopes),
+            Err(StoreError::NotFound) => (now, Vec::new()),
+            Err(other) => return Err(AuthError::from(other).into()),
+        };
+        scopes.extend(request.scopes.iter().cloned());
+        scopes.sort();
+        scopes.dedup();
+        self.auth
+            .store
+            .upsert_consent(&Consent {
+                tenant_id,
+                user_id: browser.user.user_id,
+                client_id: request.client.client_id,
+                scopes,
+                created_at,
+                updated_at: now,
+            })
+            .await
+            .map_err(AuthError::from)?;
+        Ok(AuthorizeStep::Redirect(
+            self.issue_code(&request, &browser).await?,
+        ))
+    }
+
+    /// Whether the user approved every requested scope before (first-party
+    /// clients need no approval).
+    async fn consented(&self, request: &ValidRequest, user: &User) -> AuthResult<bool> {
+        if request.client.first_party {
+            return Ok(true);
+        }
+        match self
+            .auth
+            .store
+            .get_consent(self.auth.tenant.tenant_id, user.user_id, request.client.client_id)
+            .await
+        {
+            Ok(consent) => Ok(request.scopes.iter().all(|s| consent.scopes.contains(s))),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Stores a new code and returns the redirect that carries it.
+    async fn issue_code(&self, request: &ValidRequest, browser: &SignedInBrowser) -> AuthResult<String> {
+        let now = self.auth.clock.now();
+        let code = new_opaque_token();
+        let ttl = self.auth.settings.tokens.authorization_code_ttl_secs.min(60);
+        self.auth
+            .store
+            .insert_authorization_code(&AuthorizationCode {
+                code_hash: token_hash(&code),
+                tenant_id: self.auth.tenant.tenant_id,
+                client_id: request.client.client_id,
+                user_id: browser.user.user_id,
+                browser_session_id: browser.session.browser_session_id,
+                redirect_uri: request.redirect_uri.clone(),
+                scope: request.scopes.join(" "),
+                nonce: request.nonce.clone(),
+                code_challenge: request.code_challenge.clone(),
+                auth_time: browser.session.auth_time,
+                amr: browser.session.amr.clone(),
+                created_at: now,
+                expires_at: now + self.auth.secs(ttl),
+                used_at: None,
+                session_id: None,
+            })
+            .await?;
+        Ok(self.redirect_to(
+            &request.redirect_uri,
+            &[("code", Some(code.as_str()))],
+            request.state.as_deref(),
+        ))
+    }
+
+    /// Checks an authorization request. Client and redirect URI first: until
+    /// both are known good, errors are shown, never redirected.
+    async fn validate(&self, params: &AuthorizationParams) -> Result<ValidRequest, AuthorizeError> {
+        let page = |error: &'static str, description: &str| AuthorizeError::Page {
+            error,
+            description: description.to_string(),
+        };
+        let Some(client_id) = params.client_id.as_deref() else {
+            return Err(page(
+                "invalid_request",
+                "The request names no client (client_id is missing).",
+            ));
+        };
+        let Some(client) = self.clients.find(client_id).await? else {
+            return Err(page(
+                "invalid_client",
+                "The application that sent you here is not registered.",
+            ));
+        };
+        let redirect_uri = match params.redirect_uri.as_deref() {
+            Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_string(),
+            Some(_) => {
+                return Err(page(
+                    "invalid_request",
+                    "The redirect URI is not registered for this application.",
+                ))
+            }
+            // RFC 6749 §3.1.2.3: may be omitted only when exactly one is registered.
+            None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
+            None => return Err(page("invalid_request", "The request names no redirect URI.")),
+        };
+        let state = params.state.clone();
+        let partial = ValidRequest {
+            client: client.clone(),
+            redirect_uri,
+            scopes: Vec::new(),
+            state: state.filter(|s| s.chars().count() <= MAX_STATE_CHARS),
+            nonce: None,
+            code_challenge: None,
+            prompt_none: false,
+            prompt_login: false,
+            prompt_consent: false,
+            max_age: None,
+        };
+        let fail = |error: &str, description: &str| Err(self.redirect_error(&partial, error, description));
+        if params
+            .state
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > MAX_STATE_CHARS)
+        {
+            return fail("invalid_request", "state is too long");
+        }
+        match params.response_type.as_deref() {
+            Some("code") => {}
+            None => return fail("invalid_request", "response_type is required"),
+            Some(_) => {
+                return fail(
+                    "unsupported_response_type",
+                    "only response_type=code is supported",
+                )
+            }
+        }
+        if !client.grant_types.contains(&GrantType::AuthorizationCode) {
+            return fail(
+                "unauthorized_client",
+                "the client may not use the authorization code grant",
+            );
+        }
+        let Some(scope) = params.scope.as_deref().filter(|s| !s.trim().is_empty()) else {
+            return fail("invalid_scope", "scope is required");
+        };
+        let mut scopes: Vec<String> = Vec::new();
+        for name in scope.split(' ').filter(|s| !s.is_empty()) {
+            if !client.scopes.iter().any(|s| s == name) {
+                return fail(
+                    "invalid_scope",
+                    &format!("scope {name:?} is not allowed for this client"),
+                );
+            }
+            if !scopes.iter().any(|s| s == name) {
+                scopes.push(name.to_string());
+            }
+        }
+        let code_challenge = match (
+            params.code_challenge.as_deref(),
+            params.code_challenge_method.as_deref(),
+        ) {
+            (None, None) if client.client_type == ClientType::Public => {
+                return fail(
+                    "invalid_request",
+                    "PKCE is required: send code_challenge with code_challenge_method=S256",
+                )
+            }
+            (None, None) => None,
+            (None, Some(_)) => {
+                return fail("invalid_request", "code_challenge_method without code_challenge")
+            }
+            // RFC 7636 §4.3: the method defaults to plain, which is refused.
+            (Some(_), None) | (Some(_), Some("plain")) => {
+                return fail(
+                    "invalid_request",
+                    "code_challenge_method must be S256 (plain is not supported)",
+                )
+            }
+            (Some(challenge), Some("S256")) => {
+                // BASE64URL of a SHA-256: exactly 43 characters (§4.2).
+                if challenge.len() != 43 || !challenge.bytes().all(is_base64url) {
+                    return fail("invalid_request", "code_challenge is not a base64url SHA-256");
+                }
+                Some(challenge.to_string())
+            }
+            (Some(_), Some(_)) => return fail("invalid_request", "code_challenge_method must be S256"),
+        };
+        let nonce = params.nonce.clone();
+        if nonce
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_STATE_CHARS)
+        {
+            return fail("invalid_request", "nonce is too long");
+        }
+        let mut prompt = (false, false, false);
+        for value in params
+            .prompt
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+        {
+            match value {
+                "none" => prompt.0 = true,
+                "login" => prompt.1 = true,
+                "consent" => prompt.2 = true,
+                // Only one account per browser: nothing to select.
+                "select_account" => {}
+                other => return fail("invalid_request", &format!("unsupported prompt value {other:?}")),
+            }
+        }
+        if prompt.0 && (prompt.1 || prompt.2) {
+            // OIDC Core §3.1.2.1: none with any other value is an error.
+            return fail(
+                "invalid_request",
+                "prompt=none cannot be combined with other values",
+            );
+        }
+        let max_age = match params.max_age.as_deref() {
+            None => None,
+            Some(text) => match text.parse::<i64>() {
+                Ok(secs) if secs >= 0 => Some(secs),
+                _ => return fail("invalid_request", "max_age must be a non-negative integer"),
+            },
+        };
+        Ok(ValidRequest {
+            scopes,
+            nonce,
+            code_challenge,
+            prompt_none: prompt.0,
+            prompt_login: prompt.1,
+            prompt_consent: prompt.2,
+            max_age,
+            ..partial
+        })
+    }
+
+    /// An error response for the client (RFC 6749 §4.1.2.1).
+    fn redirect_error(&self, request: &ValidRequest, error: &str, description: &str) -> AuthorizeError {
+        AuthorizeError::Redirect(self.redirect_to(
+            &request.redirect_uri,
+            &[("error", Some(error)), ("error_description", Some(description))],
+            request.state.as_deref(),
+        ))
+    }
+
+    /// `redirect_uri` with `params`, `state` and `iss` (RFC 9207) added to
+    /// its query, keeping any query it already has (RFC 6749 §3.1.2).
+    fn redirect_to(
+        &self,
+        redirect_uri: &str,
+        params: &[(&str, Option<&str>)],
+        state: Option<&str>,
+    ) -> String {
+        let mut url = match url::Url::parse(redirect_uri) {
+            Ok(url) => url,
+            // Registered URIs are parsed at registration; keep it as is.
+            Err(_) => return redirect_uri.to_string(),
+        };
+        {
+            let mut query = url.query_pairs_mut();
+            for (name, value) in params {
+                if let Some(value) = value {
+                    query.append_pair(name, value);
+                }
+            }
+            if let Some(state) = state {
+                query.append_pair("state", state);
+            }
+            query.append_pair("iss", self.auth.issuer());
+        }
+        url.to_string()
+    }
+}
+
+fn is_base64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}

@@ -1,0 +1,293 @@
+//! The authorization code flow and OpenID Connect: authorization requests
+//! (RFC 6749 §4.1, RFC 7636 PKCE, OIDC Core §3.1.2), browser sessions behind
+//! the hosted pages, remembered consent, the code exchange (§4.1.3), ID
+//! tokens, refresh for OAuth clients, userinfo and RP-initiated logout.
+//!
+//! [`OidcService`] sits beside [`AuthService`] (it shares its store, keys,
+//! caches and session logic) and the client registry.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tessera_store::{
+    AuthorizationCode, BrowserSession, Client, ClientType, CodeRedemption, Consent, GrantType, Session,
+    StoreError, User, UserStatus,
+};
+use uuid::Uuid;
+
+use super::{AuthService, TokenAudience, AMR_PASSWORD};
+
+mod authorize;
+mod grants;
+mod logout;
+use crate::clients::ClientService;
+use crate::error::{AuthError, AuthResult};
+use crate::jwt::{self, IdClaims, ID_TOKEN_TYP};
+use crate::keys::SigningAlg;
+use crate::tokens::{new_opaque_token, token_hash};
+
+/// Longest `state` and `nonce` accepted, characters.
+const MAX_STATE_CHARS: usize = 2048;
+/// The scope that makes a request an OpenID Connect request.
+const OPENID: &str = "openid";
+
+/// The parameters of an authorization request, as sent (query or form).
+/// Every field is optional here; validation says what is missing.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizationParams {
+    /// Must be `code`.
+    pub response_type: Option<String>,
+    /// The client.
+    pub client_id: Option<String>,
+    /// One of the client's redirect URIs, exactly.
+    pub redirect_uri: Option<String>,
+    /// Space-separated scopes.
+    pub scope: Option<String>,
+    /// Opaque client state, echoed.
+    pub state: Option<String>,
+    /// OIDC nonce, echoed in the ID token.
+    pub nonce: Option<String>,
+    /// PKCE challenge (RFC 7636 §4.2).
+    pub code_challenge: Option<String>,
+    /// PKCE method; only `S256`.
+    pub code_challenge_method: Option<String>,
+    /// OIDC `prompt`: `none`, `login`, `consent` (space-separated).
+    pub prompt: Option<String>,
+    /// OIDC `max_age`, seconds.
+    pub max_age: Option<String>,
+}
+
+/// Why an authorization request cannot go on.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// The client or the redirect URI is unknown or wrong: the browser must
+    /// not be sent anywhere (RFC 6749 §4.1.2.1), the user is told on a page.
+    Page {
+        /// OAuth error code (`invalid_request`, `invalid_client`).
+        error: &'static str,
+        /// What is wrong, for the user.
+        description: String,
+    },
+    /// An error for the client: send the browser to this URL (the redirect
+    /// URI with `error`, `error_description`, `state` and `iss`).
+    Redirect(String),
+    /// The service failed (database down, bug).
+    Service(AuthError),
+}
+
+impl From<AuthError> for AuthorizeError {
+    fn from(err: AuthError) -> Self {
+        AuthorizeError::Service(err)
+    }
+}
+
+/// What happens next in a valid authorization request.
+#[derive(Debug)]
+pub enum AuthorizeStep {
+    /// The user must sign in first (no browser session, `prompt=login`, or
+    /// the session is older than `max_age`).
+    Login,
+    /// The user must approve the client's access.
+    Consent(ConsentPrompt),
+    /// Done: send the browser to this URL (the redirect URI with `code`,
+    /// `state` and `iss`, RFC 9207).
+    Redirect(String),
+}
+
+/// What the consent page shows.
+#[derive(Debug, Clone)]
+pub struct ConsentPrompt {
+    /// The client's display name.
+    pub client_name: String,
+    /// The scopes it asks for.
+    pub scopes: Vec<String>,
+    /// Who is signed in (email).
+    pub user_email: String,
+}
+
+/// A browser that signed in on the hosted login page.
+#[derive(Debug, Clone)]
+pub struct BrowserSignIn {
+    /// The cookie value (shown once; the store keeps its SHA-256).
+    pub token: String,
+    /// Its lifetime, seconds (the cookie's `Max-Age`).
+    pub max_age_secs: u64,
+}
+
+/// A live browser session and its user.
+#[derive(Debug, Clone)]
+pub struct SignedInBrowser {
+    /// The session.
+    pub session: BrowserSession,
+    /// Its (active) user.
+    pub user: User,
+}
+
+/// Tokens the token endpoint hands an OAuth client for a user.
+#[derive(Debug, Clone)]
+pub struct OidcTokens {
+    /// Access token (JWT, RFC 9068).
+    pub access_token: String,
+    /// Its lifetime, seconds.
+    pub expires_in: u64,
+    /// Rotating refresh token, when the client may use the refresh grant.
+    pub refresh_token: Option<String>,
+    /// ID token, when `openid` was granted.
+    pub id_token: Option<String>,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+}
+
+/// Where RP-initiated logout goes after the user confirmed.
+#[derive(Debug, Clone, Default)]
+pub struct LogoutPlan {
+    /// The client that asked, when it could be identified.
+    pub client_name: Option<String>,
+    /// The validated `post_logout_redirect_uri` with `state` appended.
+    pub redirect: Option<String>,
+    /// The browser session named by the `id_token_hint`'s `sid`.
+    pub hinted_session: Option<Uuid>,
+}
+
+/// The parameters of an RP-initiated logout request (OIDC RP-Initiated
+/// Logout 1.0 §2), as sent.
+#[derive(Debug, Clone, Default)]
+pub struct LogoutParams {
+    /// An ID token the OP issued to the client.
+    pub id_token_hint: Option<String>,
+    /// The client (needed when there is no hint).
+    pub client_id: Option<String>,
+    /// Where to send the browser afterwards; must be registered.
+    pub post_logout_redirect_uri: Option<String>,
+    /// Echoed to that URI.
+    pub state: Option<String>,
+}
+
+/// A validated authorization request.
+struct ValidRequest {
+    client: Arc<Client>,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    prompt_none: bool,
+    prompt_login: bool,
+    prompt_consent: bool,
+    max_age: Option<i64>,
+}
+
+/// The authorization server's browser-facing half and its token grants.
+pub struct OidcService {
+    auth: Arc<AuthService>,
+    clients: Arc<ClientService>,
+}
+
+impl OidcService {
+    /// Joins the account service and the client registry.
+    pub fn new(auth: Arc<AuthService>, clients: Arc<ClientService>) -> OidcService {
+        OidcService { auth, clients }
+    }
+
+    /// The issuer URL.
+    pub fn issuer(&self) -> &str {
+        self.auth.issuer()
+    }
+
+    // --- browser sessions ------------------------------------------------------------
+
+    /// Signs a browser in with a password (the hosted login form): the same
+    /// checks, uniform failure and lockout as the JSON login. Returns the
+    /// new session's cookie value. `replacing` (the cookie the browser had)
+    /// is ended first, so one browser holds one session.
+    pub async fn sign_in(
+        &self,
+        identifier: &str,
+        password: &str,
+        replacing: Option<&str>,
+    ) -> AuthResult<BrowserSignIn> {
+        let user = self.auth.check_credentials(identifier, password).await?;
+        if let Some(previous) = replacing {
+            if let Some(signed_in) = self.browser(Some(previous)).await? {
+                self.end_browser_session(signed_in.session.browser_session_id, "replaced")
+                    .await?;
+            }
+        }
+        let now = self.auth.clock.now();
+        let ttl = self.auth.settings.tokens.browser_session_ttl_secs;
+        let token = new_opaque_token();
+        let session = BrowserSession {
+            browser_session_id: Uuid::now_v7(),
+            tenant_id: self.auth.tenant.tenant_id,
+            user_id: user.user_id,
+            token_hash: token_hash(&token),
+            auth_time: now,
+            amr: vec![AMR_PASSWORD.to_string()],
+            created_at: now,
+            expires_at: now + self.auth.secs(ttl),
+            revoked_at: None,
+        };
+        self.auth.store.create_browser_session(&session).await?;
+        metrics::counter!("tessera_logins_total", "result" => "ok").increment(1);
+        Ok(BrowserSignIn {
+            token,
+            max_age_secs: ttl,
+        })
+    }
+
+    /// The live browser session this cookie value belongs to: not ended,
+    /// not expired, its user active. `None` for anything else.
+    pub async fn browser(&self, cookie: Option<&str>) -> AuthResult<Option<SignedInBrowser>> {
+        let Some(cookie) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
+            return Ok(None);
+        };
+        let tenant_id = self.auth.tenant.tenant_id;
+        let session = match self
+            .auth
+            .store
+            .get_browser_session(tenant_id, &token_hash(cookie))
+            .await
+        {
+            Ok(session) => session,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(other) => return Err(other.into()),
+        };
+        let now = self.auth.clock.now();
+        if session.revoked_at.is_some() || session.expires_at <= now {
+            return Ok(None);
+        }
+        let user = match self.auth.store.get_user(tenant_id, session.user_id).await {
+            Ok(user) if user.status == UserStatus::Active => user,
+            Ok(_) | Err(StoreError::NotFound) => return Ok(None),
+            Err(other) => return Err(other.into()),
+        };
+        Ok(Some(SignedInBrowser { session, user }))
+    }
+
+    /// Ends a browser session and every token session granted from it.
+    async fn end_browser_session(&self, browser_session_id: Uuid, reason: &str) -> AuthResult<()> {
+        let revoked = match self
+            .auth
+            .store
+            .end_browser_session(
+                self.auth.tenant.tenant_id,
+                browser_session_id,
+                reason,
+                self.auth.clock.now(),
+            )
+            .await
+        {
+            Ok(revoked) => revoked,
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(other) => return Err(other.into()),
+        };
+        for session_id in revoked {
+            self.auth.sessions.invalidate(&session_id).await;
+        }
+        Ok(())
+    }
+}
