@@ -22,6 +22,9 @@
 //       public (auth method none), authorization_code, scopes openid,profile,email
 //   TESSERA_M2M_CLIENT_ID, TESSERA_M2M_CLIENT_SECRET, TESSERA_M2M_SCOPE
 //       confidential, client_credentials; TESSERA_M2M_SCOPE defaults to reports:read
+//   TESSERA_PKJ_CLIENT_ID, TESSERA_PKJ_PRIVATE_JWK
+//       confidential, private_key_jwt, client_credentials with TESSERA_M2M_SCOPE;
+//       the private ES256 JWK (with kid) whose public half it registered
 //
 // Prints one `ok - …` line per passed check; the first failed check prints
 // `not ok - …` with the reason and exits with status 1.
@@ -30,7 +33,7 @@ import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 
 import * as client from 'openid-client';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, generateKeyPair, importJWK, jwtVerify } from 'jose';
 
 // ---------------------------------------------------------------- reporting
 
@@ -87,6 +90,12 @@ const m2mClient = () => ({
   scope: env('TESSERA_M2M_SCOPE', 'reports:read'),
 });
 
+const pkjClient = () => ({
+  id: env('TESSERA_PKJ_CLIENT_ID'),
+  jwk: JSON.parse(env('TESSERA_PKJ_PRIVATE_JWK')),
+  scope: env('TESSERA_M2M_SCOPE', 'reports:read'),
+});
+
 const USER_SCOPE = 'openid profile email';
 const ACCEPTED_ALGS = ['RS256', 'ES256', 'EdDSA'];
 
@@ -135,6 +144,12 @@ async function configFor(clientId, clientSecret, clientAuth) {
 const webConfig = () => configFor(webClient().id, webClient().secret, client.ClientSecretBasic(webClient().secret));
 const publicConfig = () => configFor(publicClient().id, undefined, client.None());
 const m2mConfig = () => configFor(m2mClient().id, m2mClient().secret, client.ClientSecretBasic(m2mClient().secret));
+/** private_key_jwt: openid-client signs a fresh assertion (aud = issuer) per request. */
+async function pkjConfig() {
+  const { id, jwk } = pkjClient();
+  const key = await importJWK(jwk, 'ES256');
+  return configFor(id, undefined, client.PrivateKeyJwt({ key, kid: jwk.kid }));
+}
 
 let jwksCache;
 async function jwks() {
@@ -384,7 +399,12 @@ const sections = {
       grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
       code_challenge_methods_supported: ['S256'],
       id_token_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      token_endpoint_auth_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'],
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+      introspection_endpoint_auth_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'],
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      revocation_endpoint_auth_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'],
       scopes_supported: ['openid', 'profile', 'email'],
     };
     for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
@@ -523,6 +543,28 @@ const sections = {
     await client.tokenRevocation(config, tokens.access_token);
     assertEqual((await client.tokenIntrospection(config, tokens.access_token)).active, false, 'introspection after revocation');
     ok('tokenRevocation: the client token is then inactive');
+  },
+
+  async private_key_jwt() {
+    const pkj = pkjClient();
+    const config = await pkjConfig();
+    const tokens = await client.clientCredentialsGrant(config, { scope: pkj.scope });
+    assertEqual(tokens.token_type.toLowerCase(), 'bearer', 'token_type');
+    await verifyAccessToken(tokens.access_token, { clientId: pkj.id, sub: pkj.id, scopes: pkj.scope.split(' ') });
+    ok('PrivateKeyJwt (ES256): clientCredentialsGrant issues a verifiable client token');
+    const live = await client.tokenIntrospection(config, tokens.access_token);
+    assertEqual(live.active, true, 'introspection of a live client token');
+    assertEqual(live.client_id, pkj.id, 'introspection client_id');
+    ok('PrivateKeyJwt (ES256): tokenIntrospection authenticates with a fresh assertion');
+    // A key the client never registered is refused like a wrong secret.
+    const { privateKey } = await generateKeyPair('ES256');
+    const stranger = await configFor(pkj.id, undefined, client.PrivateKeyJwt({ key: privateKey, kid: pkj.jwk.kid }));
+    await expectOAuthError(
+      () => client.clientCredentialsGrant(stranger, { scope: pkj.scope }),
+      'invalid_client',
+      'assertion signed with an unregistered key',
+    );
+    ok('PrivateKeyJwt: an assertion signed with an unregistered key is invalid_client');
   },
 
   async consent_deny() {

@@ -22,12 +22,23 @@
 //! microsecond check keeps the token endpoint fast (a password hash would
 //! cost tens of milliseconds per token request). Two secrets are accepted
 //! during a rotation: the current one and the one it replaced.
+//!
+//! # Client assertions
+//! A `private_key_jwt` client (RFC 7523 §2.2, OIDC Core §9) proves itself
+//! with a short-lived JWT signed by one of the public keys it registered
+//! ([`ClientService::authenticate_assertion`]). Each assertion's `jti` is
+//! recorded in the store until the assertion expires, so an assertion
+//! works once across every node.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
 use chrono::{DateTime, Utc};
-
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tessera_store::{Client, ClientType, GrantType, Store, TokenEndpointAuthMethod, DEFAULT_TENANT_SLUG};
 use uuid::Uuid;
@@ -39,6 +50,51 @@ use crate::tokens::{new_opaque_token, token_hash};
 
 /// How long a client read from the store is trusted, seconds.
 pub const CLIENT_CACHE_TTL_SECS: u64 = 5;
+
+/// Longest lifetime of a client assertion, seconds: its `exp` may be at
+/// most this far after its `iat` and after now (plus leeway). Assertions are
+/// made for one request; a long-lived one would be a bearer credential.
+pub const MAX_ASSERTION_LIFETIME_SECS: i64 = 5 * 60;
+
+/// Longest client assertion accepted, bytes (checked before any parsing).
+const MAX_ASSERTION_BYTES: usize = 16 * 1024;
+
+/// Longest `jti` accepted, characters.
+const MAX_JTI_CHARS: usize = 256;
+
+/// What the client registry needs to know of the server: who it is (the
+/// audience of client assertions) and how much clock skew it forgives.
+#[derive(Debug, Clone)]
+pub struct ClientAuthSettings {
+    /// The issuer URL, without a trailing slash.
+    pub issuer: String,
+    /// Clock-skew allowance for assertion times, seconds (`tokens.leeway_secs`).
+    pub leeway_secs: u64,
+}
+
+/// The OAuth endpoint a client authenticates at; with `private_key_jwt`
+/// its URL is an acceptable assertion audience, besides the token endpoint
+/// and the issuer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuthEndpoint {
+    /// `/oauth2/token`.
+    Token,
+    /// `/oauth2/introspect` (RFC 7662).
+    Introspection,
+    /// `/oauth2/revoke` (RFC 7009).
+    Revocation,
+}
+
+impl ClientAuthEndpoint {
+    /// The endpoint's path below the issuer.
+    pub fn path(self) -> &'static str {
+        match self {
+            ClientAuthEndpoint::Token => "/oauth2/token",
+            ClientAuthEndpoint::Introspection => "/oauth2/introspect",
+            ClientAuthEndpoint::Revocation => "/oauth2/revoke",
+        }
+    }
+}
 
 /// Longest client name, characters.
 pub const MAX_CLIENT_NAME_CHARS: usize = 128;
@@ -133,6 +189,7 @@ impl std::fmt::Debug for PresentedClient {
 pub struct ClientService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    settings: ClientAuthSettings,
     tenant_id: Uuid,
     /// Existing clients by id, for [`CLIENT_CACHE_TTL_SECS`].
     cache: moka::future::Cache<Uuid, Arc<Client>>,
@@ -141,7 +198,11 @@ pub struct ClientService {
 impl ClientService {
     /// The registry of the default tenant (created if missing, as the
     /// account service does).
-    pub async fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AuthResult<ClientService> {
+    pub async fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: ClientAuthSettings,
+    ) -> AuthResult<ClientService> {
         let tenant = store
             .ensure_tenant(DEFAULT_TENANT_SLUG, "Default", clock.now())
             .await?;
@@ -152,6 +213,7 @@ impl ClientService {
         Ok(ClientService {
             store,
             clock,
+            settings,
             tenant_id: tenant.tenant_id,
             cache,
         })
@@ -235,8 +297,9 @@ impl ClientService {
     /// Authenticates a client at an OAuth endpoint: the secret must match
     /// and the method used must be the one the client registered (RFC 6749
     /// §2.3: a client uses one method, and the server accepts only that).
-    /// `private_key_jwt` is not supported yet and, like `none` (public
-    /// clients, which cannot authenticate), is `InvalidClient`.
+    /// `private_key_jwt` (see [`ClientService::authenticate_assertion`]) and
+    /// `none` (public clients, which cannot authenticate) are
+    /// `InvalidClient` here.
     pub async fn authenticate(&self, presented: &PresentedClient) -> AuthResult<Arc<Client>> {
         let secret = match (presented.method.uses_secret(), presented.secret.as_deref()) {
             (true, Some(secret)) => secret,
@@ -245,6 +308,119 @@ impl ClientService {
         let client = self.check_secret(&presented.client_id, secret).await?;
         if client.token_endpoint_auth_method != presented.method {
             return Err(AuthError::InvalidClient);
+        }
+        Ok(client)
+    }
+
+    /// Authenticates a `private_key_jwt` client by its assertion (RFC 7523
+    /// §2.2 and §3, OIDC Core §9) at `endpoint`. `client_id` is the form's
+    /// `client_id`, if sent; it must then name the assertion's issuer.
+    ///
+    /// The assertion must be signed (RS256, ES256 or EdDSA, as the key's
+    /// type dictates) by a key of the client's registered JWK Set (the one
+    /// named by `kid`, else any that fits); its `iss` and `sub` are the
+    /// client id; its `aud` names the issuer, the token endpoint or
+    /// `endpoint`; `exp` is in the future but at most
+    /// [`MAX_ASSERTION_LIFETIME_SECS`] after `iat` and now; `jti` is
+    /// present and has not been used by the client before. Any failure is
+    /// `InvalidClient`, as for a wrong secret.
+    pub async fn authenticate_assertion(
+        &self,
+        client_id: Option<&str>,
+        assertion: &str,
+        endpoint: ClientAuthEndpoint,
+    ) -> AuthResult<Arc<Client>> {
+        match self.check_assertion(client_id, assertion, endpoint).await {
+            Ok(client) => Ok(client),
+            Err(AssertionError::Refused(reason)) => {
+                // The reason helps operators debug a client; the assertion
+                // itself is a credential and is never logged.
+                tracing::debug!(reason, "client assertion refused");
+                Err(AuthError::InvalidClient)
+            }
+            Err(AssertionError::Store(err)) => Err(err),
+        }
+    }
+
+    async fn check_assertion(
+        &self,
+        client_id: Option<&str>,
+        assertion: &str,
+        endpoint: ClientAuthEndpoint,
+    ) -> Result<Arc<Client>, AssertionError> {
+        use AssertionError::Refused;
+        if assertion.len() > MAX_ASSERTION_BYTES {
+            return Err(Refused("too large"));
+        }
+        // The header is read unverified only to choose the key; the
+        // algorithm that is checked comes from the key (RFC 8725 §3.1).
+        // `none` and unknown algorithms do not even parse.
+        let header = jsonwebtoken::decode_header(assertion).map_err(|_| Refused("malformed header"))?;
+        // Which client's keys to try: the form's client_id, else the
+        // (as yet unverified) issuer, checked again once verified.
+        let named = match client_id {
+            Some(id) => id.to_owned(),
+            None => unverified_issuer(assertion).ok_or(Refused("no issuer"))?,
+        };
+        let client = self
+            .find(&named)
+            .await
+            .map_err(AssertionError::Store)?
+            .ok_or(Refused("unknown client"))?;
+        if client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
+            return Err(Refused("client does not use private_key_jwt"));
+        }
+        let claims = verify_with_jwks(&client, &header, assertion)?;
+
+        let id = client.client_id.to_string();
+        if claims.iss != id || claims.sub != id || client_id.is_some_and(|sent| sent != id) {
+            return Err(Refused("iss, sub and client_id must all be the client id"));
+        }
+        let issuer = self.settings.issuer.as_str();
+        let audiences = [
+            issuer.to_owned(),
+            format!("{issuer}{}", ClientAuthEndpoint::Token.path()),
+            format!("{issuer}{}", endpoint.path()),
+        ];
+        if !claims.aud.iter().any(|aud| audiences.iter().any(|a| a == aud)) {
+            return Err(Refused("audience"));
+        }
+        let now = self.clock.now().timestamp();
+        let leeway = i64::try_from(self.settings.leeway_secs).unwrap_or(0);
+        if claims.exp.saturating_add(leeway) <= now {
+            return Err(Refused("expired"));
+        }
+        if claims.exp
+            > now
+                .saturating_add(MAX_ASSERTION_LIFETIME_SECS)
+                .saturating_add(leeway)
+        {
+            return Err(Refused("expires too late"));
+        }
+        if let Some(iat) = claims.iat {
+            if iat > now.saturating_add(leeway)
+                || claims.exp.saturating_sub(iat) > MAX_ASSERTION_LIFETIME_SECS
+            {
+                return Err(Refused("iat"));
+            }
+        }
+        if claims.nbf.is_some_and(|nbf| nbf.saturating_sub(leeway) > now) {
+            return Err(Refused("not yet valid"));
+        }
+        if claims.jti.is_empty() || claims.jti.chars().count() > MAX_JTI_CHARS {
+            return Err(Refused("jti"));
+        }
+        // Remembered for as long as the assertion is accepted (RFC 7523
+        // §3 item 7): its expiry plus the leeway.
+        let remember_until = DateTime::from_timestamp(claims.exp.saturating_add(leeway), 0)
+            .ok_or(Refused("exp out of range"))?;
+        let first_use = self
+            .store
+            .record_client_assertion(self.tenant_id, client.client_id, &claims.jti, remember_until)
+            .await
+            .map_err(|err| AssertionError::Store(err.into()))?;
+        if !first_use {
+            return Err(Refused("replayed jti"));
         }
         Ok(client)
     }
@@ -332,6 +508,143 @@ fn hash_matches(presented: &str, stored: Option<&str>) -> subtle::Choice {
     match stored {
         Some(stored) => presented.as_bytes().ct_eq(stored.as_bytes()),
         None => subtle::Choice::from(0),
+    }
+}
+
+/// Why an assertion was refused (logged at debug, answered as
+/// `InvalidClient`), or the store failure that stopped the check.
+enum AssertionError {
+    Refused(&'static str),
+    Store(AuthError),
+}
+
+/// The claims of a client assertion (RFC 7523 §3); `exp` and `jti` are
+/// required here (OIDC Core §9).
+#[derive(Deserialize)]
+struct AssertionClaims {
+    iss: String,
+    sub: String,
+    #[serde(deserialize_with = "one_or_many")]
+    aud: Vec<String>,
+    exp: i64,
+    iat: Option<i64>,
+    nbf: Option<i64>,
+    jti: String,
+}
+
+/// `aud` is a string or an array of strings (RFC 7519 §4.1.3).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(aud) => vec![aud],
+        OneOrMany::Many(auds) => auds,
+    })
+}
+
+/// The `iss` of a JWT, read without verifying it (only to pick the client
+/// whose keys will verify it).
+fn unverified_issuer(jwt: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Issuer {
+        iss: String,
+    }
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = B64URL.decode(payload).ok()?;
+    serde_json::from_slice::<Issuer>(&bytes)
+        .ok()
+        .map(|claims| claims.iss)
+}
+
+/// Verifies the assertion's signature with the client's registered keys:
+/// the one with the header's `kid`, else each key whose type fits the
+/// header's algorithm. Returns the claims of the first key that verifies.
+fn verify_with_jwks(
+    client: &Client,
+    header: &jsonwebtoken::Header,
+    assertion: &str,
+) -> Result<AssertionClaims, AssertionError> {
+    let keys = client
+        .jwks
+        .as_ref()
+        .and_then(|jwks| jwks.get("keys"))
+        .and_then(serde_json::Value::as_array)
+        .ok_or(AssertionError::Refused("no registered keys"))?;
+    let mut matched_key = false;
+    // A key that does not parse (an unsupported type) is skipped rather
+    // than failing the whole set.
+    for jwk in keys
+        .iter()
+        .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
+    {
+        if header
+            .kid
+            .as_deref()
+            .is_some_and(|kid| jwk.common.key_id.as_deref() != Some(kid))
+        {
+            continue;
+        }
+        let Some(alg) = key_algorithm(&jwk) else {
+            continue;
+        };
+        if alg != header.alg {
+            continue;
+        }
+        matched_key = true;
+        let Ok(key) = DecodingKey::from_jwk(&jwk) else {
+            continue;
+        };
+        // Only the signature and algorithm are checked here; the claims
+        // are checked against the service's clock by the caller.
+        let mut validation = Validation::new(alg);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        match jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation) {
+            Ok(data) => return Ok(data.claims),
+            Err(err) => match err.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => continue,
+                _ => return Err(AssertionError::Refused("malformed claims or signature")),
+            },
+        }
+    }
+    Err(AssertionError::Refused(if matched_key {
+        "signature"
+    } else {
+        "no registered key fits"
+    }))
+}
+
+/// The one algorithm a registered key verifies: RS256 for RSA, ES256 for
+/// P-256, EdDSA for Ed25519 — `None` for any other key, for a key whose
+/// `alg` says otherwise, and for a key not meant for signatures.
+fn key_algorithm(jwk: &Jwk) -> Option<Algorithm> {
+    if jwk
+        .common
+        .public_key_use
+        .as_ref()
+        .is_some_and(|key_use| *key_use != PublicKeyUse::Signature)
+    {
+        return None;
+    }
+    let (alg, declared) = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => (Algorithm::RS256, KeyAlgorithm::RS256),
+        AlgorithmParameters::EllipticCurve(params) if params.curve == EllipticCurve::P256 => {
+            (Algorithm::ES256, KeyAlgorithm::ES256)
+        }
+        AlgorithmParameters::OctetKeyPair(params) if params.curve == EllipticCurve::Ed25519 => {
+            (Algorithm::EdDSA, KeyAlgorithm::EdDSA)
+        }
+        _ => return None,
+    };
+    match jwk.common.key_algorithm {
+        Some(stated) if stated != declared => None,
+        _ => Some(alg),
     }
 }
 

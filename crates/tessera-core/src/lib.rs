@@ -15,7 +15,10 @@ pub mod settings;
 mod tokens;
 pub use tokens::new_opaque_token;
 
-pub use clients::{ClientSecret, ClientService, NewClient, PresentedClient, RegisteredClient};
+pub use clients::{
+    ClientAuthEndpoint, ClientAuthSettings, ClientSecret, ClientService, NewClient, PresentedClient,
+    RegisteredClient,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, AuthResult, FieldViolation};
 pub use jwt::AccessClaims;

@@ -5,9 +5,14 @@
 
 use std::sync::Arc;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
 use chrono::{Duration, Utc};
 use tessera_core::clients::CLIENT_CACHE_TTL_SECS;
-use tessera_core::{AuthError, ClientService, Clock, ManualClock, NewClient, PresentedClient};
+use tessera_core::{
+    AuthError, ClientAuthEndpoint, ClientAuthSettings, ClientService, Clock, ManualClock, NewClient,
+    PresentedClient,
+};
 use tessera_sqlite::SqliteStore;
 use tessera_store::{ClientType, Store, TokenEndpointAuthMethod};
 
@@ -15,6 +20,13 @@ async fn store() -> Arc<dyn Store> {
     let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
     Arc::new(store)
+}
+
+fn settings() -> ClientAuthSettings {
+    ClientAuthSettings {
+        issuer: "https://id.example.com".into(),
+        leeway_secs: 30,
+    }
 }
 
 fn confidential() -> NewClient {
@@ -31,7 +43,7 @@ fn confidential() -> NewClient {
 #[tokio::test]
 async fn a_confidential_client_gets_a_secret_that_authenticates_and_is_stored_hashed() {
     let store = store().await;
-    let clients = ClientService::start(store.clone(), Arc::new(ManualClock::new(Utc::now())))
+    let clients = ClientService::start(store.clone(), Arc::new(ManualClock::new(Utc::now())), settings())
         .await
         .unwrap();
     let registered = clients.create(confidential()).await.unwrap();
@@ -63,7 +75,7 @@ async fn a_confidential_client_gets_a_secret_that_authenticates_and_is_stored_ha
 
 #[tokio::test]
 async fn a_public_client_has_no_secret_and_never_authenticates_with_one() {
-    let clients = ClientService::start(store().await, Arc::new(ManualClock::new(Utc::now())))
+    let clients = ClientService::start(store().await, Arc::new(ManualClock::new(Utc::now())), settings())
         .await
         .unwrap();
     let registered = clients
@@ -94,7 +106,9 @@ async fn a_public_client_has_no_secret_and_never_authenticates_with_one() {
 #[tokio::test]
 async fn rotation_keeps_the_current_secret_valid_and_drops_the_one_before() {
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let clients = ClientService::start(store().await, clock.clone()).await.unwrap();
+    let clients = ClientService::start(store().await, clock.clone(), settings())
+        .await
+        .unwrap();
     let registered = clients.create(confidential()).await.unwrap();
     let id = registered.client.client_id;
     let first = registered.secret.unwrap();
@@ -125,7 +139,7 @@ async fn rotation_keeps_the_current_secret_valid_and_drops_the_one_before() {
 
 #[tokio::test]
 async fn deleted_and_unknown_clients_are_not_found() {
-    let clients = ClientService::start(store().await, Arc::new(ManualClock::new(Utc::now())))
+    let clients = ClientService::start(store().await, Arc::new(ManualClock::new(Utc::now())), settings())
         .await
         .unwrap();
     let registered = clients.create(confidential()).await.unwrap();
@@ -156,7 +170,7 @@ async fn a_client_registered_elsewhere_is_usable_at_once() {
         let store = SqliteStore::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let store: Arc<dyn Store> = Arc::new(store);
-        ClientService::start(store, Arc::new(ManualClock::new(Utc::now())))
+        ClientService::start(store, Arc::new(ManualClock::new(Utc::now())), settings())
             .await
             .unwrap()
     };
@@ -193,7 +207,7 @@ async fn a_client_registered_elsewhere_is_usable_at_once() {
 /// method, and never a method without a secret.
 #[tokio::test]
 async fn authenticate_requires_the_registered_method() {
-    let clients = ClientService::start(store().await, Arc::new(ManualClock::new(Utc::now())))
+    let clients = ClientService::start(store().await, Arc::new(ManualClock::new(Utc::now())), settings())
         .await
         .unwrap();
     let registered = clients.create(confidential()).await.unwrap();
@@ -230,7 +244,7 @@ async fn the_client_cache_sees_new_clients_at_once_and_deletions_within_its_ttl(
         let store = SqliteStore::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let store: Arc<dyn Store> = Arc::new(store);
-        ClientService::start(store, Arc::new(ManualClock::new(Utc::now())))
+        ClientService::start(store, Arc::new(ManualClock::new(Utc::now())), settings())
             .await
             .unwrap()
     };
@@ -270,4 +284,115 @@ async fn the_client_cache_sees_new_clients_at_once_and_deletions_within_its_ttl(
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
+}
+
+/// An ES256 key pair and a signer of client assertions with it.
+struct AssertionSigner {
+    pair: ring::signature::EcdsaKeyPair,
+}
+
+impl AssertionSigner {
+    fn generate() -> AssertionSigner {
+        use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        AssertionSigner { pair }
+    }
+
+    fn jwks(&self) -> serde_json::Value {
+        use ring::signature::KeyPair;
+        let point = self.pair.public_key().as_ref();
+        serde_json::json!({"keys": [{
+            "kty": "EC", "crv": "P-256", "kid": "k1",
+            "x": B64.encode(&point[1..33]), "y": B64.encode(&point[33..65]),
+        }]})
+    }
+
+    fn sign(&self, claims: serde_json::Value) -> String {
+        let header = serde_json::json!({"alg": "ES256", "kid": "k1"});
+        let input = format!(
+            "{}.{}",
+            B64.encode(header.to_string()),
+            B64.encode(claims.to_string())
+        );
+        let signature = self
+            .pair
+            .sign(&ring::rand::SystemRandom::new(), input.as_bytes())
+            .unwrap();
+        format!("{input}.{}", B64.encode(signature.as_ref()))
+    }
+}
+
+#[tokio::test]
+async fn a_client_assertion_works_once_and_only_until_it_expires() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let clients = ClientService::start(store().await, clock.clone(), settings())
+        .await
+        .unwrap();
+    let signer = AssertionSigner::generate();
+    let registered = clients
+        .create(NewClient {
+            token_endpoint_auth_method: Some("private_key_jwt".into()),
+            jwks: Some(signer.jwks()),
+            ..confidential()
+        })
+        .await
+        .unwrap();
+    assert!(registered.secret.is_none());
+    let id = registered.client.client_id.to_string();
+    let claims = |aud: &str, jti: &str, exp_in: i64| {
+        let now = clock.now().timestamp();
+        serde_json::json!({"iss": id, "sub": id, "aud": aud, "iat": now, "exp": now + exp_in, "jti": jti})
+    };
+    let token_endpoint = "https://id.example.com/oauth2/token";
+
+    let assertion = signer.sign(claims(token_endpoint, "a", 60));
+    let client = clients
+        .authenticate_assertion(Some(&id), &assertion, ClientAuthEndpoint::Token)
+        .await
+        .expect("a valid assertion");
+    assert_eq!(client.client_id, registered.client.client_id);
+    assert!(
+        matches!(
+            clients
+                .authenticate_assertion(None, &assertion, ClientAuthEndpoint::Token)
+                .await,
+            Err(AuthError::InvalidClient)
+        ),
+        "replay"
+    );
+
+    // Accepted until exp plus the 30 s leeway, not after.
+    let late = signer.sign(claims(token_endpoint, "b", 60));
+    clock.advance(Duration::seconds(91));
+    assert!(
+        matches!(
+            clients
+                .authenticate_assertion(None, &late, ClientAuthEndpoint::Token)
+                .await,
+            Err(AuthError::InvalidClient)
+        ),
+        "expired"
+    );
+
+    // The endpoint's own URL is an audience only at that endpoint.
+    let introspect = "https://id.example.com/oauth2/introspect";
+    for (jti, endpoint, accepted) in [
+        ("c", ClientAuthEndpoint::Token, false),
+        ("d", ClientAuthEndpoint::Revocation, false),
+        ("e", ClientAuthEndpoint::Introspection, true),
+    ] {
+        let outcome = clients
+            .authenticate_assertion(None, &signer.sign(claims(introspect, jti, 60)), endpoint)
+            .await;
+        assert_eq!(outcome.is_ok(), accepted, "{endpoint:?}");
+    }
+
+    // At most five minutes of lifetime.
+    let long = signer.sign(claims("https://id.example.com", "f", 301));
+    assert!(clients
+        .authenticate_assertion(None, &long, ClientAuthEndpoint::Token)
+        .await
+        .is_err());
 }

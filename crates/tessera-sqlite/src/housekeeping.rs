@@ -21,6 +21,11 @@ pub(crate) async fn purge_expired(writer: &SqlitePool, now: DateTime<Utc>) -> St
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
+    let assertions = sqlx::query("delete from client_assertion where expires_at < $1")
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
     // A code (at most 60 s old) may still point at a browser session that
     // has just expired; that session goes in a later purge, after the code.
     let browser_sessions = sqlx::query(
@@ -37,5 +42,6 @@ pub(crate) async fn purge_expired(writer: &SqlitePool, now: DateTime<Utc>) -> St
         authorization_codes: codes.rows_affected(),
         revoked_access_tokens: access_tokens.rows_affected(),
         browser_sessions: browser_sessions.rows_affected(),
+        client_assertions: assertions.rows_affected(),
     })
 }

@@ -11,6 +11,7 @@
 mod authorization_code;
 mod browser_session;
 mod client;
+mod client_assertion;
 mod consent;
 mod error;
 mod housekeeping;
@@ -461,6 +462,16 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|row| row.try_get::<String, _>("jti").map_err(map_err))
             .collect()
+    }
+
+    async fn record_client_assertion(
+        &self,
+        tenant_id: Uuid,
+        client_id: Uuid,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        client_assertion::record(&self.writer, tenant_id, client_id, jti, expires_at).await
     }
 
     async fn create_browser_session(&self, session: &BrowserSession) -> StoreResult<()> {

@@ -140,6 +140,8 @@ macro_rules! store_conformance_tests {
             consents_of_another_tenant_are_not_found,
             delete_consent_revokes_only_that_clients_sessions_of_the_user,
             purge_expired_removes_only_expired_rows,
+            client_assertion_jti_is_accepted_once_per_client,
+            concurrent_client_assertions_only_one_wins,
         );
     };
     (@tests $fixture:expr; $($name:ident),* $(,)?) => {

@@ -476,4 +476,6 @@ pub struct PurgeCounts {
     pub revoked_access_tokens: u64,
     /// Browser sessions past their expiry.
     pub browser_sessions: u64,
+    /// Used client-assertion `jti`s past the assertion's expiry.
+    pub client_assertions: u64,
 }

@@ -187,6 +187,22 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<String>>;
 
+    // --- client assertions (private_key_jwt) ---------------------------------------
+
+    /// Records that the client used the assertion with this `jti` (RFC 7523
+    /// §3: a `jti` is used once), to be remembered until `expires_at` (the
+    /// assertion's expiry plus leeway). `true` on first use, `false` when
+    /// the `jti` is already recorded for the client: a replay, on this node
+    /// or any other. A row stays until a purge removes it, so a `jti` is
+    /// refused again even shortly after its assertion expired.
+    async fn record_client_assertion(
+        &self,
+        tenant_id: Uuid,
+        client_id: Uuid,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
     // --- browser sessions (hosted pages) -------------------------------------------
 
     /// Stores a new browser session and clears the user's failed-login count
@@ -269,7 +285,8 @@ pub trait Store: Send + Sync + 'static {
     // --- housekeeping -------------------------------------------------------------------
 
     /// Deletes, across all tenants, authorization codes and browser
-    /// sessions whose expiry is before `now`, and revoked access-token rows
-    /// whose token expired before `now`.
+    /// sessions whose expiry is before `now`, and revoked access-token and
+    /// used client-assertion rows whose token or assertion expired before
+    /// `now`.
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<PurgeCounts>;
 }

@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
-use tessera_core::{AuthError, ClientService, NewClient, SystemClock};
+use tessera_core::{AuthError, ClientAuthSettings, ClientService, NewClient, SystemClock};
 use tessera_store::{Client, ClientType, GrantType, TokenEndpointAuthMethod};
 use uuid::Uuid;
 
@@ -197,7 +197,11 @@ pub async fn run(config: &Config, command: ClientsCommand) -> ExitCode {
 async fn execute(config: &Config, command: ClientsCommand) -> Result<String, Failure> {
     let store = crate::open_store(config).await?;
     store.migrate().await.context("migrations failed")?;
-    let clients = ClientService::start(store, Arc::new(SystemClock)).await?;
+    let settings = ClientAuthSettings {
+        issuer: config.issuer.clone(),
+        leeway_secs: config.tokens.leeway_secs,
+    };
+    let clients = ClientService::start(store, Arc::new(SystemClock), settings).await?;
     match command {
         ClientsCommand::Create(args) => {
             let json = args.json;

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tessera_core::{
-    AuthService, ClientService, KeyEncryptor, KeyRing, OidcService, PasswordHasher, ServiceSettings,
-    SystemClock,
+    AuthService, ClientAuthSettings, ClientService, KeyEncryptor, KeyRing, OidcService, PasswordHasher,
+    ServiceSettings, SystemClock,
 };
 use tessera_postgres::PostgresStore;
 use tessera_server::{AppState, HttpSettings};
@@ -76,7 +76,11 @@ pub async fn build_app(config: &Config) -> anyhow::Result<axum::Router> {
         lockout: config.lockout.clone(),
     };
     let clock = Arc::new(SystemClock);
-    let clients = ClientService::start(store.clone(), clock.clone()).await?;
+    let client_auth = ClientAuthSettings {
+        issuer: config.issuer.clone(),
+        leeway_secs: config.tokens.leeway_secs,
+    };
+    let clients = ClientService::start(store.clone(), clock.clone(), client_auth).await?;
     let auth = Arc::new(AuthService::start(store, hasher, keys, clock, settings).await?);
     let clients = Arc::new(clients);
     let oidc = Arc::new(OidcService::new(auth.clone(), clients.clone()));

@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Serialize;
-use tessera_core::{Introspection, PresentedClient};
+use tessera_core::{ClientAuthEndpoint, Introspection, PresentedClient};
 use tessera_store::{Client, GrantType, TokenEndpointAuthMethod};
 use utoipa::ToSchema;
 
@@ -49,14 +49,21 @@ pub struct TokenForm {
     /// Space-separated scopes. client_credentials: absent means every scope
     /// of the client; refresh_token: a subset of the granted ones.
     pub scope: Option<String>,
-    /// With `client_secret_post`: the client id.
+    /// With `client_secret_post`: the client id (optional with
+    /// `private_key_jwt`, then equal to the assertion's issuer).
     pub client_id: Option<String>,
     /// With `client_secret_post`: the client secret.
     pub client_secret: Option<String>,
+    /// With `private_key_jwt`:
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    pub client_assertion_type: Option<String>,
+    /// With `private_key_jwt`: the signed client assertion (RFC 7523 §2.2).
+    pub client_assertion: Option<String>,
 }
 
 /// Form of introspection and revocation requests (RFC 7662 §2.1, RFC 7009
-/// §2.1), plus `client_id`/`client_secret` for `client_secret_post`.
+/// §2.1), plus the client credentials of `client_secret_post` or
+/// `private_key_jwt`.
 #[derive(Debug, ToSchema)]
 pub struct TokenActionForm {
     /// The access or refresh token.
@@ -64,10 +71,16 @@ pub struct TokenActionForm {
     /// `access_token` or `refresh_token`; optional, and not needed (the
     /// type is told by the token's shape).
     pub token_type_hint: Option<String>,
-    /// With `client_secret_post`: the client id.
+    /// With `client_secret_post`: the client id (optional with
+    /// `private_key_jwt`, then equal to the assertion's issuer).
     pub client_id: Option<String>,
     /// With `client_secret_post`: the client secret.
     pub client_secret: Option<String>,
+    /// With `private_key_jwt`:
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    pub client_assertion_type: Option<String>,
+    /// With `private_key_jwt`: the signed client assertion (RFC 7523 §2.2).
+    pub client_assertion: Option<String>,
 }
 
 /// Successful token response (RFC 6749 §5.1).
@@ -177,8 +190,14 @@ pub async fn issue_token(
                 Some("supported: authorization_code, refresh_token, client_credentials".into()),
             ));
         };
-        let client =
-            authenticate_client(&state, &headers, &form, grant != GrantType::ClientCredentials).await?;
+        let client = authenticate_client(
+            &state,
+            &headers,
+            &form,
+            grant != GrantType::ClientCredentials,
+            ClientAuthEndpoint::Token,
+        )
+        .await?;
         // RFC 6749 §5.2: a grant the client is not registered for is
         // unauthorized_client, whatever else the request lacks.
         if !client.grant_types.contains(&grant) {
@@ -245,7 +264,7 @@ pub async fn introspect_token(
 ) -> Response {
     let result = async {
         let form = parse_form(&headers, body)?;
-        authenticate_client(&state, &headers, &form, false).await?;
+        authenticate_client(&state, &headers, &form, false, ClientAuthEndpoint::Introspection).await?;
         let token = form
             .get("token")
             .ok_or_else(|| invalid_request("token is required"))?;
@@ -315,7 +334,8 @@ pub async fn revoke_token(
     let result = async {
         let form = parse_form(&headers, body)?;
         // RFC 7009 §2.1: public clients may revoke their own tokens too.
-        let client = authenticate_client(&state, &headers, &form, true).await?;
+        let client =
+            authenticate_client(&state, &headers, &form, true, ClientAuthEndpoint::Revocation).await?;
         let token = form
             .get("token")
             .ok_or_else(|| invalid_request("token is required"))?;
@@ -382,16 +402,22 @@ fn parse_form(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Resul
     Ok(form)
 }
 
+/// RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion.
+const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 /// Authenticates the calling client by the one method it used (RFC 6749
-/// §2.3): HTTP Basic, or `client_id` + `client_secret` in the form; with
+/// §2.3): HTTP Basic, `client_id` + `client_secret` in the form, or a JWT
+/// client assertion (`private_key_jwt`, RFC 7523 §2.2) for `endpoint`; with
 /// `public_allowed`, a public client's bare `client_id` (§2.1, §3.2.1). No
 /// credentials, more than one method, an unknown client, a wrong secret or
-/// a method other than the registered one are all `invalid_client`.
+/// assertion, or a method other than the registered one are all
+/// `invalid_client`.
 async fn authenticate_client(
     state: &AppState,
     headers: &HeaderMap,
     form: &Form,
     public_allowed: bool,
+    endpoint: ClientAuthEndpoint,
 ) -> Result<Client, ApiError> {
     let authorization = headers.get(header::AUTHORIZATION);
     let basic_tried = authorization.is_some();
@@ -412,8 +438,23 @@ async fn authenticate_client(
             method: TokenEndpointAuthMethod::ClientSecretBasic,
         }
     } else if assertion {
-        // private_key_jwt (RFC 7523) is not supported yet.
-        return Err(fail());
+        let assertion = match (
+            form.get("client_assertion_type").map(String::as_str),
+            form.get("client_assertion"),
+        ) {
+            (Some(JWT_BEARER_ASSERTION), Some(assertion)) => assertion,
+            _ => return Err(fail()),
+        };
+        let client_id = form.get("client_id").map(String::as_str);
+        return match state
+            .clients
+            .authenticate_assertion(client_id, assertion, endpoint)
+            .await
+        {
+            Ok(client) => Ok(client.as_ref().clone()),
+            Err(tessera_core::AuthError::InvalidClient) => Err(fail()),
+            Err(other) => Err(other.into()),
+        };
     } else {
         let client_id = form.get("client_id").ok_or_else(fail)?.clone();
         let secret = form.get("client_secret").cloned();

@@ -782,6 +782,7 @@ pub async fn purge_expired_removes_only_expired_rows<S: Store>(store: &S) {
     let mut live_codes = Vec::new();
     let mut expired_browser = Vec::new();
     let mut live_browser = Vec::new();
+    let mut assertion_clients = Vec::new();
     for t in [&a, &b] {
         let u = created_user(store, t.tenant_id, "ada@example.com").await;
         let c = created_client(store, t.tenant_id, now).await;
@@ -843,6 +844,17 @@ pub async fn purge_expired_removes_only_expired_rows<S: Store>(store: &S) {
             .revoke_access_token(t.tenant_id, "boundary", now, now)
             .await
             .expect("revoke boundary");
+        for (jti, expires_at) in [
+            ("gone", now - Duration::seconds(1)),
+            ("kept", now + Duration::minutes(5)),
+            ("boundary", now),
+        ] {
+            assert!(store
+                .record_client_assertion(t.tenant_id, c.client_id, jti, expires_at)
+                .await
+                .expect("record assertion"));
+        }
+        assertion_clients.push(c.clone());
 
         expired_codes.extend([expired, used]);
         live_codes.extend([fresh, boundary]);
@@ -857,8 +869,18 @@ pub async fn purge_expired_removes_only_expired_rows<S: Store>(store: &S) {
             authorization_codes: 4,
             revoked_access_tokens: 2,
             browser_sessions: 2,
+            client_assertions: 2,
         }
     );
+    for c in &assertion_clients {
+        for (jti, still_recorded) in [("gone", false), ("kept", true), ("boundary", true)] {
+            let first_use = store
+                .record_client_assertion(c.tenant_id, c.client_id, jti, now + Duration::minutes(5))
+                .await
+                .expect("record again");
+            assert_eq!(first_use, !still_recorded, "{jti}");
+        }
+    }
     for c in &expired_codes {
         assert_not_found(
             store.get_authorization_code(c.tenant_id, &c.code_hash).await,
@@ -892,4 +914,52 @@ pub async fn purge_expired_removes_only_expired_rows<S: Store>(store: &S) {
     }
     let again = store.purge_expired(now).await.expect("purge again");
     assert_eq!(again, PurgeCounts::default());
+}
+
+// --- client assertions ------------------------------------------------------------------
+
+/// A `jti` is accepted once per client: recording it again is a replay,
+/// while the same `jti` of another client, or of a client of another
+/// tenant, is a first use.
+pub async fn client_assertion_jti_is_accepted_once_per_client<S: Store>(store: &S) {
+    let a = tenant(store, "acme").await;
+    let b = tenant(store, "globex").await;
+    let now = now_ms();
+    let expires_at = now + Duration::minutes(5);
+    let c = created_client(store, a.tenant_id, now).await;
+    let d = created_client(store, a.tenant_id, now).await;
+    let e = created_client(store, b.tenant_id, now).await;
+
+    let record = |tenant_id: Uuid, client_id: Uuid, jti: &'static str| async move {
+        store
+            .record_client_assertion(tenant_id, client_id, jti, expires_at)
+            .await
+            .expect("record_client_assertion")
+    };
+    assert!(record(a.tenant_id, c.client_id, "jti-1").await, "first use");
+    assert!(!record(a.tenant_id, c.client_id, "jti-1").await, "replay");
+    assert!(record(a.tenant_id, c.client_id, "jti-2").await, "another jti");
+    assert!(record(a.tenant_id, d.client_id, "jti-1").await, "another client");
+    assert!(record(b.tenant_id, e.client_id, "jti-1").await, "another tenant");
+    assert!(
+        !record(b.tenant_id, e.client_id, "jti-1").await,
+        "replay there too"
+    );
+}
+
+/// Of many concurrent uses of one assertion (several nodes at once),
+/// exactly one is a first use.
+pub async fn concurrent_client_assertions_only_one_wins<S: Store>(store: &S) {
+    let t = tenant(store, "acme").await;
+    let now = now_ms();
+    let c = created_client(store, t.tenant_id, now).await;
+    let record =
+        || store.record_client_assertion(t.tenant_id, c.client_id, "raced", now + Duration::minutes(1));
+    let (r0, r1, r2, r3) = tokio::join!(record(), record(), record(), record());
+    let wins = [r0, r1, r2, r3]
+        .into_iter()
+        .map(|r| r.expect("concurrent record must not fail"))
+        .filter(|&first| first)
+        .count();
+    assert_eq!(wins, 1);
 }

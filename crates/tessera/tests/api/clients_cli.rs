@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use tessera_core::{AuthError, ClientService, SystemClock};
+use tessera_core::{AuthError, ClientAuthSettings, ClientService, SystemClock};
 
 use crate::both_backends;
 use crate::helpers::TestApp;
@@ -103,7 +103,11 @@ async fn create_confidential(app: &TestApp) -> (String, String) {
 /// endpoint will use it.
 async fn service(app: &TestApp) -> ClientService {
     let store = tessera::open_store(&app.config).await.expect("store");
-    ClientService::start(store, Arc::new(SystemClock))
+    let settings = ClientAuthSettings {
+        issuer: app.config.issuer.clone(),
+        leeway_secs: app.config.tokens.leeway_secs,
+    };
+    ClientService::start(store, Arc::new(SystemClock), settings)
         .await
         .expect("service")
 }

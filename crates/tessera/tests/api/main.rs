@@ -19,6 +19,7 @@ mod oauth_code;
 mod oauth_token;
 mod oidc_clients;
 mod outage;
+mod private_key_jwt;
 mod refresh;
 mod sessions;
 mod tokens;

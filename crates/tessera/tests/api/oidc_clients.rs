@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::both_backends;
 use crate::clients_cli::tessera;
 use crate::helpers::TestApp;
+use crate::private_key_jwt::{write_jwks, Es256Key};
 
 /// Where the npm project lives, from the crate's manifest directory.
 fn suite_dir() -> PathBuf {
@@ -69,7 +70,7 @@ async fn create_client(app: &TestApp, name: &str, args: &[&str]) -> (String, Str
     )
 }
 
-/// Registers the user and the three clients the scripts drive; returns the
+/// Registers the user and the four clients the scripts drive; returns the
 /// environment the scripts read.
 async fn arrange(app: &TestApp) -> Vec<(&'static str, String)> {
     app.register(USER_EMAIL, USER_PASSWORD).await;
@@ -124,6 +125,27 @@ async fn arrange(app: &TestApp) -> Vec<(&'static str, String)> {
         ],
     )
     .await;
+    // Node cannot write the JWK Set before the client exists, so the key is
+    // made here and its private half handed to the script.
+    let pkj_key = Es256Key::generate("conformance-pkj");
+    let pkj_jwks = write_jwks(app, "conformance-pkj.json", &[&pkj_key]);
+    let (pkj_id, _) = create_client(
+        app,
+        "Conformance signed-assertion job",
+        &[
+            "--type",
+            "confidential",
+            "--grant-types",
+            "client_credentials",
+            "--scopes",
+            M2M_SCOPE,
+            "--auth-method",
+            "private_key_jwt",
+            "--jwks",
+            &pkj_jwks,
+        ],
+    )
+    .await;
     vec![
         ("TESSERA_ISSUER", app.config.issuer.clone()),
         ("TESSERA_USER_EMAIL", USER_EMAIL.into()),
@@ -140,6 +162,8 @@ async fn arrange(app: &TestApp) -> Vec<(&'static str, String)> {
         ("TESSERA_M2M_CLIENT_ID", m2m_id),
         ("TESSERA_M2M_CLIENT_SECRET", m2m_secret),
         ("TESSERA_M2M_SCOPE", M2M_SCOPE.into()),
+        ("TESSERA_PKJ_CLIENT_ID", pkj_id),
+        ("TESSERA_PKJ_PRIVATE_JWK", pkj_key.private_jwk().to_string()),
         ("CHROMIUM_PATH", CHROMIUM.into()),
     ]
 }
