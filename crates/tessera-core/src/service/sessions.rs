@@ -17,14 +17,7 @@ impl AuthService {
     /// Checks credentials and opens a session. Unknown user, wrong password,
     /// locked and non-active accounts all fail alike and cost one hash.
     pub async fn login(&self, request: LoginRequest) -> AuthResult<IssuedTokens> {
-        let result = self.try_login(request).await;
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(AuthError::InvalidCredentials) => "failed",
-            Err(_) => "error",
-        };
-        metrics::counter!("tessera_logins_total", "result" => outcome).increment(1);
-        result
+        count_login(self.try_login(request).await)
     }
 
     async fn try_login(&self, request: LoginRequest) -> AuthResult<IssuedTokens> {
@@ -344,4 +337,17 @@ impl AuthService {
         }
         self.revoke_sessions(&[session_id], "revoked_by_user").await
     }
+}
+
+/// Counts a password login — JSON API or hosted page — in
+/// `tessera_logins_total{result}` (`ok`, `failed` for refused
+/// credentials, `error` for anything else) and passes the result on.
+pub(super) fn count_login<T>(result: AuthResult<T>) -> AuthResult<T> {
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(AuthError::InvalidCredentials) => "failed",
+        Err(_) => "error",
+    };
+    metrics::counter!("tessera_logins_total", "result" => outcome).increment(1);
+    result
 }

@@ -210,6 +210,15 @@ impl OidcService {
         password: &str,
         replacing: Option<&str>,
     ) -> AuthResult<BrowserSignIn> {
+        super::sessions::count_login(self.try_sign_in(identifier, password, replacing).await)
+    }
+
+    async fn try_sign_in(
+        &self,
+        identifier: &str,
+        password: &str,
+        replacing: Option<&str>,
+    ) -> AuthResult<BrowserSignIn> {
         let user = self.auth.check_credentials(identifier, password).await?;
         if let Some(previous) = replacing {
             if let Some(signed_in) = self.browser(Some(previous)).await? {
@@ -232,7 +241,6 @@ impl OidcService {
             revoked_at: None,
         };
         self.auth.store.create_browser_session(&session).await?;
-        metrics::counter!("tessera_logins_total", "result" => "ok").increment(1);
         Ok(BrowserSignIn {
             token,
             max_age_secs: ttl,
