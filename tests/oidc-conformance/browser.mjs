@@ -37,6 +37,8 @@ function env(name, fallback) {
 }
 
 const issuer = env('TESSERA_ISSUER').replace(/\/$/, '');
+/** Where the issuer's hosted pages live: '' at the root, '/t/<slug>' for a tenant. */
+const basePath = new URL(issuer).pathname.replace(/\/$/, '');
 const email = env('TESSERA_USER_EMAIL');
 const password = env('TESSERA_USER_PASSWORD');
 const clientId = env('TESSERA_WEB_CLIENT_ID');
@@ -108,17 +110,17 @@ try {
   try {
     const response = await page.goto(authorize.href);
     check(response, 'the authorization URL gave no response');
-    check(new URL(page.url()).pathname === '/login', `expected the login page, got ${page.url()} (HTTP ${response.status()})`);
+    check(new URL(page.url()).pathname === `${basePath}/login`, `expected the login page, got ${page.url()} (HTTP ${response.status()})`);
     await screenshot('login');
     ok('authorization request sends the browser to the hosted login page');
 
     await page.getByLabel('Email or username').fill(email);
     await page.getByLabel('Password').fill(password);
     await Promise.all([
-      page.waitForURL((url) => url.pathname !== '/login' || isCallback(url), { waitUntil: 'domcontentloaded' }),
+      page.waitForURL((url) => url.pathname !== `${basePath}/login` || isCallback(url), { waitUntil: 'domcontentloaded' }),
       page.getByRole('button', { name: 'Sign in' }).click(),
     ]);
-    check(new URL(page.url()).pathname === '/consent', `expected the consent page after signing in, got ${page.url()}`);
+    check(new URL(page.url()).pathname === `${basePath}/consent`, `expected the consent page after signing in, got ${page.url()}`);
     await screenshot('consent');
     ok('signing in by the form labels leads to the consent page');
 

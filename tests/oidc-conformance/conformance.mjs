@@ -77,6 +77,13 @@ function env(name, fallback) {
 }
 
 const issuer = () => env('TESSERA_ISSUER').replace(/\/$/, '');
+/** Where the issuer's hosted pages live: '' at the root, '/t/<slug>' for a tenant. */
+const basePath = () => new URL(issuer()).pathname.replace(/\/$/, '');
+/** Cookie names of a tenant carry its slug: tessera_sso_<slug>. */
+const cookieName = (name) => {
+  const tenant = basePath().match(/^\/t\/([^/]+)$/);
+  return tenant ? `${name}_${tenant[1]}` : name;
+};
 const user = () => ({ identifier: env('TESSERA_USER_EMAIL'), password: env('TESSERA_USER_PASSWORD') });
 const webClient = () => ({
   id: env('TESSERA_WEB_CLIENT_ID'),
@@ -284,15 +291,15 @@ async function runBrowser(jar, startUrl, redirectUri, { decision = 'allow', cred
     const html = await response.text();
     assertEqual(response.status, 200, `GET ${url.pathname}${url.search.slice(0, 80)} status (body: ${html.slice(0, 300)})`);
     let next;
-    if (url.pathname === '/login') {
+    if (url.pathname === `${basePath()}/login`) {
       shown.login = true;
       checkHostedPageHeaders(response, 'login page');
       const form = parseForm(html, 'login page');
-      assert(jar.has('tessera_form_csrf'), 'login page did not set the tessera_form_csrf cookie');
+      assert(jar.has(cookieName('tessera_form_csrf')), `login page did not set the ${cookieName('tessera_form_csrf')} cookie`);
       next = await submitForm(jar, url, form.action, { ...form.hidden, ...credentials });
       if (next.status !== 303) fail(`POST /login answered ${next.status}, expected 303`, (await next.text()).slice(0, 500));
-      assert(jar.has('tessera_sso'), 'a successful sign-in did not set the tessera_sso cookie');
-    } else if (url.pathname === '/consent') {
+      assert(jar.has(cookieName('tessera_sso')), `a successful sign-in did not set the ${cookieName('tessera_sso')} cookie`);
+    } else if (url.pathname === `${basePath()}/consent`) {
       shown.consent = true;
       checkHostedPageHeaders(response, 'consent page');
       const form = parseForm(html, 'consent page');

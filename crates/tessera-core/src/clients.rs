@@ -134,6 +134,34 @@ pub struct NewClient {
     pub post_logout_redirect_uris: Vec<String>,
     /// ID-token algorithm (`RS256`, `ES256`, `EdDSA`); `None` = `RS256`.
     pub id_token_signed_response_alg: Option<String>,
+    /// Whether access tokens carry the `permissions` claim; `None` = yes.
+    pub token_permissions: Option<bool>,
+}
+
+impl NewClient {
+    /// The registration of `client`, as input again (for a change that
+    /// goes through the same validation as a registration).
+    pub fn from_client(client: &Client) -> NewClient {
+        NewClient {
+            name: client.name.clone(),
+            client_type: client.client_type.as_str().to_string(),
+            redirect_uris: client.redirect_uris.clone(),
+            grant_types: client
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_string())
+                .collect(),
+            scopes: client.scopes.clone(),
+            token_endpoint_auth_method: Some(client.token_endpoint_auth_method.as_str().to_string()),
+            jwks: client.jwks.clone(),
+            first_party: client.first_party,
+            access_token_ttl_secs: client.access_token_ttl_secs,
+            refresh_idle_ttl_secs: client.refresh_idle_ttl_secs,
+            post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
+            id_token_signed_response_alg: client.id_token_signed_response_alg.clone(),
+            token_permissions: Some(client.token_permissions),
+        }
+    }
 }
 
 /// A client secret in the clear, as handed out once. Its `Debug` output is
@@ -206,17 +234,27 @@ impl ClientService {
         let tenant = store
             .ensure_tenant(DEFAULT_TENANT_SLUG, "Default", clock.now())
             .await?;
+        Ok(Self::for_tenant(store, clock, settings, tenant.tenant_id))
+    }
+
+    /// The registry of tenant `tenant_id` (its issuer is in `settings`).
+    pub fn for_tenant(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: ClientAuthSettings,
+        tenant_id: Uuid,
+    ) -> ClientService {
         let cache = moka::future::Cache::builder()
             .max_capacity(10_000)
             .time_to_live(StdDuration::from_secs(CLIENT_CACHE_TTL_SECS))
             .build();
-        Ok(ClientService {
+        ClientService {
             store,
             clock,
             settings,
-            tenant_id: tenant.tenant_id,
+            tenant_id,
             cache,
-        })
+        }
     }
 
     /// Validates and registers a client; returns it with its secret, if any.
@@ -267,6 +305,21 @@ impl ClientService {
             .await?;
         self.cache.invalidate(&client_id).await;
         Ok(secret)
+    }
+
+    /// Replaces the registration of client `client_id` with `input`,
+    /// validated like a new registration; the id, secrets and creation time
+    /// stay. `NotFound` if it does not exist.
+    pub async fn update(&self, client_id: Uuid, input: NewClient) -> AuthResult<Client> {
+        let current = self.get(client_id).await?;
+        let mut client = validate(input, self.tenant_id, self.clock.now())?;
+        client.client_id = current.client_id;
+        client.secret_hash = current.secret_hash;
+        client.previous_secret_hash = current.previous_secret_hash;
+        client.created_at = current.created_at;
+        let updated = self.store.update_client(&client).await?;
+        self.cache.invalidate(&client_id).await;
+        Ok(updated)
     }
 
     /// Deletes a client; `NotFound` if it does not exist.

@@ -60,6 +60,23 @@ pub enum AuthError {
     /// The addressed resource does not exist for this caller.
     #[error("not found")]
     NotFound,
+    /// The caller lacks the named permission the operation needs.
+    #[error("missing permission {0}")]
+    Forbidden(String),
+    /// The rank rule refuses the operation: the caller would manage a user
+    /// or client that is not strictly below it, or hand out a role or
+    /// permission it does not hold itself; says which.
+    #[error("rank rule: {0}")]
+    RankRule(String),
+    /// The operation would leave the tenant without an active `super_admin`.
+    #[error("the last super_admin cannot be removed")]
+    LastSuperAdmin,
+    /// Setting this parent would make a role inherit from itself.
+    #[error("role hierarchy cycle")]
+    RoleCycle,
+    /// A built-in role or permission cannot be deleted; names it.
+    #[error("{0} is built in")]
+    Builtin(String),
     /// The password-hash queue is full; retry after the given seconds.
     #[error("overloaded")]
     Overloaded {
@@ -78,6 +95,7 @@ impl From<StoreError> for AuthError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => AuthError::NotFound,
+            StoreError::Conflict(field) if field == "last_holder" => AuthError::LastSuperAdmin,
             StoreError::Conflict(field) => AuthError::Conflict(field),
             StoreError::Unavailable(msg) => AuthError::Unavailable(msg),
             StoreError::Other(msg) => AuthError::Internal(msg),

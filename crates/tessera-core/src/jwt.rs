@@ -50,6 +50,14 @@ pub struct AccessClaims {
     /// The user's email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Roles assigned directly to the user or client (inherited ones are
+    /// folded into `permissions`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Effective permissions (names and wildcards `resource:*`, `*`);
+    /// absent when the client switched the claim off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]

@@ -3,6 +3,8 @@
 //! by the HTTP layer in `tessera-server`.
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod admin;
 pub mod clients;
 pub mod clock;
 pub mod error;
@@ -10,6 +12,7 @@ pub mod identity;
 pub mod jwt;
 pub mod keys;
 pub mod password;
+pub mod rbac;
 pub mod service;
 pub mod settings;
 mod tokens;

@@ -190,6 +190,8 @@ async fn rs256_es256_and_eddsa_keys_sign_side_by_side() {
             scope: None,
             tid: h.tenant_id,
             email: None,
+            roles: vec!["user".into()],
+            permissions: Some(vec![]),
         };
         let token = jwt::sign(&key, jwt::ACCESS_TOKEN_TYP, &claims).unwrap();
         let header: Value =

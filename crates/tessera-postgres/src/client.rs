@@ -14,7 +14,7 @@ pub(crate) async fn create(pool: &PgPool, client: &Client) -> StoreResult<()> {
         "insert into client (",
         client_columns!(),
         ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-            $17, $18)"
+            $17, $18, $19)"
     ))
     .bind(client.client_id)
     .bind(client.tenant_id)
@@ -36,6 +36,7 @@ pub(crate) async fn create(pool: &PgPool, client: &Client) -> StoreResult<()> {
     .bind(ms(client.updated_at))
     .bind(list_json(&client.post_logout_redirect_uris))
     .bind(&client.id_token_signed_response_alg)
+    .bind(client.token_permissions)
     .execute(pool)
     .await
     .map_err(conflict_on("client_id"))?;
@@ -111,4 +112,40 @@ pub(crate) async fn delete(pool: &PgPool, tenant_id: Uuid, client_id: Uuid) -> S
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+/// See [`tessera_store::Store::update_client`].
+pub(crate) async fn update(pool: &PgPool, client: &Client) -> StoreResult<Client> {
+    let row = sqlx::query(concat!(
+        "update client set name = $3, client_type = $4, redirect_uris = $5, grant_types = $6, \
+            scopes = $7, token_endpoint_auth_method = $8, jwks = $9, first_party = $10, \
+            access_token_ttl_secs = $11, refresh_idle_ttl_secs = $12, \
+            post_logout_redirect_uris = $13, id_token_signed_response_alg = $14, \
+            token_permissions = $15, updated_at = $16 \
+         where tenant_id = $1 and client_id = $2 \
+         returning ",
+        client_columns!()
+    ))
+    .bind(client.tenant_id)
+    .bind(client.client_id)
+    .bind(&client.name)
+    .bind(client.client_type.as_str())
+    .bind(list_json(&client.redirect_uris))
+    .bind(list_json(
+        &client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+    ))
+    .bind(list_json(&client.scopes))
+    .bind(client.token_endpoint_auth_method.as_str())
+    .bind(&client.jwks)
+    .bind(client.first_party)
+    .bind(client.access_token_ttl_secs)
+    .bind(client.refresh_idle_ttl_secs)
+    .bind(list_json(&client.post_logout_redirect_uris))
+    .bind(&client.id_token_signed_response_alg)
+    .bind(client.token_permissions)
+    .bind(ms(client.updated_at))
+    .fetch_one(pool)
+    .await
+    .map_err(map_err)?;
+    row::client(&row)
 }

@@ -15,11 +15,14 @@ mod client_assertion;
 mod consent;
 mod error;
 mod housekeeping;
+mod rbac;
 mod row;
 mod session;
 mod signing_key;
+mod tenant;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod user_admin;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -30,12 +33,13 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Row;
 use tessera_store::{
-    AuthorizationCode, BrowserSession, Client, CodeRedemption, Consent, PurgeCounts, RefreshToken, Session,
-    SessionWithUser, SigningKey, Store, StoreError, StoreResult, Tenant, User, UserProfileUpdate,
+    AuthorizationCode, BrowserSession, Client, CodeRedemption, Consent, KeepLastHolder, Permission,
+    PurgeCounts, RefreshToken, Role, RoleUpdate, Session, SessionWithUser, SigningKey, Store, StoreError,
+    StoreResult, Tenant, User, UserProfileUpdate, UserQuery, UserStatus,
 };
 use uuid::Uuid;
 
-use crate::error::{conflict_on, map_err, map_migrate_err};
+use crate::error::{map_err, map_migrate_err};
 use crate::row::{ms, opt_ms, user_columns};
 
 /// The migrations of this backend, embedded at compile time.
@@ -77,31 +81,6 @@ impl PostgresStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-
-    /// Names the field a failed `create_user` collided on, looking at what
-    /// the tenant holds now.
-    async fn user_conflict(&self, user: &User) -> StoreError {
-        let field = sqlx::query(
-            "select case \
-                when exists (select 1 from user_account where tenant_id = $1 and email = $2) \
-                    then 'email' \
-                when exists (select 1 from user_account where tenant_id = $1 and username = $3) \
-                    then 'username' \
-                when exists (select 1 from user_account where user_id = $4) then 'user_id' \
-                else 'unique' end as field",
-        )
-        .bind(user.tenant_id)
-        .bind(&user.email)
-        .bind(&user.username)
-        .bind(user.user_id)
-        .fetch_one(&self.pool)
-        .await
-        .and_then(|row| row.try_get::<String, _>("field"));
-        match field {
-            Ok(field) => StoreError::Conflict(field),
-            Err(e) => map_err(e),
-        }
-    }
 }
 
 #[async_trait]
@@ -119,56 +98,32 @@ impl Store for PostgresStore {
     }
 
     async fn ensure_tenant(&self, slug: &str, name: &str, now: DateTime<Utc>) -> StoreResult<Tenant> {
-        // Race-safe: a concurrent creator makes this insert a no-op.
-        sqlx::query(
-            "insert into tenant (tenant_id, slug, name, created_at) values ($1, $2, $3, $4) \
-             on conflict (slug) do nothing",
-        )
-        .bind(Uuid::now_v7())
-        .bind(slug)
-        .bind(name)
-        .bind(ms(now))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        self.get_tenant_by_slug(slug).await
+        tenant::ensure(&self.pool, slug, name, now).await
     }
 
     async fn get_tenant_by_slug(&self, slug: &str) -> StoreResult<Tenant> {
-        let row = sqlx::query("select tenant_id, slug, name, created_at from tenant where slug = $1")
-            .bind(slug)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row::tenant(&row)
+        tenant::get_by_slug(&self.pool, slug).await
     }
 
-    async fn create_user(&self, user: &User) -> StoreResult<()> {
-        let result = sqlx::query(concat!(
-            "insert into user_account (",
-            user_columns!(),
-            ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        ))
-        .bind(user.user_id)
-        .bind(user.tenant_id)
-        .bind(&user.email)
-        .bind(user.email_verified)
-        .bind(&user.username)
-        .bind(&user.display_name)
-        .bind(&user.profile)
-        .bind(user.status.as_str())
-        .bind(&user.password_hash)
-        .bind(user.failed_login_count)
-        .bind(opt_ms(user.locked_until))
-        .bind(ms(user.created_at))
-        .bind(ms(user.updated_at))
-        .execute(&self.pool)
-        .await;
-        match result.map_err(map_err) {
-            Ok(_) => Ok(()),
-            Err(StoreError::Conflict(_)) => Err(self.user_conflict(user).await),
-            Err(e) => Err(e),
-        }
+    async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        tenant::create(&self.pool, tenant).await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        tenant::list(&self.pool).await
+    }
+
+    async fn update_tenant(
+        &self,
+        slug: &str,
+        name: Option<&str>,
+        disabled_at: Option<Option<DateTime<Utc>>>,
+    ) -> StoreResult<Tenant> {
+        tenant::update(&self.pool, slug, name, disabled_at).await
+    }
+
+    async fn create_user(&self, user: &User, roles: &[String]) -> StoreResult<()> {
+        user_admin::create(&self.pool, user, roles).await
     }
 
     async fn get_user(&self, tenant_id: Uuid, user_id: Uuid) -> StoreResult<User> {
@@ -217,7 +172,9 @@ impl Store for PostgresStore {
                 username = case when $3 then $4 else username end, \
                 display_name = case when $5 then $6 else display_name end, \
                 profile = coalesce($7, profile), \
-                updated_at = $8 \
+                updated_at = $8, \
+                email = coalesce($9, email), \
+                email_verified = coalesce($10, email_verified) \
              where tenant_id = $1 and user_id = $2 \
              returning ",
             user_columns!()
@@ -230,10 +187,17 @@ impl Store for PostgresStore {
         .bind(update.display_name.clone().flatten())
         .bind(&update.profile)
         .bind(ms(now))
+        .bind(&update.email)
+        .bind(update.email_verified)
         .fetch_one(&self.pool)
-        .await
-        .map_err(conflict_on("username"))?;
-        row::user(&row)
+        .await;
+        match row.map_err(map_err) {
+            Ok(row) => row::user(&row),
+            Err(StoreError::Conflict(_)) => {
+                Err(user_admin::profile_conflict(&self.pool, tenant_id, user_id, update).await)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn set_password_hash(
@@ -500,5 +464,141 @@ impl Store for PostgresStore {
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<PurgeCounts> {
         housekeeping::purge_expired(&self.pool, now).await
+    }
+
+    async fn list_users(&self, tenant_id: Uuid, query: &UserQuery) -> StoreResult<Vec<User>> {
+        user_admin::list(&self.pool, tenant_id, query).await
+    }
+
+    async fn set_user_status(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        status: UserStatus,
+        revoke_sessions: Option<&str>,
+        keep: Option<KeepLastHolder<'_>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        user_admin::set_status(&self.pool, tenant_id, user_id, status, revoke_sessions, keep, now).await
+    }
+
+    async fn soft_delete_user(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        keep: Option<KeepLastHolder<'_>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        user_admin::soft_delete(&self.pool, tenant_id, user_id, keep, now).await
+    }
+
+    async fn erase_user(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        keep: Option<KeepLastHolder<'_>>,
+    ) -> StoreResult<()> {
+        user_admin::erase(&self.pool, tenant_id, user_id, keep).await
+    }
+
+    async fn seed_rbac(
+        &self,
+        tenant_id: Uuid,
+        permissions: &[Permission],
+        roles: &[Role],
+    ) -> StoreResult<bool> {
+        rbac::seed(&self.pool, tenant_id, permissions, roles).await
+    }
+
+    async fn list_permissions(&self, tenant_id: Uuid) -> StoreResult<Vec<Permission>> {
+        rbac::list_permissions(&self.pool, tenant_id).await
+    }
+
+    async fn create_permission(&self, permission: &Permission) -> StoreResult<()> {
+        rbac::create_permission(&self.pool, permission).await
+    }
+
+    async fn delete_permission(&self, tenant_id: Uuid, name: &str) -> StoreResult<()> {
+        rbac::delete_permission(&self.pool, tenant_id, name).await
+    }
+
+    async fn list_roles(&self, tenant_id: Uuid) -> StoreResult<Vec<Role>> {
+        rbac::list_roles(&self.pool, tenant_id).await
+    }
+
+    async fn get_role(&self, tenant_id: Uuid, name: &str) -> StoreResult<Role> {
+        rbac::get_role(&self.pool, tenant_id, name).await
+    }
+
+    async fn create_role(&self, role: &Role) -> StoreResult<()> {
+        rbac::create_role(&self.pool, role).await
+    }
+
+    async fn update_role(
+        &self,
+        tenant_id: Uuid,
+        name: &str,
+        update: &RoleUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Role> {
+        rbac::update_role(&self.pool, tenant_id, name, update, now).await
+    }
+
+    async fn delete_role(&self, tenant_id: Uuid, name: &str) -> StoreResult<()> {
+        rbac::delete_role(&self.pool, tenant_id, name).await
+    }
+
+    async fn grant_role_permission(
+        &self,
+        tenant_id: Uuid,
+        role: &str,
+        permission: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        rbac::grant_permission(&self.pool, tenant_id, role, permission, now).await
+    }
+
+    async fn revoke_role_permission(
+        &self,
+        tenant_id: Uuid,
+        role: &str,
+        permission: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        rbac::revoke_permission(&self.pool, tenant_id, role, permission, now).await
+    }
+
+    async fn list_user_roles(&self, tenant_id: Uuid, user_id: Uuid) -> StoreResult<Vec<String>> {
+        rbac::list_user_roles(&self.pool, tenant_id, user_id).await
+    }
+
+    async fn assign_user_role(&self, tenant_id: Uuid, user_id: Uuid, role: &str) -> StoreResult<()> {
+        rbac::assign_user_role(&self.pool, tenant_id, user_id, role).await
+    }
+
+    async fn remove_user_role(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        role: &str,
+        keep: Option<KeepLastHolder<'_>>,
+    ) -> StoreResult<()> {
+        rbac::remove_user_role(&self.pool, tenant_id, user_id, role, keep).await
+    }
+
+    async fn list_client_roles(&self, tenant_id: Uuid, client_id: Uuid) -> StoreResult<Vec<String>> {
+        rbac::list_client_roles(&self.pool, tenant_id, client_id).await
+    }
+
+    async fn assign_client_role(&self, tenant_id: Uuid, client_id: Uuid, role: &str) -> StoreResult<()> {
+        rbac::assign_client_role(&self.pool, tenant_id, client_id, role).await
+    }
+
+    async fn remove_client_role(&self, tenant_id: Uuid, client_id: Uuid, role: &str) -> StoreResult<()> {
+        rbac::remove_client_role(&self.pool, tenant_id, client_id, role).await
+    }
+
+    async fn update_client(&self, client: &Client) -> StoreResult<Client> {
+        client::update(&self.pool, client).await
     }
 }

@@ -5,8 +5,9 @@ use chrono::{DateTime, Timelike, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 use tessera_store::{
-    AuthorizationCode, BrowserSession, Client, ClientType, Consent, GrantType, KeyState, RefreshToken,
-    Session, SigningKey, StoreError, StoreResult, Tenant, TokenEndpointAuthMethod, User, UserStatus,
+    AuthorizationCode, BrowserSession, Client, ClientType, Consent, GrantType, KeyState, Permission,
+    RefreshToken, Role, Session, SigningKey, StoreError, StoreResult, Tenant, TokenEndpointAuthMethod, User,
+    UserStatus,
 };
 use uuid::Uuid;
 
@@ -14,7 +15,7 @@ use uuid::Uuid;
 macro_rules! user_columns {
     () => {
         "user_id, tenant_id, email, email_verified, username, display_name, profile, status, \
-         password_hash, failed_login_count, locked_until, created_at, updated_at"
+         password_hash, failed_login_count, locked_until, created_at, updated_at, deleted_at"
     };
 }
 pub(crate) use user_columns;
@@ -51,7 +52,7 @@ macro_rules! client_columns {
         "client_id, tenant_id, name, client_type, redirect_uris, grant_types, scopes, \
          token_endpoint_auth_method, jwks, first_party, access_token_ttl_secs, \
          refresh_idle_ttl_secs, secret_hash, previous_secret_hash, created_at, updated_at, \
-         post_logout_redirect_uris, id_token_signed_response_alg"
+         post_logout_redirect_uris, id_token_signed_response_alg, token_permissions"
     };
 }
 pub(crate) use client_columns;
@@ -125,6 +126,7 @@ pub(crate) fn tenant(row: &PgRow) -> StoreResult<Tenant> {
         slug: column(row, "slug")?,
         name: column(row, "name")?,
         created_at: column(row, "created_at")?,
+        disabled_at: column(row, "disabled_at")?,
     })
 }
 
@@ -146,6 +148,7 @@ pub(crate) fn user(row: &PgRow) -> StoreResult<User> {
         locked_until: column(row, "locked_until")?,
         created_at: column(row, "created_at")?,
         updated_at: column(row, "updated_at")?,
+        deleted_at: column(row, "deleted_at")?,
     })
 }
 
@@ -230,6 +233,7 @@ pub(crate) fn client(row: &PgRow) -> StoreResult<Client> {
         previous_secret_hash: column(row, "previous_secret_hash")?,
         post_logout_redirect_uris: list_column(row, "post_logout_redirect_uris")?,
         id_token_signed_response_alg: column(row, "id_token_signed_response_alg")?,
+        token_permissions: column(row, "token_permissions")?,
         created_at: column(row, "created_at")?,
         updated_at: column(row, "updated_at")?,
     })
@@ -287,6 +291,31 @@ pub(crate) fn consent(row: &PgRow) -> StoreResult<Consent> {
 /// Reads the `session_id` column of a `returning session_id` row.
 pub(crate) fn session_id(row: &PgRow) -> StoreResult<Uuid> {
     column(row, "session_id")
+}
+
+/// Reads a `permission` row.
+pub(crate) fn permission(row: &PgRow) -> StoreResult<Permission> {
+    Ok(Permission {
+        tenant_id: column(row, "tenant_id")?,
+        name: column(row, "name")?,
+        description: column(row, "description")?,
+        builtin: column(row, "builtin")?,
+        created_at: column(row, "created_at")?,
+    })
+}
+
+/// Reads a `role` row; its permissions are filled in by the caller.
+pub(crate) fn role(row: &PgRow) -> StoreResult<Role> {
+    Ok(Role {
+        tenant_id: column(row, "tenant_id")?,
+        name: column(row, "name")?,
+        description: column(row, "description")?,
+        parent: column(row, "parent_name")?,
+        permissions: Vec::new(),
+        builtin: column(row, "builtin")?,
+        created_at: column(row, "created_at")?,
+        updated_at: column(row, "updated_at")?,
+    })
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ pub(crate) async fn get_with_user(
             s.auth_time as s_auth_time, s.amr as s_amr, \
             u.user_id, u.tenant_id, u.email, u.email_verified, u.username, \
             u.display_name, u.profile, u.status, u.password_hash, \
-            u.failed_login_count, u.locked_until, u.created_at, u.updated_at \
+            u.failed_login_count, u.locked_until, u.created_at, u.updated_at, u.deleted_at \
          from session s join user_account u on u.user_id = s.user_id \
          where s.tenant_id = $1 and s.session_id = $2",
     )

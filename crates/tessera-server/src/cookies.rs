@@ -5,6 +5,8 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use cookie::{Cookie, SameSite};
 use tessera_core::IssuedTokens;
 
+use crate::state::HttpSettings;
+
 /// Access token cookie (sent on every path).
 pub const ACCESS_COOKIE: &str = "tessera_access";
 /// Refresh token cookie (sent only to the auth endpoints).
@@ -28,9 +30,9 @@ pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn cookie(
-    name: &'static str,
+    name: String,
     value: String,
-    path: &'static str,
+    path: String,
     max_age: u64,
     http_only: bool,
     secure: bool,
@@ -48,35 +50,37 @@ fn time_duration(secs: u64) -> cookie::time::Duration {
     cookie::time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
-/// `Set-Cookie` headers carrying `tokens` and `csrf_token`.
+/// `Set-Cookie` headers carrying `tokens` and `csrf_token` (names and
+/// paths of the tenant `http` serves).
 pub fn set_token_cookies(
     headers: &mut HeaderMap,
     tokens: &IssuedTokens,
     csrf_token: &str,
     refresh_max_age: u64,
-    secure: bool,
+    http: &HttpSettings,
 ) {
+    let secure = http.secure_cookies;
     let cookies = [
         cookie(
-            ACCESS_COOKIE,
+            http.cookie_name(ACCESS_COOKIE),
             tokens.access_token.clone(),
-            "/",
+            http.path("/"),
             tokens.expires_in,
             true,
             secure,
         ),
         cookie(
-            REFRESH_COOKIE,
+            http.cookie_name(REFRESH_COOKIE),
             tokens.refresh_token.clone(),
-            REFRESH_PATH,
+            http.path(REFRESH_PATH),
             refresh_max_age,
             true,
             secure,
         ),
         cookie(
-            CSRF_COOKIE,
+            http.cookie_name(CSRF_COOKIE),
             csrf_token.to_owned(),
-            "/",
+            http.path("/"),
             refresh_max_age,
             false,
             secure,
@@ -86,11 +90,33 @@ pub fn set_token_cookies(
 }
 
 /// `Set-Cookie` headers that delete all three cookies.
-pub fn clear_token_cookies(headers: &mut HeaderMap, secure: bool) {
+pub fn clear_token_cookies(headers: &mut HeaderMap, http: &HttpSettings) {
+    let secure = http.secure_cookies;
     let cookies = [
-        cookie(ACCESS_COOKIE, String::new(), "/", 0, true, secure),
-        cookie(REFRESH_COOKIE, String::new(), REFRESH_PATH, 0, true, secure),
-        cookie(CSRF_COOKIE, String::new(), "/", 0, false, secure),
+        cookie(
+            http.cookie_name(ACCESS_COOKIE),
+            String::new(),
+            http.path("/"),
+            0,
+            true,
+            secure,
+        ),
+        cookie(
+            http.cookie_name(REFRESH_COOKIE),
+            String::new(),
+            http.path(REFRESH_PATH),
+            0,
+            true,
+            secure,
+        ),
+        cookie(
+            http.cookie_name(CSRF_COOKIE),
+            String::new(),
+            http.path("/"),
+            0,
+            false,
+            secure,
+        ),
     ];
     append(headers, &cookies);
 }

@@ -57,6 +57,18 @@ pub enum ErrorCode {
     InsufficientScope,
     /// Cookie-authenticated state change without a matching CSRF header.
     CsrfFailed,
+    /// The caller lacks the permission the operation needs (named in
+    /// `detail`).
+    Forbidden,
+    /// The rank rule refuses: the target is not strictly below the caller,
+    /// or the caller would hand out what it does not hold.
+    RankRule,
+    /// The operation would leave the tenant without an active super_admin.
+    LastSuperAdmin,
+    /// The new parent would make a role inherit from itself.
+    RoleCycle,
+    /// Built-in roles and permissions cannot be deleted.
+    BuiltinProtected,
     /// The current password given for a change is wrong.
     WrongPassword,
     /// Password hashing queue full; retry later.
@@ -125,6 +137,11 @@ impl ErrorCode {
             InvalidToken => ("invalid_token", StatusCode::UNAUTHORIZED, "Invalid token"),
             InsufficientScope => ("insufficient_scope", StatusCode::FORBIDDEN, "Insufficient scope"),
             CsrfFailed => ("csrf_failed", StatusCode::FORBIDDEN, "CSRF check failed"),
+            Forbidden => ("forbidden", StatusCode::FORBIDDEN, "Forbidden"),
+            RankRule => ("rank_rule", StatusCode::FORBIDDEN, "Outranked"),
+            LastSuperAdmin => ("last_super_admin", StatusCode::CONFLICT, "Last super admin"),
+            RoleCycle => ("role_cycle", StatusCode::CONFLICT, "Role hierarchy cycle"),
+            BuiltinProtected => ("builtin_protected", StatusCode::CONFLICT, "Built in"),
             WrongPassword => (
                 "wrong_password",
                 StatusCode::BAD_REQUEST,
@@ -280,6 +297,23 @@ impl From<AuthError> for ApiError {
             ),
             AuthError::WrongPassword => ApiError::new(ErrorCode::WrongPassword, None),
             AuthError::NotFound => ApiError::new(ErrorCode::NotFound, None),
+            AuthError::Forbidden(permission) => ApiError::new(
+                ErrorCode::Forbidden,
+                Some(format!("this needs the permission {permission}")),
+            ),
+            AuthError::RankRule(why) => ApiError::new(ErrorCode::RankRule, Some(why)),
+            AuthError::LastSuperAdmin => ApiError::new(
+                ErrorCode::LastSuperAdmin,
+                Some("the tenant must keep at least one active super_admin".into()),
+            ),
+            AuthError::RoleCycle => ApiError::new(
+                ErrorCode::RoleCycle,
+                Some("a role cannot inherit from itself or its descendants".into()),
+            ),
+            AuthError::Builtin(what) => ApiError::new(
+                ErrorCode::BuiltinProtected,
+                Some(format!("{what} is built in and cannot be deleted")),
+            ),
             AuthError::Overloaded { retry_after_secs } => ApiError {
                 retry_after_secs: Some(retry_after_secs),
                 ..ApiError::new(
@@ -415,6 +449,11 @@ mod tests {
             (AuthError::InsufficientScope("openid"), "insufficient_scope", 403),
             (AuthError::WrongPassword, "wrong_password", 400),
             (AuthError::NotFound, "not_found", 404),
+            (AuthError::Forbidden("user:read".into()), "forbidden", 403),
+            (AuthError::RankRule("x".into()), "rank_rule", 403),
+            (AuthError::LastSuperAdmin, "last_super_admin", 409),
+            (AuthError::RoleCycle, "role_cycle", 409),
+            (AuthError::Builtin("role user".into()), "builtin_protected", 409),
             (AuthError::Overloaded { retry_after_secs: 1 }, "overloaded", 503),
             (AuthError::Unavailable("db".into()), "service_unavailable", 503),
             (AuthError::Internal("bug".into()), "internal_error", 500),

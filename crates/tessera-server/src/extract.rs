@@ -126,47 +126,62 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::InvalidToken,
-                        Some("Authorization must be 'Bearer <token>'".into()),
-                    )
-                })?;
-            let auth = state.auth.authenticate(token).await?;
-            return Ok(Caller {
-                auth,
-                via_cookie: false,
-            });
-        }
-        let Some(token) = read_cookie(&parts.headers, ACCESS_COOKIE) else {
-            return Err(ApiError::new(
-                ErrorCode::InvalidToken,
-                Some("access token missing".into()),
-            ));
-        };
-        check_csrf(parts)?;
+        let (token, via_cookie) = presented_token(parts, state)?;
         let auth = state.auth.authenticate(&token).await?;
-        Ok(Caller {
-            auth,
-            via_cookie: true,
-        })
+        Ok(Caller { auth, via_cookie })
     }
+}
+
+/// A caller of the admin API: a signed-in user or a machine client (its
+/// client-credentials token), with the roles and permissions it holds now.
+/// Bearer token or, in cookie mode, the access-token cookie with the CSRF
+/// check on writes.
+pub struct AdminCaller(pub tessera_core::admin::Caller);
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (token, _) = presented_token(parts, state)?;
+        Ok(AdminCaller(state.admin.caller(&token).await?))
+    }
+}
+
+/// The access token of a request: from `Authorization: Bearer`, else from
+/// the access-token cookie (after the CSRF check); whether it was the cookie.
+fn presented_token(parts: &Parts, state: &AppState) -> Result<(String, bool), ApiError> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidToken,
+                    Some("Authorization must be 'Bearer <token>'".into()),
+                )
+            })?;
+        return Ok((token.to_string(), false));
+    }
+    let Some(token) = read_cookie(&parts.headers, &state.http.cookie_name(ACCESS_COOKIE)) else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidToken,
+            Some("access token missing".into()),
+        ));
+    };
+    check_csrf(parts, state)?;
+    Ok((token, true))
 }
 
 /// For cookie-authenticated requests with a state-changing method: the CSRF
 /// header must equal the CSRF cookie.
-pub fn check_csrf(parts: &Parts) -> Result<(), ApiError> {
+pub fn check_csrf(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
     if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    let cookie = read_cookie(&parts.headers, CSRF_COOKIE);
+    let cookie = read_cookie(&parts.headers, &state.http.cookie_name(CSRF_COOKIE));
     let header = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
     match (cookie, header) {
         (Some(cookie), Some(header))

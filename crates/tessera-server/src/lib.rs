@@ -12,6 +12,7 @@ mod observe;
 mod openapi;
 pub mod routes;
 mod state;
+mod tenant;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use std::net::SocketAddr;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -28,24 +30,27 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use error::{ApiError, ErrorCode, Problem};
 pub use observe::metrics_handle;
 pub use openapi::ApiDoc;
-pub use state::{AppState, HttpSettings, Theme};
+pub use state::{AppState, HttpSettings, TenantDirectory, TenantHandle, Theme};
 
-/// The whole application router.
+/// The whole application router: the default tenant's routes at the root,
+/// the other tenants' under `/t/{slug}`, the OpenAPI document, and the
+/// layers every request goes through once.
 pub fn router(state: AppState) -> Router {
     let http = state.http.clone();
-    let mut app = Router::new()
-        .merge(routes::auth::router())
-        .merge(routes::users::router())
-        .merge(routes::sessions::router())
-        .merge(routes::oauth::router())
-        .merge(routes::pages::router())
-        .merge(routes::oidc::router())
-        .merge(routes::well_known::router())
-        .merge(routes::health::router())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .merge(openapi::docs_router());
+    let tenants = state.tenants.clone();
+    let mut app = routes(state).merge(openapi::docs_router());
+    if let Some(directory) = tenants {
+        app = app.merge(
+            Router::new()
+                .route("/t/{slug}", any(tenant::dispatch))
+                .route("/t/{slug}/{*rest}", any(tenant::dispatch))
+                .route(
+                    "/.well-known/oauth-authorization-server/t/{slug}",
+                    axum::routing::get(tenant::authorization_server_metadata),
+                )
+                .with_state(directory),
+        );
+    }
     app = app
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -61,6 +66,28 @@ pub fn router(state: AppState) -> Router {
         app = app.layer(cors);
     }
     app.layer(axum::middleware::from_fn(observe::observe))
+}
+
+/// The routes of one tenant, without layers: what `/t/{slug}/…` forwards to.
+pub fn routes(state: AppState) -> Router {
+    let tenant_admin = state.tenants.is_some();
+    let mut app = Router::new()
+        .merge(routes::auth::router())
+        .merge(routes::admin::router())
+        .merge(routes::authz::router())
+        .merge(routes::users::router())
+        .merge(routes::sessions::router())
+        .merge(routes::oauth::router())
+        .merge(routes::pages::router())
+        .merge(routes::oidc::router())
+        .merge(routes::well_known::router())
+        .merge(routes::health::router());
+    if tenant_admin {
+        app = app.merge(routes::admin::tenants::router());
+    }
+    app.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
 }
 
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {

@@ -7,7 +7,11 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{OAuthErrorBody, Problem};
-use crate::routes::{auth, health, oauth, oidc, sessions, users, well_known, UserView};
+use crate::routes::admin::{
+    clients as admin_clients, keys as admin_keys, roles as admin_roles, tenants as admin_tenants,
+    users as admin_users,
+};
+use crate::routes::{auth, authz, health, oauth, oidc, sessions, users, well_known, UserView};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -21,6 +25,18 @@ use crate::routes::{auth, health, oauth, oidc, sessions, users, well_known, User
         oidc::openid_configuration, oidc::authorization_server_metadata, oidc::userinfo,
         oidc::list_consents, oidc::revoke_consent,
         well_known::jwks,
+        admin_users::list_users, admin_users::create_user, admin_users::get_user, admin_users::update_user,
+        admin_users::delete_user, admin_users::suspend_user, admin_users::disable_user, admin_users::reactivate_user,
+        admin_users::logout_user, admin_users::set_password, admin_users::assign_role, admin_users::remove_role,
+        admin_roles::list_roles, admin_roles::create_role, admin_roles::get_role, admin_roles::update_role,
+        admin_roles::delete_role, admin_roles::grant_permission, admin_roles::revoke_permission,
+        admin_roles::list_permissions, admin_roles::create_permission, admin_roles::delete_permission,
+        admin_clients::list_clients, admin_clients::create_client, admin_clients::get_client,
+        admin_clients::update_client, admin_clients::delete_client, admin_clients::rotate_secret,
+        admin_clients::assign_role, admin_clients::remove_role,
+        admin_keys::list_keys, admin_keys::rotate_key,
+        admin_tenants::list_tenants, admin_tenants::create_tenant, admin_tenants::update_tenant,
+        authz::check,
         health::live, health::ready, health::metrics,
     ),
     components(schemas(
@@ -29,6 +45,17 @@ use crate::routes::{auth, health, oauth, oidc, sessions, users, well_known, User
         users::UpdateMeBody, users::ChangePasswordBody, sessions::SessionView, health::HealthStatus,
         OAuthErrorBody, oauth::TokenForm, oauth::TokenActionForm, oauth::OAuthTokenResponse,
         oauth::IntrospectionResponse, oidc::ConsentView,
+        admin_users::AdminUserView, admin_users::AdminUserListItem, admin_users::UserPageView,
+        admin_users::CreateUserBody, admin_users::UpdateUserBody, admin_users::SetPasswordBody,
+        admin_users::GeneratedPassword, admin_users::LogoutResult, admin_users::RoleBody,
+        admin_roles::RoleJson, admin_roles::PermissionJson, admin_roles::CreateRoleBody,
+        admin_roles::UpdateRoleBody, admin_roles::CreatePermissionBody,
+        admin_clients::ClientJson, admin_clients::CreatedClient, admin_clients::RotatedSecret,
+        admin_clients::CreateClientBody, admin_clients::UpdateClientBody,
+        admin_keys::KeyJson, admin_keys::RotateKeyBody, admin_keys::RotatedKey,
+        admin_tenants::TenantJson, admin_tenants::CreateTenantBody, admin_tenants::UpdateTenantBody,
+        admin_tenants::TenantAdminBody,
+        authz::CheckBody, authz::CheckResult,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -37,6 +64,7 @@ use crate::routes::{auth, health, oauth, oidc, sessions, users, well_known, User
         (name = "sessions", description = "The signed-in user's sessions"),
         (name = "oauth", description = "OAuth 2.1 / OpenID Connect: token, introspection, revocation, UserInfo, discovery"),
         (name = "keys", description = "Published signing keys"),
+        (name = "admin", description = "Administration (each route needs a named permission; see docs/rbac.md) and authorization decisions"),
         (name = "health", description = "Liveness, readiness, metrics"),
     )
 )]

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
+use tessera_core::admin::AdminService;
 use tessera_core::{AuthService, ClientService, OidcService};
 
 /// HTTP-level settings (the binary fills them from its configuration).
@@ -22,6 +23,32 @@ pub struct HttpSettings {
     pub refresh_cookie_max_age_secs: u64,
     /// Branding of the hosted pages.
     pub theme: Theme,
+    /// Where this tenant is served: empty for the default tenant (root
+    /// paths), `/t/{slug}` for the others. Links, redirects and cookie paths
+    /// of the hosted pages and cookie mode start with it.
+    pub base_path: String,
+}
+
+impl HttpSettings {
+    /// `path` (absolute, starting with `/`) under this tenant's base path.
+    pub fn path(&self, path: &str) -> String {
+        match (self.base_path.is_empty(), path) {
+            (true, _) => path.to_string(),
+            (false, "/") => self.base_path.clone(),
+            (false, _) => format!("{}{path}", self.base_path),
+        }
+    }
+
+    /// The name of cookie `base` for this tenant: as is for the default
+    /// tenant, with the tenant's slug appended for the others — so a
+    /// browser signed in to two tenants keeps two distinct cookies, never
+    /// two of the same name.
+    pub fn cookie_name(&self, base: &str) -> String {
+        match self.base_path.strip_prefix("/t/") {
+            Some(slug) => format!("{base}_{slug}"),
+            None => base.to_string(),
+        }
+    }
 }
 
 /// Branding of the hosted pages (login, consent, logout): set in the
@@ -73,6 +100,29 @@ impl Theme {
     }
 }
 
+/// A tenant other than the default one, ready to serve: its handler state
+/// and its routes (without the outer layers, which the default tenant's
+/// router applies to every request).
+pub struct TenantHandle {
+    /// The tenant's handler state (its own services and issuer).
+    pub state: AppState,
+    /// Its routes.
+    pub routes: axum::Router,
+}
+
+/// Finds the live tenants served under `/t/{slug}` (implemented by the
+/// binary, which knows how to start a tenant's services).
+#[async_trait::async_trait]
+pub trait TenantDirectory: Send + Sync + 'static {
+    /// The tenant called `slug`, if it exists, is not the default one and
+    /// is not disabled.
+    async fn tenant(&self, slug: &str) -> Result<Option<Arc<TenantHandle>>, tessera_core::AuthError>;
+
+    /// Forgets what is cached about `slug` (after renaming or disabling it
+    /// here; other nodes notice within their cache lifetime).
+    async fn forget(&self, slug: &str);
+}
+
 /// Shared handler state: cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -82,6 +132,11 @@ pub struct AppState {
     pub clients: Arc<ClientService>,
     /// The authorization code flow, hosted-page sessions and OIDC.
     pub oidc: Arc<OidcService>,
+    /// Roles, permissions and the admin API.
+    pub admin: Arc<AdminService>,
+    /// The other tenants, served under `/t/{slug}` — set on the default
+    /// tenant's state only.
+    pub tenants: Option<Arc<dyn TenantDirectory>>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// HTTP settings.

@@ -14,7 +14,7 @@ pub(crate) async fn create(writer: &SqlitePool, client: &Client) -> StoreResult<
         "insert into client (",
         client_columns!(),
         ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-            $17, $18)"
+            $17, $18, $19)"
     ))
     .bind(id(client.client_id))
     .bind(id(client.tenant_id))
@@ -36,6 +36,7 @@ pub(crate) async fn create(writer: &SqlitePool, client: &Client) -> StoreResult<
     .bind(ms(client.updated_at))
     .bind(list_text(&client.post_logout_redirect_uris)?)
     .bind(&client.id_token_signed_response_alg)
+    .bind(client.token_permissions)
     .execute(writer)
     .await
     .map_err(conflict_on("client_id"))?;
@@ -110,4 +111,40 @@ pub(crate) async fn delete(writer: &SqlitePool, tenant_id: Uuid, client_id: Uuid
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+/// See [`tessera_store::Store::update_client`].
+pub(crate) async fn update(writer: &SqlitePool, client: &Client) -> StoreResult<Client> {
+    let row = sqlx::query(concat!(
+        "update client set name = $3, client_type = $4, redirect_uris = $5, grant_types = $6, \
+            scopes = $7, token_endpoint_auth_method = $8, jwks = $9, first_party = $10, \
+            access_token_ttl_secs = $11, refresh_idle_ttl_secs = $12, \
+            post_logout_redirect_uris = $13, id_token_signed_response_alg = $14, \
+            token_permissions = $15, updated_at = $16 \
+         where tenant_id = $1 and client_id = $2 \
+         returning ",
+        client_columns!()
+    ))
+    .bind(id(client.tenant_id))
+    .bind(id(client.client_id))
+    .bind(&client.name)
+    .bind(client.client_type.as_str())
+    .bind(list_text(&client.redirect_uris)?)
+    .bind(list_text(
+        &client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+    )?)
+    .bind(list_text(&client.scopes)?)
+    .bind(client.token_endpoint_auth_method.as_str())
+    .bind(client.jwks.as_ref().map(json_text).transpose()?)
+    .bind(client.first_party)
+    .bind(client.access_token_ttl_secs)
+    .bind(client.refresh_idle_ttl_secs)
+    .bind(list_text(&client.post_logout_redirect_uris)?)
+    .bind(&client.id_token_signed_response_alg)
+    .bind(client.token_permissions)
+    .bind(ms(client.updated_at))
+    .fetch_one(writer)
+    .await
+    .map_err(map_err)?;
+    row::client(&row)
 }

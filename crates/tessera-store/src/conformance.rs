@@ -23,9 +23,13 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+mod admin_users;
 mod oidc;
+mod rbac;
 
+pub use admin_users::*;
 pub use oidc::*;
+pub use rbac::*;
 
 use crate::{
     Client, ClientType, GrantType, KeyState, RefreshToken, Session, SigningKey, Store, StoreError, Tenant,
@@ -142,6 +146,24 @@ macro_rules! store_conformance_tests {
             purge_expired_removes_only_expired_rows,
             client_assertion_jti_is_accepted_once_per_client,
             concurrent_client_assertions_only_one_wins,
+            tenants_are_created_listed_and_updated,
+            seed_rbac_seeds_only_once,
+            concurrent_seed_rbac_calls_agree,
+            permissions_are_created_and_deleted_from_roles,
+            roles_are_created_updated_and_deleted,
+            role_permissions_are_granted_and_revoked,
+            user_roles_are_assigned_and_removed,
+            client_roles_are_assigned_and_removed,
+            create_user_with_roles_is_atomic,
+            update_user_profile_changes_email,
+            list_users_filters_combine,
+            list_users_pages_in_every_order,
+            set_user_status_revokes_sessions_when_asked,
+            soft_delete_hides_users_until_reactivated,
+            erase_user_removes_everything_of_the_user,
+            keep_last_holder_refuses_to_remove_the_last_holder,
+            concurrent_removal_of_two_holders_keeps_one,
+            update_client_replaces_registration_and_keeps_secrets,
         );
     };
     (@tests $fixture:expr; $($name:ident),* $(,)?) => {
@@ -189,12 +211,13 @@ fn user(tenant_id: Uuid, email: &str, username: Option<&str>, now: DateTime<Utc>
         locked_until: None,
         created_at: now,
         updated_at: now,
+        deleted_at: None,
     }
 }
 
 async fn created_user<S: Store>(store: &S, tenant_id: Uuid, email: &str) -> User {
     let u = user(tenant_id, email, None, now_ms());
-    store.create_user(&u).await.expect("create_user");
+    store.create_user(&u, &[]).await.expect("create_user");
     u
 }
 
@@ -371,7 +394,7 @@ pub async fn user_round_trips_every_field<S: Store>(store: &S) {
                 now,
             )
         };
-        store.create_user(&u).await.expect("create_user");
+        store.create_user(&u, &[]).await.expect("create_user");
         assert_eq!(store.get_user(t.tenant_id, u.user_id).await.expect("get"), u);
     }
 }
@@ -383,7 +406,7 @@ pub async fn user_without_optional_fields_round_trips<S: Store>(store: &S) {
         password_hash: None,
         ..user(t.tenant_id, "bare@example.com", None, now_ms())
     };
-    store.create_user(&u).await.expect("create_user");
+    store.create_user(&u, &[]).await.expect("create_user");
     assert_eq!(store.get_user(t.tenant_id, u.user_id).await.expect("get"), u);
 }
 
@@ -394,7 +417,7 @@ pub async fn timestamps_are_truncated_to_milliseconds<S: Store>(store: &S) {
     let ms = now_ms();
     let precise = ms + Duration::nanoseconds(999_999);
     let u = user(t.tenant_id, "precise@example.com", None, precise);
-    store.create_user(&u).await.expect("create_user");
+    store.create_user(&u, &[]).await.expect("create_user");
     let got = store.get_user(t.tenant_id, u.user_id).await.expect("get");
     assert_eq!(got.created_at, ms);
     assert_eq!(got.updated_at, ms);
@@ -412,17 +435,17 @@ pub async fn create_user_conflict_names_the_field<S: Store>(store: &S) {
     let t = tenant(store, "acme").await;
     let now = now_ms();
     let first = user(t.tenant_id, "ada@example.com", Some("ada"), now);
-    store.create_user(&first).await.expect("first");
+    store.create_user(&first, &[]).await.expect("first");
 
     let same_email = user(t.tenant_id, "ada@example.com", Some("other"), now);
-    assert_conflict(store.create_user(&same_email).await, "email");
+    assert_conflict(store.create_user(&same_email, &[]).await, "email");
     assert_not_found(
         store.get_user(t.tenant_id, same_email.user_id).await,
         "same email",
     );
 
     let same_username = user(t.tenant_id, "other@example.com", Some("ada"), now);
-    assert_conflict(store.create_user(&same_username).await, "username");
+    assert_conflict(store.create_user(&same_username, &[]).await, "username");
     assert_not_found(
         store.get_user(t.tenant_id, same_username.user_id).await,
         "same username",
@@ -436,8 +459,8 @@ pub async fn email_uniqueness_is_per_tenant<S: Store>(store: &S) {
     let now = now_ms();
     let ua = user(a.tenant_id, "ada@example.com", Some("ada"), now);
     let ub = user(b.tenant_id, "ada@example.com", Some("ada"), now);
-    store.create_user(&ua).await.expect("tenant a");
-    store.create_user(&ub).await.expect("tenant b");
+    store.create_user(&ua, &[]).await.expect("tenant a");
+    store.create_user(&ub, &[]).await.expect("tenant b");
     assert_eq!(store.get_user(b.tenant_id, ub.user_id).await.expect("get b"), ub);
 }
 
@@ -447,7 +470,7 @@ pub async fn users_without_username_do_not_conflict<S: Store>(store: &S) {
     let now = now_ms();
     for i in 0..3 {
         let u = user(t.tenant_id, &format!("u{i}@example.com"), None, now);
-        store.create_user(&u).await.expect("user without username");
+        store.create_user(&u, &[]).await.expect("user without username");
     }
 }
 
@@ -458,7 +481,7 @@ pub async fn users_of_another_tenant_are_not_found<S: Store>(store: &S) {
     let b = tenant(store, "globex").await;
     let now = now_ms();
     let u = user(a.tenant_id, "ada@example.com", Some("ada"), now);
-    store.create_user(&u).await.expect("create_user");
+    store.create_user(&u, &[]).await.expect("create_user");
     let other = b.tenant_id;
 
     assert_not_found(store.get_user(other, u.user_id).await, "get_user");
@@ -501,8 +524,8 @@ pub async fn find_user_by_identifier_matches_email_or_username<S: Store>(store: 
     let now = now_ms();
     let ada = user(t.tenant_id, "ada@example.com", Some("ada"), now);
     let bob = user(t.tenant_id, "bob@example.com", None, now);
-    store.create_user(&ada).await.expect("ada");
-    store.create_user(&bob).await.expect("bob");
+    store.create_user(&ada, &[]).await.expect("ada");
+    store.create_user(&bob, &[]).await.expect("bob");
 
     let by_email = store
         .find_user_by_identifier(t.tenant_id, "ada@example.com")
@@ -528,8 +551,8 @@ pub async fn find_user_by_identifier_prefers_email_match<S: Store>(store: &S) {
     // Created first so that an unordered lookup would tend to find it.
     let by_username = user(t.tenant_id, "other@example.com", Some("sam@example.com"), now);
     let by_email = user(t.tenant_id, "sam@example.com", Some("sam"), now);
-    store.create_user(&by_username).await.expect("first");
-    store.create_user(&by_email).await.expect("second");
+    store.create_user(&by_username, &[]).await.expect("first");
+    store.create_user(&by_email, &[]).await.expect("second");
     let found = store
         .find_user_by_identifier(t.tenant_id, "sam@example.com")
         .await
@@ -547,7 +570,7 @@ pub async fn update_user_profile_changes_only_given_fields<S: Store>(store: &S) 
         profile: json!({"locale": "en"}),
         ..user(t.tenant_id, "ada@example.com", Some("ada"), now)
     };
-    store.create_user(&u).await.expect("create_user");
+    store.create_user(&u, &[]).await.expect("create_user");
 
     let later = now + Duration::minutes(1);
     let update = UserProfileUpdate {
@@ -574,6 +597,7 @@ pub async fn update_user_profile_changes_only_given_fields<S: Store>(store: &S) 
         username: Some(Some("lovelace".to_owned())),
         display_name: Some(None),
         profile: Some(json!({"locale": "fr", "tz": "Europe/Paris"})),
+        ..UserProfileUpdate::default()
     };
     let updated = store
         .update_user_profile(t.tenant_id, u.user_id, &update, later)
@@ -617,13 +641,14 @@ pub async fn update_user_profile_username_conflict_changes_nothing<S: Store>(sto
     let now = now_ms();
     let ada = user(t.tenant_id, "ada@example.com", Some("ada"), now);
     let bob = user(t.tenant_id, "bob@example.com", Some("bob"), now);
-    store.create_user(&ada).await.expect("ada");
-    store.create_user(&bob).await.expect("bob");
+    store.create_user(&ada, &[]).await.expect("ada");
+    store.create_user(&bob, &[]).await.expect("bob");
 
     let update = UserProfileUpdate {
         username: Some(Some("ada".to_owned())),
         display_name: Some(Some("Bob".to_owned())),
         profile: None,
+        ..UserProfileUpdate::default()
     };
     let later = now + Duration::minutes(1);
     assert_conflict(
@@ -1355,6 +1380,7 @@ fn confidential_client(tenant_id: Uuid, created_at: DateTime<Utc>) -> Client {
             "http://127.0.0.1:8080/bye".to_owned(),
         ],
         id_token_signed_response_alg: Some("ES256".to_owned()),
+        token_permissions: true,
         secret_hash: Some("a".repeat(64)),
         previous_secret_hash: None,
         created_at,
@@ -1375,6 +1401,7 @@ fn public_client(tenant_id: Uuid, created_at: DateTime<Utc>) -> Client {
         refresh_idle_ttl_secs: None,
         post_logout_redirect_uris: Vec::new(),
         id_token_signed_response_alg: None,
+        token_permissions: false,
         secret_hash: None,
         ..confidential_client(tenant_id, created_at)
     }

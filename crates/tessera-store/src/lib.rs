@@ -11,6 +11,7 @@
 
 mod error;
 mod model;
+mod rbac;
 mod store;
 
 #[cfg(feature = "conformance")]
@@ -18,6 +19,7 @@ pub mod conformance;
 
 pub use error::StoreError;
 pub use model::*;
+pub use rbac::*;
 pub use store::Store;
 
 /// Result of every store call.

@@ -19,6 +19,9 @@ pub struct Tenant {
     pub name: String,
     /// When the tenant was created.
     pub created_at: DateTime<Utc>,
+    /// When it was switched off (its users, clients and tokens stop
+    /// working); `None` while it is live.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// Lifecycle state of an account; only `Active` may log in or refresh.
@@ -84,9 +87,12 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// Last change of any field.
     pub updated_at: DateTime<Utc>,
+    /// When an administrator soft-deleted the account (it can no longer sign
+    /// in and is hidden from listings); `None` for live accounts.
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
-/// Fields the account owner may change; `None` leaves a field as it is.
+/// Fields the account owner (or, for email, an administrator) may change; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserProfileUpdate {
     /// New normalised username (`Some(None)` clears it).
@@ -95,6 +101,10 @@ pub struct UserProfileUpdate {
     pub display_name: Option<Option<String>>,
     /// Replacement profile object.
     pub profile: Option<serde_json::Value>,
+    /// New normalised email (administrators only).
+    pub email: Option<String>,
+    /// New verification state of the email (administrators only).
+    pub email_verified: Option<bool>,
 }
 
 /// A login session: one refresh-token family on one device.
@@ -364,6 +374,9 @@ pub struct Client {
     /// Algorithm of the client's ID tokens (`RS256`, `ES256` or `EdDSA`;
     /// `None` = `RS256`, the OIDC default).
     pub id_token_signed_response_alg: Option<String>,
+    /// Whether its access tokens carry the `permissions` claim (switch off
+    /// to keep tokens small; `roles` and `tid` are always there).
+    pub token_permissions: bool,
     /// SHA-256 (lowercase hex) of the current secret.
     pub secret_hash: Option<String>,
     /// SHA-256 of the secret before the last rotation, still accepted.

@@ -3,8 +3,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    AuthorizationCode, BrowserSession, Client, CodeRedemption, Consent, PurgeCounts, RefreshToken, Session,
-    SessionWithUser, SigningKey, StoreResult, Tenant, User, UserProfileUpdate,
+    AuthorizationCode, BrowserSession, Client, CodeRedemption, Consent, KeepLastHolder, Permission,
+    PurgeCounts, RefreshToken, Role, RoleUpdate, Session, SessionWithUser, SigningKey, StoreResult, Tenant,
+    User, UserProfileUpdate, UserQuery, UserStatus,
 };
 
 /// Everything Tessera persists. One implementation per database engine.
@@ -24,14 +25,31 @@ pub trait Store: Send + Sync + 'static {
     /// Returns the tenant with `slug`, creating it with `name` if missing.
     async fn ensure_tenant(&self, slug: &str, name: &str, now: DateTime<Utc>) -> StoreResult<Tenant>;
 
-    /// The tenant with this slug.
+    /// The tenant with this slug (disabled or not).
     async fn get_tenant_by_slug(&self, slug: &str) -> StoreResult<Tenant>;
+
+    /// Creates a tenant. `Conflict("slug")` if the slug is taken.
+    async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+
+    /// Every tenant, oldest first.
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
+
+    /// Renames a tenant and/or sets its `disabled_at` (`None` keeps a
+    /// field); returns the updated tenant.
+    async fn update_tenant(
+        &self,
+        slug: &str,
+        name: Option<&str>,
+        disabled_at: Option<Option<DateTime<Utc>>>,
+    ) -> StoreResult<Tenant>;
 
     // --- users -------------------------------------------------------------
 
-    /// Inserts a new user. `Conflict("email")` / `Conflict("username")` when
-    /// the normalised value is taken in the tenant.
-    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// Inserts a new user holding `roles` (names of existing roles of the
+    /// tenant), in one transaction. `Conflict("email")` /
+    /// `Conflict("username")` when the normalised value is taken in the
+    /// tenant; `NotFound` (nothing written) when a role does not exist.
+    async fn create_user(&self, user: &User, roles: &[String]) -> StoreResult<()>;
 
     /// The user with this id in this tenant.
     async fn get_user(&self, tenant_id: Uuid, user_id: Uuid) -> StoreResult<User>;
@@ -39,8 +57,9 @@ pub trait Store: Send + Sync + 'static {
     /// The user whose normalised email or username equals `identifier`.
     async fn find_user_by_identifier(&self, tenant_id: Uuid, identifier: &str) -> StoreResult<User>;
 
-    /// Applies an owner's profile changes and returns the updated user.
-    /// `Conflict("username")` when the new username is taken.
+    /// Applies profile changes and returns the updated user.
+    /// `Conflict("username")` / `Conflict("email")` when the new value is
+    /// taken.
     async fn update_user_profile(
         &self,
         tenant_id: Uuid,
@@ -289,4 +308,149 @@ pub trait Store: Send + Sync + 'static {
     /// used client-assertion rows whose token or assertion expired before
     /// `now`.
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<PurgeCounts>;
+
+    // --- administration of users ---------------------------------------------------
+
+    /// The users matching `query`, in its order, at most `query.limit`.
+    async fn list_users(&self, tenant_id: Uuid, query: &UserQuery) -> StoreResult<Vec<User>>;
+
+    /// Sets the user's status (and clears `deleted_at` when `status` is
+    /// `Active`: reactivation also undoes a soft delete). With
+    /// `revoke_sessions`, every open session of the user is revoked with that
+    /// reason in the same transaction. With `keep`, refuses with
+    /// `Conflict("last_holder")` when the change would leave no active,
+    /// undeleted holder of that role. Returns the updated user.
+    async fn set_user_status(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        status: UserStatus,
+        revoke_sessions: Option<&str>,
+        keep: Option<KeepLastHolder<'_>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User>;
+
+    /// Soft-deletes a user (`deleted_at` = `now`) and revokes its sessions
+    /// with reason `deleted`, in one transaction; `keep` as above.
+    async fn soft_delete_user(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        keep: Option<KeepLastHolder<'_>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Erases a user and everything that is theirs (sessions, refresh
+    /// tokens, browser sessions, codes, consents, role assignments), in one
+    /// transaction; `keep` as above.
+    async fn erase_user(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        keep: Option<KeepLastHolder<'_>>,
+    ) -> StoreResult<()>;
+
+    // --- permissions and roles ------------------------------------------------------
+
+    /// If the tenant has no role yet, inserts `permissions` and `roles` (with
+    /// their permissions and parents; parents come before children in the
+    /// slice) in one transaction and returns true; otherwise changes nothing
+    /// and returns false. Safe when several nodes start at once.
+    async fn seed_rbac(
+        &self,
+        tenant_id: Uuid,
+        permissions: &[Permission],
+        roles: &[Role],
+    ) -> StoreResult<bool>;
+
+    /// The tenant's permission catalogue, by name.
+    async fn list_permissions(&self, tenant_id: Uuid) -> StoreResult<Vec<Permission>>;
+
+    /// Adds a permission. `Conflict("permission")` if the name exists.
+    async fn create_permission(&self, permission: &Permission) -> StoreResult<()>;
+
+    /// Deletes a permission and detaches it from every role, in one
+    /// transaction. `NotFound` if it does not exist.
+    async fn delete_permission(&self, tenant_id: Uuid, name: &str) -> StoreResult<()>;
+
+    /// Every role of the tenant with its direct permissions, by name.
+    async fn list_roles(&self, tenant_id: Uuid) -> StoreResult<Vec<Role>>;
+
+    /// One role with its direct permissions.
+    async fn get_role(&self, tenant_id: Uuid, name: &str) -> StoreResult<Role>;
+
+    /// Adds a role (its `permissions` too; the service has validated their
+    /// names). `Conflict("role")` if the name exists; `NotFound` if its
+    /// parent does not.
+    async fn create_role(&self, role: &Role) -> StoreResult<()>;
+
+    /// Changes description and/or parent; returns the updated role.
+    /// `NotFound` if the role (or the new parent) does not exist.
+    async fn update_role(
+        &self,
+        tenant_id: Uuid,
+        name: &str,
+        update: &RoleUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Role>;
+
+    /// Deletes a role, its permission grants and its assignments to users
+    /// and clients, in one transaction. `NotFound` if it does not exist;
+    /// `Conflict("parent")` (nothing changed) while another role names it
+    /// as parent.
+    async fn delete_role(&self, tenant_id: Uuid, name: &str) -> StoreResult<()>;
+
+    /// Grants a permission (a catalogue name or a wildcard the caller has
+    /// validated) to a role; granting it again is not an error. `NotFound`
+    /// if the role does not exist.
+    async fn grant_role_permission(
+        &self,
+        tenant_id: Uuid,
+        role: &str,
+        permission: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Takes a directly granted permission from a role. `NotFound` if the
+    /// role does not exist or does not hold it directly.
+    async fn revoke_role_permission(
+        &self,
+        tenant_id: Uuid,
+        role: &str,
+        permission: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Names of the roles assigned directly to a user, sorted.
+    async fn list_user_roles(&self, tenant_id: Uuid, user_id: Uuid) -> StoreResult<Vec<String>>;
+
+    /// Assigns a role to a user; assigning it again is not an error.
+    /// `NotFound` if the user or the role does not exist in the tenant.
+    async fn assign_user_role(&self, tenant_id: Uuid, user_id: Uuid, role: &str) -> StoreResult<()>;
+
+    /// Removes a role from a user. `NotFound` if it was not assigned; `keep`
+    /// as for `set_user_status`.
+    async fn remove_user_role(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        role: &str,
+        keep: Option<KeepLastHolder<'_>>,
+    ) -> StoreResult<()>;
+
+    /// Names of the roles assigned to a machine client, sorted.
+    async fn list_client_roles(&self, tenant_id: Uuid, client_id: Uuid) -> StoreResult<Vec<String>>;
+
+    /// Assigns a role to a client; again is not an error. `NotFound` if the
+    /// client or the role does not exist in the tenant.
+    async fn assign_client_role(&self, tenant_id: Uuid, client_id: Uuid, role: &str) -> StoreResult<()>;
+
+    /// Removes a role from a client. `NotFound` if it was not assigned.
+    async fn remove_client_role(&self, tenant_id: Uuid, client_id: Uuid, role: &str) -> StoreResult<()>;
+
+    // --- clients (administration) ------------------------------------------------------
+
+    /// Replaces a client's registration (everything but its id, tenant,
+    /// secrets and `created_at`) and returns it. `NotFound` if missing.
+    async fn update_client(&self, client: &Client) -> StoreResult<Client>;
 }

@@ -93,6 +93,10 @@ pub struct CreateArgs {
     /// ID-token signing algorithm: RS256 (default), ES256 or EdDSA.
     #[arg(long, value_name = "ALG")]
     id_token_alg: Option<String>,
+    /// Leave the `permissions` claim out of this client's access tokens
+    /// (they keep `roles` and `tid`), to keep tokens small.
+    #[arg(long)]
+    no_token_permissions: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -230,6 +234,7 @@ async fn execute(config: &Config, command: ClientsCommand) -> Result<String, Fai
                     refresh_idle_ttl_secs: args.refresh_idle_ttl_secs,
                     post_logout_redirect_uris: args.post_logout_redirect_uris,
                     id_token_signed_response_alg: args.id_token_alg,
+                    token_permissions: Some(!args.no_token_permissions),
                 })
                 .await?;
             let client_id = registered.client.client_id;

@@ -67,6 +67,15 @@ pub struct Config {
     pub lockout: LockoutPolicy,
     /// Branding of the hosted login, consent and logout pages.
     pub theme: Theme,
+    /// Email of the `super_admin` created on a start that finds none (with
+    /// `bootstrap_admin_password` or `bootstrap_admin_password_file`).
+    pub bootstrap_admin_email: Option<String>,
+    /// Password of that first super admin.
+    #[serde(serialize_with = "serialize_secret")]
+    pub bootstrap_admin_password: Option<SecretString>,
+    /// File holding that password (alternative to the variable, e.g. a
+    /// container secret).
+    pub bootstrap_admin_password_file: Option<PathBuf>,
 }
 
 /// Log output format.
@@ -101,6 +110,9 @@ impl Default for Config {
             password_hash: HashSettings::default(),
             lockout: LockoutPolicy::default(),
             theme: Theme::default(),
+            bootstrap_admin_email: None,
+            bootstrap_admin_password: None,
+            bootstrap_admin_password_file: None,
         }
     }
 }
@@ -192,6 +204,20 @@ impl Config {
         if self.master_key.is_some() && self.master_key_file.is_some() {
             return bad("master_key", "set master_key or master_key_file, not both".into());
         }
+        let has_password =
+            self.bootstrap_admin_password.is_some() || self.bootstrap_admin_password_file.is_some();
+        if self.bootstrap_admin_password.is_some() && self.bootstrap_admin_password_file.is_some() {
+            return bad(
+                "bootstrap_admin_password",
+                "set bootstrap_admin_password or bootstrap_admin_password_file, not both".into(),
+            );
+        }
+        if self.bootstrap_admin_email.is_some() != has_password {
+            return bad(
+                "bootstrap_admin_email",
+                "set it together with bootstrap_admin_password (or _file), or neither".into(),
+            );
+        }
         let policy = &self.password_policy;
         if policy.min_length == 0 || policy.min_length > policy.max_length {
             return bad(
@@ -240,6 +266,31 @@ impl Config {
     /// The master key as given directly, if it is.
     pub fn master_key_value(&self) -> Option<&str> {
         self.master_key.as_ref().map(|s| s.expose_secret())
+    }
+
+    /// The bootstrap super admin's email and password, if configured (the
+    /// password read from its file when given that way).
+    pub fn bootstrap_admin(&self) -> anyhow::Result<Option<(String, SecretString)>> {
+        let Some(email) = &self.bootstrap_admin_email else {
+            return Ok(None);
+        };
+        let password = match (
+            &self.bootstrap_admin_password,
+            &self.bootstrap_admin_password_file,
+        ) {
+            (Some(password), _) => password.clone(),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|err| {
+                    anyhow::anyhow!(
+                        "bootstrap_admin_password_file: cannot read {}: {err}",
+                        path.display()
+                    )
+                })?;
+                SecretString::from(text.trim_end_matches(['\r', '\n']).to_string())
+            }
+            (None, None) => return Ok(None),
+        };
+        Ok(Some((email.clone(), password)))
     }
 
     /// Whether the issuer is https (then cookies are `Secure`).

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tessera::clients::ClientsCommand;
 use tessera::keys::KeysCommand;
+use tessera::users::UsersCommand;
 use tessera::{Config, LogFormat};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
@@ -38,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage accounts from the shell (create the first super_admin).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -57,7 +63,10 @@ fn main() -> ExitCode {
     };
     // The clients and keys commands print results on stdout (JSON with
     // --json), so their logs go to stderr.
-    if matches!(cli.command, Command::Clients { .. } | Command::Keys { .. }) {
+    if matches!(
+        cli.command,
+        Command::Clients { .. } | Command::Keys { .. } | Command::Users { .. }
+    ) {
         init_logging(&loaded.config, std::io::stderr);
     } else {
         init_logging(&loaded.config, std::io::stdout);
@@ -76,6 +85,7 @@ fn main() -> ExitCode {
     let command = match cli.command {
         Command::Clients { command } => return runtime.block_on(tessera::clients::run(&config, command)),
         Command::Keys { command } => return runtime.block_on(tessera::keys::run(&config, command)),
+        Command::Users { command } => return runtime.block_on(tessera::users::run(&config, command)),
         other => other,
     };
     let result = runtime.block_on(async move {
@@ -89,7 +99,9 @@ fn main() -> ExitCode {
                 tracing::info!("migrations applied");
                 Ok(())
             }
-            Command::Version | Command::Clients { .. } | Command::Keys { .. } => Ok(()),
+            Command::Version | Command::Clients { .. } | Command::Keys { .. } | Command::Users { .. } => {
+                Ok(())
+            }
         }
     });
     match result {

@@ -210,6 +210,7 @@ pub(super) fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) ->
             refresh_idle_ttl_secs: input.refresh_idle_ttl_secs,
             post_logout_redirect_uris,
             id_token_signed_response_alg,
+            token_permissions: input.token_permissions.unwrap_or(true),
             secret_hash: None,
             previous_secret_hash: None,
             created_at: now,

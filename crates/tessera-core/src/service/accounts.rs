@@ -44,73 +44,21 @@ impl AuthService {
             locked_until: None,
             created_at: now,
             updated_at: now,
+            deleted_at: None,
         };
-        self.store.create_user(&user).await?;
+        self.store
+            .create_user(&user, &[crate::rbac::DEFAULT_USER_ROLE.to_string()])
+            .await?;
         Ok(user)
     }
 
     /// Changes the caller's username, display name or profile.
     pub async fn update_profile(&self, caller: &Authenticated, changes: ProfileChanges) -> AuthResult<User> {
         let mut violations: Vec<FieldViolation> = Vec::new();
-        let username = match changes.username {
-            Some(Some(raw)) => Username::parse(&raw)
-                .map(|u| Some(Some(u.into_string())))
-                .unwrap_or_else(|v| {
-                    violations.push(v);
-                    None
-                }),
-            Some(None) => Some(None),
-            None => None,
-        };
-        let display_name = changes
-            .display_name
-            .map(|name| name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()));
-        if let Some(Some(name)) = &display_name {
-            if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-                violations.push(FieldViolation {
-                    field: "display_name",
-                    rule: "too_long",
-                    message: format!("display name must be at most {MAX_DISPLAY_NAME_CHARS} characters"),
-                });
-            }
-            if name.chars().any(char::is_control) {
-                violations.push(FieldViolation {
-                    field: "display_name",
-                    rule: "control_character",
-                    message: "display name must not contain control characters".into(),
-                });
-            }
-        }
-        if let Some(profile) = &changes.profile {
-            if !profile.is_object() {
-                violations.push(FieldViolation {
-                    field: "profile",
-                    rule: "not_an_object",
-                    message: "profile must be a JSON object".into(),
-                });
-            } else if serde_json::to_vec(profile).map(|b| b.len()).unwrap_or(usize::MAX) > MAX_PROFILE_BYTES {
-                violations.push(FieldViolation {
-                    field: "profile",
-                    rule: "too_large",
-                    message: format!("profile must be at most {MAX_PROFILE_BYTES} bytes"),
-                });
-            } else if json_contains_nul(profile) {
-                // PostgreSQL's jsonb cannot store U+0000; refuse it on every backend alike.
-                violations.push(FieldViolation {
-                    field: "profile",
-                    rule: "nul_character",
-                    message: "profile keys and strings must not contain U+0000".into(),
-                });
-            }
-        }
+        let update = check_profile_changes(changes, &mut violations);
         if !violations.is_empty() {
             return Err(AuthError::Validation(violations));
         }
-        let update = UserProfileUpdate {
-            username,
-            display_name,
-            profile: changes.profile,
-        };
         let user_id = caller.user().user_id;
         let user = self
             .store
@@ -158,5 +106,72 @@ impl AuthService {
             .await?;
         self.forget_user_sessions(user_id);
         Ok(())
+    }
+}
+
+/// Checks an owner's (or an administrator's) profile changes, adding every
+/// broken rule to `violations`, and returns them as a store update (email
+/// unchanged).
+pub(crate) fn check_profile_changes(
+    changes: ProfileChanges,
+    violations: &mut Vec<FieldViolation>,
+) -> UserProfileUpdate {
+    let username = match changes.username {
+        Some(Some(raw)) => Username::parse(&raw)
+            .map(|u| Some(Some(u.into_string())))
+            .unwrap_or_else(|v| {
+                violations.push(v);
+                None
+            }),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let display_name = changes
+        .display_name
+        .map(|name| name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()));
+    if let Some(Some(name)) = &display_name {
+        if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+            violations.push(FieldViolation {
+                field: "display_name",
+                rule: "too_long",
+                message: format!("display name must be at most {MAX_DISPLAY_NAME_CHARS} characters"),
+            });
+        }
+        if name.chars().any(char::is_control) {
+            violations.push(FieldViolation {
+                field: "display_name",
+                rule: "control_character",
+                message: "display name must not contain control characters".into(),
+            });
+        }
+    }
+    if let Some(profile) = &changes.profile {
+        if !profile.is_object() {
+            violations.push(FieldViolation {
+                field: "profile",
+                rule: "not_an_object",
+                message: "profile must be a JSON object".into(),
+            });
+        } else if serde_json::to_vec(profile).map(|b| b.len()).unwrap_or(usize::MAX) > MAX_PROFILE_BYTES {
+            violations.push(FieldViolation {
+                field: "profile",
+                rule: "too_large",
+                message: format!("profile must be at most {MAX_PROFILE_BYTES} bytes"),
+            });
+        } else if json_contains_nul(profile) {
+            // PostgreSQL's jsonb cannot store U+0000; refuse it on every backend alike.
+            violations.push(FieldViolation {
+                field: "profile",
+                rule: "nul_character",
+                message: "profile keys and strings must not contain U+0000".into(),
+            });
+        }
+    }
+    UserProfileUpdate {
+        username,
+        display_name,
+        profile: changes.profile,
+        email: None,
+        email_verified: None,
     }
 }

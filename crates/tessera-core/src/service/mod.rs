@@ -8,6 +8,7 @@ mod oauth;
 mod oidc;
 mod sessions;
 
+pub(crate) use accounts::check_profile_changes;
 pub use oidc::{
     AuthorizationParams, AuthorizeError, AuthorizeStep, BrowserSignIn, ConsentPrompt, LogoutParams,
     LogoutPlan, OidcService, OidcTokens, SignedInBrowser,
@@ -24,6 +25,7 @@ use tessera_store::{
 };
 use uuid::Uuid;
 
+use crate::access::{Access, AccessControl};
 use crate::clock::Clock;
 use crate::error::{AuthError, AuthResult};
 use crate::jwt::{self, AccessClaims, Expectations};
@@ -179,6 +181,8 @@ pub struct AuthService {
     settings: ServiceSettings,
     audience: String,
     tenant: Tenant,
+    /// Roles and effective permissions of the tenant's users and clients.
+    access: Arc<AccessControl>,
     /// Session + user snapshots by session id; invalidated locally on every
     /// change, expiring after `session_cache_ttl_secs` for other nodes'.
     sessions: moka::future::Cache<Uuid, Arc<SessionWithUser>>,
@@ -203,9 +207,30 @@ impl AuthService {
         clock: Arc<dyn Clock>,
         settings: ServiceSettings,
     ) -> AuthResult<AuthService> {
+        let tenant = store
+            .ensure_tenant(DEFAULT_TENANT_SLUG, "Default", clock.now())
+            .await?;
+        Self::start_for_tenant(store, hasher, keys, clock, settings, tenant).await
+    }
+
+    /// The service of `tenant` (its issuer is in `settings`): prepares its
+    /// signing keys and seeded roles on first use.
+    pub async fn start_for_tenant(
+        store: Arc<dyn Store>,
+        hasher: PasswordHasher,
+        keys: Arc<KeyRing>,
+        clock: Arc<dyn Clock>,
+        settings: ServiceSettings,
+        tenant: Tenant,
+    ) -> AuthResult<AuthService> {
         let now = clock.now();
-        let tenant = store.ensure_tenant(DEFAULT_TENANT_SLUG, "Default", now).await?;
         keys.ensure_loaded(tenant.tenant_id, now).await?;
+        let access = Arc::new(AccessControl::new(
+            store.clone(),
+            tenant.tenant_id,
+            StdDuration::from_secs(settings.tokens.session_cache_ttl_secs),
+        ));
+        access.seed(now).await?;
         let audience = if settings.tokens.audience.is_empty() {
             settings.issuer.clone()
         } else {
@@ -234,6 +259,7 @@ impl AuthService {
             settings,
             audience,
             tenant,
+            access,
             sessions,
             verified,
             revoked,
@@ -243,6 +269,26 @@ impl AuthService {
     /// The tenant requests are served for.
     pub fn tenant(&self) -> &Tenant {
         &self.tenant
+    }
+
+    /// Roles and effective permissions of the tenant.
+    pub fn access(&self) -> &Arc<AccessControl> {
+        &self.access
+    }
+
+    /// The store (for the admin service of the same crate).
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The clock.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The settings.
+    pub(crate) fn settings(&self) -> &ServiceSettings {
+        &self.settings
     }
 
     /// The issuer URL.
@@ -272,7 +318,7 @@ impl AuthService {
         self.keys.jwks(self.tenant.tenant_id, self.clock.now()).await
     }
 
-    async fn verify_token(&self, token: &str) -> AuthResult<Arc<AccessClaims>> {
+    pub(crate) async fn verify_token(&self, token: &str) -> AuthResult<Arc<AccessClaims>> {
         let fingerprint: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = self.clock.now().timestamp();
         let leeway = i64::try_from(self.settings.tokens.leeway_secs).unwrap_or(0);
@@ -319,7 +365,7 @@ impl AuthService {
         Ok(state)
     }
 
-    async fn revoke_sessions(&self, session_ids: &[Uuid], reason: &str) -> AuthResult<()> {
+    pub(crate) async fn revoke_sessions(&self, session_ids: &[Uuid], reason: &str) -> AuthResult<()> {
         let now = self.clock.now();
         for session_id in session_ids {
             match self
@@ -335,7 +381,7 @@ impl AuthService {
         Ok(())
     }
 
-    fn forget_user_sessions(&self, user_id: Uuid) {
+    pub(crate) fn forget_user_sessions(&self, user_id: Uuid) {
         // Only fails when closures are not enabled, which `start` does.
         let _ = self
             .sessions
@@ -359,9 +405,20 @@ impl AuthService {
 /// Whether a session is open at `now`: not revoked, not expired, its user
 /// active.
 fn session_is_live(state: &SessionWithUser, now: DateTime<Utc>) -> bool {
-    state.session.revoked_at.is_none()
-        && state.session.expires_at > now
-        && state.user.status == UserStatus::Active
+    state.session.revoked_at.is_none() && state.session.expires_at > now && user_may_sign_in(&state.user)
+}
+
+/// Whether the account may sign in and use its sessions: active and not
+/// soft-deleted.
+pub(crate) fn user_may_sign_in(user: &User) -> bool {
+    user.status == UserStatus::Active && user.deleted_at.is_none()
+}
+
+/// The `roles` and `permissions` claims for `access`; permissions only when
+/// `with_permissions`.
+pub(crate) fn access_claims(access: &Access, with_permissions: bool) -> (Vec<String>, Option<Vec<String>>) {
+    let permissions = with_permissions.then(|| access.grants.names().map(str::to_string).collect());
+    (access.roles.clone(), permissions)
 }
 
 /// Whether any key or string inside `value` holds U+0000.

@@ -46,6 +46,8 @@ impl AuthService {
         let key = self.keys.signing_key(self.tenant.tenant_id, now).await?;
         let iat = now.timestamp();
         let client_id = client.client_id.to_string();
+        let access = self.access.for_client(client.client_id).await?;
+        let (roles, permissions) = access_claims(&access, client.token_permissions);
         let claims = AccessClaims {
             iss: self.settings.issuer.clone(),
             sub: client_id.clone(),
@@ -59,6 +61,8 @@ impl AuthService {
             scope: scope.clone(),
             tid: self.tenant.tenant_id,
             email: None,
+            roles,
+            permissions,
         };
         let access_token = jwt::sign(&key, ACCESS_TOKEN_TYP, &claims)?;
         Ok(ClientToken {

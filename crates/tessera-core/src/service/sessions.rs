@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use tessera_store::{RefreshToken, Session, SessionWithUser, StoreError, User, UserStatus};
+use tessera_store::{RefreshToken, Session, SessionWithUser, StoreError, User};
 use uuid::Uuid;
 
 use super::*;
@@ -101,7 +101,7 @@ impl AuthService {
                 .await?;
             return Err(AuthError::InvalidCredentials);
         }
-        if user.status != UserStatus::Active {
+        if !user_may_sign_in(&user) {
             return Err(AuthError::InvalidCredentials);
         }
         Ok(user)
@@ -160,7 +160,7 @@ impl AuthService {
         if session.revoked_at.is_some()
             || session.expires_at <= now
             || old.expires_at <= now
-            || state.user.status != UserStatus::Active
+            || !user_may_sign_in(&state.user)
         {
             return Err(AuthError::InvalidGrant);
         }
@@ -217,18 +217,22 @@ impl AuthService {
     ) -> AuthResult<String> {
         let key = self.keys.signing_key(self.tenant.tenant_id, now).await?;
         let iat = now.timestamp();
-        let (client_id, scope, ttl) = match audience {
+        let (client_id, scope, ttl, with_permissions) = match audience {
             TokenAudience::FirstParty => (
                 FIRST_PARTY_CLIENT_ID.to_string(),
                 None,
                 self.settings.tokens.access_token_ttl_secs,
+                true,
             ),
             TokenAudience::Client { client, scope } => (
                 client.client_id.to_string(),
                 Some((*scope).to_string()).filter(|s| !s.is_empty()),
                 self.access_token_ttl(client),
+                client.token_permissions,
             ),
         };
+        let access = self.access.for_user(user.user_id).await?;
+        let (roles, permissions) = access_claims(&access, with_permissions);
         let claims = AccessClaims {
             iss: self.settings.issuer.clone(),
             sub: user.user_id.to_string(),
@@ -242,6 +246,8 @@ impl AuthService {
             scope,
             tid: user.tenant_id,
             email: Some(user.email.clone()),
+            roles,
+            permissions,
         };
         jwt::sign(&key, ACCESS_TOKEN_TYP, &claims)
     }
@@ -264,7 +270,7 @@ impl AuthService {
     }
 
     /// The session `sid` if it is live and belongs to user `sub`.
-    pub(super) async fn live_session(&self, sid: Uuid, sub: &str) -> AuthResult<Arc<SessionWithUser>> {
+    pub(crate) async fn live_session(&self, sid: Uuid, sub: &str) -> AuthResult<Arc<SessionWithUser>> {
         let state = self.session_state(sid).await?;
         if !session_is_live(&state, self.clock.now()) || state.session.user_id.to_string() != sub {
             return Err(AuthError::InvalidToken("session ended"));
@@ -274,7 +280,7 @@ impl AuthService {
 
     /// Whether the access token `jti` was revoked (from the cached
     /// revocation set).
-    pub(super) async fn is_revoked(&self, jti: &str) -> AuthResult<bool> {
+    pub(crate) async fn is_revoked(&self, jti: &str) -> AuthResult<bool> {
         let set = self
             .revoked
             .try_get_with((), async {

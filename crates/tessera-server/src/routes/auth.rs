@@ -176,7 +176,7 @@ fn token_response(state: &AppState, tokens: IssuedTokens, cookie_mode: bool) -> 
         &tokens,
         &csrf_token,
         state.http.refresh_cookie_max_age_secs,
-        state.http.secure_cookies,
+        &state.http,
     );
     let body = CookieSessionResponse {
         token_type: "Bearer",
@@ -214,13 +214,13 @@ pub async fn refresh(
         let tokens = state.auth.refresh(&token).await?;
         return Ok(token_response(&state, tokens, false));
     }
-    let Some(token) = read_cookie(&parts.headers, REFRESH_COOKIE) else {
+    let Some(token) = read_cookie(&parts.headers, &state.http.cookie_name(REFRESH_COOKIE)) else {
         return Err(ApiError::new(
             ErrorCode::InvalidBody,
             Some("refresh_token is required".into()),
         ));
     };
-    check_csrf(&parts)?;
+    check_csrf(&parts, &state)?;
     let tokens = state.auth.refresh(&token).await?;
     Ok(token_response(&state, tokens, true))
 }
@@ -261,7 +261,7 @@ pub async fn logout_all(State(state): State<AppState>, caller: Caller) -> Result
 fn no_content(state: &AppState, clear_cookies: bool) -> Response {
     let mut headers = HeaderMap::new();
     if clear_cookies {
-        clear_token_cookies(&mut headers, state.http.secure_cookies);
+        clear_token_cookies(&mut headers, &state.http);
     }
     (StatusCode::NO_CONTENT, headers).into_response()
 }

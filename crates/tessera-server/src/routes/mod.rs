@@ -1,6 +1,8 @@
 //! One module per area, each with its handlers and DTOs.
 
+pub mod admin;
 pub mod auth;
+pub mod authz;
 pub mod health;
 pub mod oauth;
 pub mod oidc;

@@ -18,7 +18,11 @@ fn random_hash() -> String {
     format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
 
-async fn created_client<S: Store>(store: &S, tenant_id: Uuid, created_at: DateTime<Utc>) -> Client {
+pub(super) async fn created_client<S: Store>(
+    store: &S,
+    tenant_id: Uuid,
+    created_at: DateTime<Utc>,
+) -> Client {
     let c = confidential_client(tenant_id, created_at);
     store.create_client(&c).await.expect("create_client");
     c
@@ -38,7 +42,11 @@ fn browser_session(u: &User, now: DateTime<Utc>) -> BrowserSession {
     }
 }
 
-async fn created_browser_session<S: Store>(store: &S, u: &User, now: DateTime<Utc>) -> BrowserSession {
+pub(super) async fn created_browser_session<S: Store>(
+    store: &S,
+    u: &User,
+    now: DateTime<Utc>,
+) -> BrowserSession {
     let bs = browser_session(u, now);
     store
         .create_browser_session(&bs)
@@ -67,7 +75,7 @@ fn code(client: &Client, bs: &BrowserSession, now: DateTime<Utc>) -> Authorizati
     }
 }
 
-async fn inserted_code<S: Store>(
+pub(super) async fn inserted_code<S: Store>(
     store: &S,
     client: &Client,
     bs: &BrowserSession,
@@ -104,7 +112,7 @@ async fn created_oauth_session<S: Store>(
     s
 }
 
-fn consent(u: &User, client: &Client, scopes: &[&str], at: DateTime<Utc>) -> Consent {
+pub(super) fn consent(u: &User, client: &Client, scopes: &[&str], at: DateTime<Utc>) -> Consent {
     Consent {
         tenant_id: u.tenant_id,
         user_id: u.user_id,

@@ -372,3 +372,50 @@ async fn sigterm_lets_an_in_flight_login_finish_and_exits_0() {
         server.stdout()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_admin_from_the_environment_with_a_password_file() {
+    let secrets = TempDir::new();
+    let password_file = secrets.0.join("admin-password");
+    std::fs::write(&password_file, "Mounted-Secret-Passphrase-7\n").unwrap();
+    let server = Served::start(&[
+        ("TESSERA_BOOTSTRAP_ADMIN_EMAIL", "first@example.com"),
+        (
+            "TESSERA_BOOTSTRAP_ADMIN_PASSWORD_FILE",
+            password_file.to_str().unwrap(),
+        ),
+    ])
+    .await;
+    let response = server
+        .post(
+            "/api/v1/auth/login",
+            json!({"identifier": "first@example.com", "password": "Mounted-Secret-Passphrase-7"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "the bootstrap admin signs in");
+    let tokens: Value = response.json().await.unwrap();
+    let claims = jwt_part(tokens["access_token"].as_str().unwrap(), 1);
+    assert_eq!(claims["roles"], json!(["super_admin"]));
+    assert!(
+        !server.stdout().contains("Mounted-Secret-Passphrase-7"),
+        "the password is never logged"
+    );
+    assert!(
+        !server
+            .stdout()
+            .contains("unknown environment variable TESSERA_BOOTSTRAP"),
+        "the bootstrap variables are known keys:\n{}",
+        server.stdout()
+    );
+}
+
+#[test]
+fn bootstrap_email_without_a_password_exits_2_naming_the_key() {
+    let dir = TempDir::new();
+    let output = run(tessera(&dir.0)
+        .arg("serve")
+        .env("TESSERA_BOOTSTRAP_ADMIN_EMAIL", "first@example.com"));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bootstrap_admin_email"), "{stderr}");
+}

@@ -5,11 +5,16 @@
 mod helpers;
 
 mod accounts;
+mod admin_clients;
+mod admin_roles;
+mod admin_users;
+mod authz;
 mod binary;
 mod clients_cli;
 mod cookies;
 mod flow;
 mod fuzz;
+mod guard;
 mod hosted_pages;
 mod hygiene;
 mod keys_cli;
@@ -20,7 +25,10 @@ mod oauth_token;
 mod oidc_clients;
 mod outage;
 mod private_key_jwt;
+mod rbac_matrix;
 mod refresh;
 mod sessions;
+mod tenants;
 mod tokens;
 mod users;
+mod users_cli;

@@ -11,10 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::both_backends;
+use reqwest::Method;
+use serde_json::{json, Value};
+
 use crate::clients_cli::tessera;
-use crate::helpers::TestApp;
+use crate::helpers::{admin_token, TestApp, MEMBER_PASSWORD};
 use crate::private_key_jwt::{write_jwks, Es256Key};
+use crate::{both_backends, both_backends_admin};
 
 /// Where the npm project lives, from the crate's manifest directory.
 fn suite_dir() -> PathBuf {
@@ -168,6 +171,101 @@ async fn arrange(app: &TestApp) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Like [`arrange`], inside tenant `slug` (created through the admin API of
+/// the default tenant, with its first super_admin, who registers the
+/// clients through the tenant's own admin API): the scripts then talk to
+/// the issuer `{url}/t/{slug}` and nothing else.
+async fn arrange_in_tenant(app: &TestApp, slug: &str) -> Vec<(&'static str, String)> {
+    let root = admin_token(app).await;
+    let admin_email = format!("admin@{slug}.example");
+    app.admin_ok(
+        Method::POST,
+        "/api/v1/admin/tenants",
+        &root,
+        Some(
+            json!({"slug": slug, "name": slug, "admin": {"email": admin_email, "password": MEMBER_PASSWORD}}),
+        ),
+        201,
+    )
+    .await;
+    let base = format!("/t/{slug}");
+    let login: Value = app
+        .post_json(
+            &format!("{base}/api/v1/auth/login"),
+            json!({"identifier": admin_email, "password": MEMBER_PASSWORD}),
+        )
+        .await
+        .json()
+        .await
+        .expect("login json");
+    let admin = login["access_token"]
+        .as_str()
+        .expect("tenant admin token")
+        .to_owned();
+    let registered = app
+        .post_json(
+            &format!("{base}/api/v1/auth/register"),
+            json!({"email": USER_EMAIL, "password": USER_PASSWORD}),
+        )
+        .await;
+    assert_eq!(registered.status(), 201, "user registered in the tenant");
+    let clients = format!("{base}/api/v1/admin/clients");
+    let create = |body: Value| {
+        let (clients, admin) = (clients.clone(), admin.clone());
+        async move {
+            let created = app
+                .admin_ok(Method::POST, &clients, &admin, Some(body), 201)
+                .await;
+            (
+                created["client_id"].as_str().expect("client_id").to_owned(),
+                created["client_secret"].as_str().unwrap_or_default().to_owned(),
+            )
+        }
+    };
+    let (web_id, web_secret) = create(json!({
+        "name": "Conformance web app", "client_type": "confidential",
+        "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": [WEB_REDIRECT_URI],
+        "post_logout_redirect_uris": [WEB_POST_LOGOUT_REDIRECT_URI], "scopes": ["openid", "profile", "email"],
+        "token_endpoint_auth_method": "client_secret_basic"}))
+    .await;
+    let (public_id, _) = create(json!({
+        "name": "Conformance single-page app", "client_type": "public",
+        "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": [PUBLIC_REDIRECT_URI],
+        "scopes": ["openid", "profile", "email"], "token_endpoint_auth_method": "none"}))
+    .await;
+    let (m2m_id, m2m_secret) = create(json!({
+        "name": "Conformance reporting job", "client_type": "confidential",
+        "grant_types": ["client_credentials"], "scopes": [M2M_SCOPE],
+        "token_endpoint_auth_method": "client_secret_basic"}))
+    .await;
+    let pkj_key = Es256Key::generate("conformance-pkj");
+    let (pkj_id, _) = create(json!({
+        "name": "Conformance signed-assertion job", "client_type": "confidential",
+        "grant_types": ["client_credentials"], "scopes": [M2M_SCOPE],
+        "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [pkj_key.public_jwk()]}}))
+    .await;
+    vec![
+        ("TESSERA_ISSUER", format!("{}{base}", app.config.issuer)),
+        ("TESSERA_USER_EMAIL", USER_EMAIL.into()),
+        ("TESSERA_USER_PASSWORD", USER_PASSWORD.into()),
+        ("TESSERA_WEB_CLIENT_ID", web_id),
+        ("TESSERA_WEB_CLIENT_SECRET", web_secret),
+        ("TESSERA_WEB_REDIRECT_URI", WEB_REDIRECT_URI.into()),
+        (
+            "TESSERA_WEB_POST_LOGOUT_REDIRECT_URI",
+            WEB_POST_LOGOUT_REDIRECT_URI.into(),
+        ),
+        ("TESSERA_PUBLIC_CLIENT_ID", public_id),
+        ("TESSERA_PUBLIC_REDIRECT_URI", PUBLIC_REDIRECT_URI.into()),
+        ("TESSERA_M2M_CLIENT_ID", m2m_id),
+        ("TESSERA_M2M_CLIENT_SECRET", m2m_secret),
+        ("TESSERA_M2M_SCOPE", M2M_SCOPE.into()),
+        ("TESSERA_PKJ_CLIENT_ID", pkj_id),
+        ("TESSERA_PKJ_PRIVATE_JWK", pkj_key.private_jwk().to_string()),
+        ("CHROMIUM_PATH", CHROMIUM.into()),
+    ]
+}
+
 /// Runs `node <script>` in the suite directory with `env` (and no inherited
 /// `TESSERA_*`), killing it after `SCRIPT_TIMEOUT`; panics with everything
 /// it printed unless it exits with status 0.
@@ -224,6 +322,21 @@ both_backends! {
         require_node_modules();
         require_chromium();
         let env = arrange(&app).await;
+        run_script(&app, "browser.mjs", &env).await;
+    }
+}
+
+both_backends_admin! {
+    async fn openid_client_conformance_suite_passes_against_a_tenant_issuer(app) {
+        require_node_modules();
+        let env = arrange_in_tenant(&app, "acme").await;
+        run_script(&app, "conformance.mjs", &env).await;
+    }
+
+    async fn chromium_completes_the_authorization_code_flow_in_a_tenant(app) {
+        require_node_modules();
+        require_chromium();
+        let env = arrange_in_tenant(&app, "acme").await;
         run_script(&app, "browser.mjs", &env).await;
     }
 }

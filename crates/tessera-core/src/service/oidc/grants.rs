@@ -51,7 +51,7 @@ impl OidcService {
         }
         check_pkce(stored.code_challenge.as_deref(), code_verifier)?;
         let user = match self.auth.store.get_user(tenant_id, stored.user_id).await {
-            Ok(user) if user.status == UserStatus::Active => user,
+            Ok(user) if crate::service::user_may_sign_in(&user) => user,
             Ok(_) | Err(StoreError::NotFound) => return Err(AuthError::InvalidGrant),
             Err(other) => return Err(other.into()),
         };

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tessera_store::{
     AuthorizationCode, BrowserSession, Client, ClientType, CodeRedemption, Consent, GrantType, Session,
-    StoreError, User, UserStatus,
+    StoreError, User,
 };
 use uuid::Uuid;
 
@@ -269,7 +269,7 @@ impl OidcService {
             return Ok(None);
         }
         let user = match self.auth.store.get_user(tenant_id, session.user_id).await {
-            Ok(user) if user.status == UserStatus::Active => user,
+            Ok(user) if crate::service::user_may_sign_in(&user) => user,
             Ok(_) | Err(StoreError::NotFound) => return Ok(None),
             Err(other) => return Err(other.into()),
         };

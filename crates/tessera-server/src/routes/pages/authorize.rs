@@ -35,9 +35,9 @@ pub(super) async fn authorize_form(
 async fn authorize(state: &AppState, headers: &HeaderMap, encoded: &[u8]) -> Response {
     let params = match authorization_params(&Fields::parse(encoded)) {
         Ok(params) => params,
-        Err(repeated) => return repeated.page().render(&state.http.theme),
+        Err(repeated) => return repeated.page().render(&state.http),
     };
-    let cookie = sso_cookie(headers);
+    let cookie = sso_cookie(headers, &state.http);
     let outcome = state.oidc.authorize(&params, cookie.as_deref()).await;
     authorize_response(outcome, &params, state)
 }
@@ -51,9 +51,9 @@ pub(super) fn authorize_response(
     state: &AppState,
 ) -> Response {
     match outcome {
-        Ok(AuthorizeStep::Login) => found(&page_link("/login", params)),
-        Ok(AuthorizeStep::Consent(_)) => found(&page_link("/consent", params)),
-        Ok(AuthorizeStep::Redirect(url)) | Err(AuthorizeError::Redirect(url)) => found(&url),
+        Ok(AuthorizeStep::Login) => found(&page_link("/login", params), &state.http),
+        Ok(AuthorizeStep::Consent(_)) => found(&page_link("/consent", params), &state.http),
+        Ok(AuthorizeStep::Redirect(url)) | Err(AuthorizeError::Redirect(url)) => found(&url, &state.http),
         Err(err) => authorize_error_page(err, state),
     }
 }
@@ -68,7 +68,7 @@ pub(super) fn authorize_error_page(err: AuthorizeError, state: &AppState) -> Res
                 "This request cannot be processed",
                 &description,
             )
-            .render(&state.http.theme)
+            .render(&state.http)
         }
         AuthorizeError::Service(err) => service_failure(err, state),
         // Callers handle redirects; reaching here would be a bug, not a

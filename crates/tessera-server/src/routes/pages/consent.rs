@@ -25,7 +25,7 @@ pub(super) async fn show_consent(
     let Some(params) = parse_return_to(fields.one("return_to").ok().flatten().as_deref()) else {
         return invalid_link(&state);
     };
-    let cookie = sso_cookie(&headers);
+    let cookie = sso_cookie(&headers, &state.http);
     match state.oidc.authorize(&params, cookie.as_deref()).await {
         Ok(AuthorizeStep::Consent(prompt)) => consent_form(&state, &headers, &params, prompt),
         other => authorize_response(other, &params, &state),
@@ -40,7 +40,7 @@ pub(super) async fn decide_consent(
     body: Bytes,
 ) -> Response {
     let fields = Fields::parse(&body);
-    if !csrf_matches(&headers, &fields) {
+    if !csrf_matches(&headers, &fields, &state.http) {
         return csrf_failed(&state);
     }
     let Some(params) = parse_return_to(fields.one("return_to").ok().flatten().as_deref()) else {
@@ -55,14 +55,14 @@ pub(super) async fn decide_consent(
                 "Invalid request",
                 "Choose Allow or Deny.",
             )
-            .render(&state.http.theme)
+            .render(&state.http)
         }
     };
-    let cookie = sso_cookie(&headers);
+    let cookie = sso_cookie(&headers, &state.http);
     match state.oidc.decide_consent(&params, cookie.as_deref(), allow).await {
-        Ok(AuthorizeStep::Redirect(url)) | Err(AuthorizeError::Redirect(url)) => see_other(&url),
-        Ok(AuthorizeStep::Login) => see_other(&page_link("/login", &params)),
-        Ok(AuthorizeStep::Consent(_)) => see_other(&page_link("/consent", &params)),
+        Ok(AuthorizeStep::Redirect(url)) | Err(AuthorizeError::Redirect(url)) => see_other(&url, &state.http),
+        Ok(AuthorizeStep::Login) => see_other(&page_link("/login", &params), &state.http),
+        Ok(AuthorizeStep::Consent(_)) => see_other(&page_link("/consent", &params), &state.http),
         Err(err) => authorize_error_page(err, &state),
     }
 }
@@ -78,7 +78,7 @@ fn consent_form(
         .iter()
         .map(|name| context! { name, description => scope_description(name) })
         .collect();
-    let csrf = FormCsrf::for_form(headers, state.http.secure_cookies);
+    let csrf = FormCsrf::for_form(headers, &state.http);
     let page = Page::ok(
         "consent.html",
         context! {
@@ -98,5 +98,5 @@ fn invalid_link(state: &AppState) -> Response {
         "Invalid request",
         "This link is not valid. Go back to the application and try again.",
     )
-    .render(&state.http.theme)
+    .render(&state.http)
 }

@@ -35,23 +35,23 @@ pub(super) async fn show_login(
 /// continues the authorization request (303).
 pub(super) async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let fields = Fields::parse(&body);
-    if !csrf_matches(&headers, &fields) {
+    if !csrf_matches(&headers, &fields, &state.http) {
         return csrf_failed(&state);
     }
     let field = |name| fields.one(name).ok().flatten().unwrap_or_default();
     let (identifier, password) = (field("identifier"), field("password"));
     let next = parse_return_to(Some(field("return_to").as_str())).map(after_sign_in);
-    let replacing = sso_cookie(&headers);
+    let replacing = sso_cookie(&headers, &state.http);
     match state
         .oidc
         .sign_in(&identifier, &password, replacing.as_deref())
         .await
     {
         Ok(signed_in) => {
-            let cookie = sso_set_cookie(signed_in.token, signed_in.max_age_secs, state.http.secure_cookies);
+            let cookie = sso_set_cookie(signed_in.token, signed_in.max_age_secs, &state.http);
             let response = match next {
-                Some(params) => see_other(&return_to(&params)),
-                None => Page::ok("signed_in.html", context! {}).render(&state.http.theme),
+                Some(params) => see_other(&return_to(&params), &state.http),
+                None => Page::ok("signed_in.html", context! {}).render(&state.http),
             };
             with_cookie(response, cookie)
         }
@@ -87,7 +87,7 @@ fn login_form(
     identifier: &str,
     error: Option<&str>,
 ) -> Response {
-    let csrf = FormCsrf::for_form(headers, state.http.secure_cookies);
+    let csrf = FormCsrf::for_form(headers, &state.http);
     let page = Page {
         status,
         template: "login.html",

@@ -38,13 +38,13 @@ pub(super) async fn confirm_logout_form(
 async fn confirm_logout(state: &AppState, headers: &HeaderMap, encoded: &[u8]) -> Response {
     let params = match logout_params(&Fields::parse(encoded)) {
         Ok(params) => params,
-        Err(repeated) => return repeated.page().render(&state.http.theme),
+        Err(repeated) => return repeated.page().render(&state.http),
     };
     let plan = match state.oidc.plan_logout(&params).await {
         Ok(plan) => plan,
         Err(err) => return logout_refused(err, state),
     };
-    let csrf = FormCsrf::for_form(headers, state.http.secure_cookies);
+    let csrf = FormCsrf::for_form(headers, &state.http);
     // Absent values are empty fields (minijinja would print `none`).
     let page = Page::ok(
         "logout.html",
@@ -65,21 +65,21 @@ async fn confirm_logout(state: &AppState, headers: &HeaderMap, encoded: &[u8]) -
 /// shows the "signed out" page.
 pub(super) async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let fields = Fields::parse(&body);
-    if !csrf_matches(&headers, &fields) {
+    if !csrf_matches(&headers, &fields, &state.http) {
         return csrf_failed(&state);
     }
     let params = match logout_params(&fields) {
         Ok(params) => params,
-        Err(repeated) => return repeated.page().render(&state.http.theme),
+        Err(repeated) => return repeated.page().render(&state.http),
     };
-    let cookie = sso_cookie(&headers);
+    let cookie = sso_cookie(&headers, &state.http);
     match sign_out(&state, &params, cookie.as_deref()).await {
         Ok(plan) => {
             let response = match plan.redirect {
-                Some(url) => see_other(&url),
-                None => Page::ok("signed_out.html", context! {}).render(&state.http.theme),
+                Some(url) => see_other(&url, &state.http),
+                None => Page::ok("signed_out.html", context! {}).render(&state.http),
             };
-            with_cookie(response, sso_clear_cookie(state.http.secure_cookies))
+            with_cookie(response, sso_clear_cookie(&state.http))
         }
         Err(err) => logout_refused(err, &state),
     }
@@ -114,7 +114,7 @@ fn logout_refused(err: AuthError, state: &AppState) -> Response {
             "This sign-out request cannot be processed",
             &message,
         )
-        .render(&state.http.theme),
+        .render(&state.http),
         other => service_failure(other, state),
     }
 }

@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 use tessera_core::AuthError;
 
 use crate::cookies::read_cookie;
-use crate::state::AppState;
+use crate::state::{AppState, HttpSettings};
 use render::Page;
 
 /// The browser session cookie.
@@ -104,15 +104,15 @@ impl Repeated {
 // --- cookies --------------------------------------------------------------------------
 
 /// The browser session cookie the request carries.
-fn sso_cookie(headers: &HeaderMap) -> Option<String> {
-    read_cookie(headers, SSO_COOKIE)
+fn sso_cookie(headers: &HeaderMap, http: &HttpSettings) -> Option<String> {
+    read_cookie(headers, &http.cookie_name(SSO_COOKIE))
 }
 
-fn build_cookie(name: &'static str, value: String, max_age_secs: u64, secure: bool) -> Option<HeaderValue> {
-    let cookie = Cookie::build((name, value))
-        .path("/")
+fn build_cookie(name: &str, value: String, max_age_secs: u64, http: &HttpSettings) -> Option<HeaderValue> {
+    let cookie = Cookie::build((http.cookie_name(name), value))
+        .path(http.path("/"))
         .http_only(true)
-        .secure(secure)
+        .secure(http.secure_cookies)
         .same_site(SameSite::Lax)
         .max_age(cookie::time::Duration::seconds(
             i64::try_from(max_age_secs).unwrap_or(i64::MAX),
@@ -130,13 +130,13 @@ fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response 
 }
 
 /// `Set-Cookie` for a new browser session.
-fn sso_set_cookie(token: String, max_age_secs: u64, secure: bool) -> Option<HeaderValue> {
-    build_cookie(SSO_COOKIE, token, max_age_secs, secure)
+fn sso_set_cookie(token: String, max_age_secs: u64, http: &HttpSettings) -> Option<HeaderValue> {
+    build_cookie(SSO_COOKIE, token, max_age_secs, http)
 }
 
 /// `Set-Cookie` that removes the browser session cookie.
-fn sso_clear_cookie(secure: bool) -> Option<HeaderValue> {
-    build_cookie(SSO_COOKIE, String::new(), 0, secure)
+fn sso_clear_cookie(http: &HttpSettings) -> Option<HeaderValue> {
+    build_cookie(SSO_COOKIE, String::new(), 0, http)
 }
 
 // --- CSRF -------------------------------------------------------------------------------
@@ -152,16 +152,15 @@ struct FormCsrf {
 
 impl FormCsrf {
     /// Reuses the request's CSRF cookie or mints one.
-    pub fn for_form(headers: &HeaderMap, secure: bool) -> FormCsrf {
-        match read_cookie(headers, FORM_CSRF_COOKIE).filter(|v| plausible_token(v)) {
+    pub fn for_form(headers: &HeaderMap, http: &HttpSettings) -> FormCsrf {
+        match read_cookie(headers, &http.cookie_name(FORM_CSRF_COOKIE)).filter(|v| plausible_token(v)) {
             Some(token) => FormCsrf {
                 token,
                 set_cookie: None,
             },
             None => {
                 let token = tessera_core::new_opaque_token();
-                let set_cookie =
-                    build_cookie(FORM_CSRF_COOKIE, token.clone(), FORM_CSRF_MAX_AGE_SECS, secure);
+                let set_cookie = build_cookie(FORM_CSRF_COOKIE, token.clone(), FORM_CSRF_MAX_AGE_SECS, http);
                 FormCsrf { token, set_cookie }
             }
         }
@@ -169,7 +168,7 @@ impl FormCsrf {
 
     /// Renders `page` and sets the cookie if it is new.
     pub fn respond(self, page: Page, state: &AppState) -> Response {
-        with_cookie(page.render(&state.http.theme), self.set_cookie)
+        with_cookie(page.render(&state.http), self.set_cookie)
     }
 }
 
@@ -182,8 +181,10 @@ fn plausible_token(value: &str) -> bool {
 }
 
 /// Whether the posted `csrf_token` equals the CSRF cookie (constant time).
-fn csrf_matches(headers: &HeaderMap, fields: &Fields) -> bool {
-    let Some(cookie) = read_cookie(headers, FORM_CSRF_COOKIE).filter(|v| plausible_token(v)) else {
+fn csrf_matches(headers: &HeaderMap, fields: &Fields, http: &HttpSettings) -> bool {
+    let Some(cookie) =
+        read_cookie(headers, &http.cookie_name(FORM_CSRF_COOKIE)).filter(|v| plausible_token(v))
+    else {
         return false;
     };
     match fields.one("csrf_token") {
@@ -199,24 +200,31 @@ fn csrf_failed(state: &AppState) -> Response {
         "Session expired",
         "Your session expired, go back and try again.",
     )
-    .render(&state.http.theme)
+    .render(&state.http)
 }
 
 // --- redirects and failures -------------------------------------------------------------------
 
-/// `302 Found` to `location` (the authorization endpoint's answers).
-fn found(location: &str) -> Response {
-    redirect(StatusCode::FOUND, location)
+/// `302 Found` to `location` (the authorization endpoint's answers); a
+/// path on this server (starting with `/`) is put under the tenant's base
+/// path.
+fn found(location: &str, http: &HttpSettings) -> Response {
+    redirect(StatusCode::FOUND, location, http)
 }
 
 /// `303 See Other` to `location` (after a form post: the browser follows
-/// with GET).
-fn see_other(location: &str) -> Response {
-    redirect(StatusCode::SEE_OTHER, location)
+/// with GET); paths as for [`found`].
+fn see_other(location: &str, http: &HttpSettings) -> Response {
+    redirect(StatusCode::SEE_OTHER, location, http)
 }
 
-fn redirect(status: StatusCode, location: &str) -> Response {
-    match HeaderValue::from_str(location) {
+fn redirect(status: StatusCode, location: &str, http: &HttpSettings) -> Response {
+    let location = if location.starts_with('/') {
+        http.path(location)
+    } else {
+        location.to_string()
+    };
+    match HeaderValue::from_str(&location) {
         Ok(value) => (status, [(header::LOCATION, value)]).into_response(),
         Err(_) => {
             tracing::error!("redirect target is not a valid header value");
@@ -229,7 +237,7 @@ fn redirect(status: StatusCode, location: &str) -> Response {
 /// server busy (with `Retry-After`), otherwise an opaque 500 whose cause is
 /// logged here, once.
 fn service_failure(err: AuthError, state: &AppState) -> Response {
-    let theme = &state.http.theme;
+    let theme = &*state.http;
     match err {
         AuthError::Unavailable(cause) => {
             tracing::warn!(%cause, "hosted page: store unavailable");

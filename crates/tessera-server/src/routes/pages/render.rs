@@ -8,7 +8,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{context, Environment, Value};
 
-use crate::state::Theme;
+use crate::state::{HttpSettings, Theme};
 
 /// The templates, by name. The `.html` suffix turns on HTML auto-escaping.
 const TEMPLATES: [(&str, &str); 7] = [
@@ -85,10 +85,12 @@ impl Page {
     }
 
     /// Renders with the theme; a template failure becomes a bare 500.
-    pub fn render(self, theme: &Theme) -> Response {
+    pub fn render(self, http: &HttpSettings) -> Response {
+        let theme = &http.theme;
         let data = context! {
             product_name => theme.product_name,
             logo_url => theme.logo_url,
+            base => http.base_path,
             ..self.data
         };
         match environment().and_then(|env| {
@@ -165,9 +167,17 @@ mod tests {
 
     #[test]
     fn every_template_renders_and_escapes() {
-        let theme = Theme::default();
+        let http = HttpSettings {
+            cookie_mode_default: false,
+            secure_cookies: false,
+            cors_origins: Vec::new(),
+            max_body_bytes: 1024,
+            refresh_cookie_max_age_secs: 60,
+            theme: Theme::default(),
+            base_path: "/t/acme".into(),
+        };
         for (name, _) in TEMPLATES.iter().filter(|(n, _)| *n != "base.html") {
-            let response = Page::ok(name, context! { title => "<b>", message => "x" }).render(&theme);
+            let response = Page::ok(name, context! { title => "<b>", message => "x" }).render(&http);
             assert_eq!(response.status(), StatusCode::OK, "{name}");
         }
         let env = environment().unwrap();

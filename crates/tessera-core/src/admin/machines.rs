@@ -1,0 +1,186 @@
+//! Administration of OAuth clients (machine clients included) and their
+//! roles.
+
+use tessera_store::Client;
+use uuid::Uuid;
+
+use super::{AdminService, Caller};
+use crate::clients::{ClientSecret, NewClient, RegisteredClient};
+use crate::error::AuthResult;
+
+/// A client as the admin API shows it: the registration and its roles.
+#[derive(Debug, Clone)]
+pub struct ClientView {
+    /// The registration (secrets only as hashes, which the API never shows).
+    pub client: Client,
+    /// Roles assigned to the client.
+    pub roles: Vec<String>,
+}
+
+/// Changes to a client's registration (PATCH semantics; type and
+/// authentication method cannot change — register a new client instead).
+#[derive(Debug, Clone, Default)]
+pub struct ClientChanges {
+    /// Display name.
+    pub name: Option<String>,
+    /// Redirect URIs.
+    pub redirect_uris: Option<Vec<String>>,
+    /// Grant types.
+    pub grant_types: Option<Vec<String>>,
+    /// Scopes.
+    pub scopes: Option<Vec<String>>,
+    /// JWK Set (for `private_key_jwt`).
+    pub jwks: Option<Option<serde_json::Value>>,
+    /// First-party flag.
+    pub first_party: Option<bool>,
+    /// Access-token lifetime override.
+    pub access_token_ttl_secs: Option<Option<i64>>,
+    /// Refresh-token idle lifetime override.
+    pub refresh_idle_ttl_secs: Option<Option<i64>>,
+    /// Post-logout redirect URIs.
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// ID-token algorithm.
+    pub id_token_signed_response_alg: Option<Option<String>>,
+    /// Whether access tokens carry `permissions`.
+    pub token_permissions: Option<bool>,
+}
+
+impl AdminService {
+    /// Every client with its roles (`client:read`).
+    pub async fn list_clients(&self, caller: &Caller) -> AuthResult<Vec<ClientView>> {
+        caller.require("client:read")?;
+        let mut views = Vec::new();
+        for client in self.clients.list().await? {
+            views.push(self.client_view(client).await?);
+        }
+        Ok(views)
+    }
+
+    /// One client (`client:read`).
+    pub async fn get_client(&self, caller: &Caller, client_id: Uuid) -> AuthResult<ClientView> {
+        caller.require("client:read")?;
+        let client = self.clients.get(client_id).await?;
+        self.client_view(client).await
+    }
+
+    async fn client_view(&self, client: Client) -> AuthResult<ClientView> {
+        let roles = self.access().for_client(client.client_id).await?.roles.clone();
+        Ok(ClientView { client, roles })
+    }
+
+    /// The client if the caller may manage it (rank rule over its roles).
+    async fn manageable_client(&self, caller: &Caller, client_id: Uuid) -> AuthResult<Client> {
+        let client = self.clients.get(client_id).await?;
+        let access = self.access().for_client(client_id).await?;
+        caller.may_manage(&access.grants, "this client")?;
+        Ok(client)
+    }
+
+    /// Registers a client (`client:create`); the secret is in the answer
+    /// only.
+    pub async fn create_client(&self, caller: &Caller, input: NewClient) -> AuthResult<RegisteredClient> {
+        caller.require("client:create")?;
+        self.clients.create(input).await
+    }
+
+    /// Changes a client's registration (`client:update`, rank rule).
+    pub async fn update_client(
+        &self,
+        caller: &Caller,
+        client_id: Uuid,
+        changes: ClientChanges,
+    ) -> AuthResult<ClientView> {
+        caller.require("client:update")?;
+        let current = self.manageable_client(caller, client_id).await?;
+        let mut input = NewClient::from_client(&current);
+        if let Some(name) = changes.name {
+            input.name = name;
+        }
+        if let Some(uris) = changes.redirect_uris {
+            input.redirect_uris = uris;
+        }
+        if let Some(grants) = changes.grant_types {
+            input.grant_types = grants;
+        }
+        if let Some(scopes) = changes.scopes {
+            input.scopes = scopes;
+        }
+        if let Some(jwks) = changes.jwks {
+            input.jwks = jwks;
+        }
+        if let Some(first_party) = changes.first_party {
+            input.first_party = first_party;
+        }
+        if let Some(ttl) = changes.access_token_ttl_secs {
+            input.access_token_ttl_secs = ttl;
+        }
+        if let Some(ttl) = changes.refresh_idle_ttl_secs {
+            input.refresh_idle_ttl_secs = ttl;
+        }
+        if let Some(uris) = changes.post_logout_redirect_uris {
+            input.post_logout_redirect_uris = uris;
+        }
+        if let Some(alg) = changes.id_token_signed_response_alg {
+            input.id_token_signed_response_alg = alg;
+        }
+        if let Some(flag) = changes.token_permissions {
+            input.token_permissions = Some(flag);
+        }
+        let client = self.clients.update(client_id, input).await?;
+        self.client_view(client).await
+    }
+
+    /// Deletes a client (`client:delete`, rank rule).
+    pub async fn delete_client(&self, caller: &Caller, client_id: Uuid) -> AuthResult<()> {
+        caller.require("client:delete")?;
+        self.manageable_client(caller, client_id).await?;
+        self.clients.delete(client_id).await?;
+        self.access().forget_client(client_id).await;
+        Ok(())
+    }
+
+    /// Issues a new secret, the current one staying valid until the next
+    /// rotation (`client:update`, rank rule).
+    pub async fn rotate_client_secret(&self, caller: &Caller, client_id: Uuid) -> AuthResult<ClientSecret> {
+        caller.require("client:update")?;
+        self.manageable_client(caller, client_id).await?;
+        self.clients.rotate_secret(client_id).await
+    }
+
+    /// Assigns a role to a client (`role:assign`; the caller must hold the
+    /// role's grants and outrank the client).
+    pub async fn assign_client_role(
+        &self,
+        caller: &Caller,
+        client_id: Uuid,
+        role: &str,
+    ) -> AuthResult<ClientView> {
+        caller.require("role:assign")?;
+        let grants = self.role_grants(role).await?;
+        caller.may_grant(&grants, &format!("role {role}"))?;
+        let client = self.manageable_client(caller, client_id).await?;
+        self.store()
+            .assign_client_role(self.tenant_id(), client_id, role)
+            .await?;
+        self.access().forget_client(client_id).await;
+        self.client_view(client).await
+    }
+
+    /// Removes a role from a client (`role:assign`, as for assigning).
+    pub async fn remove_client_role(
+        &self,
+        caller: &Caller,
+        client_id: Uuid,
+        role: &str,
+    ) -> AuthResult<ClientView> {
+        caller.require("role:assign")?;
+        let grants = self.role_grants(role).await?;
+        caller.may_grant(&grants, &format!("role {role}"))?;
+        let client = self.manageable_client(caller, client_id).await?;
+        self.store()
+            .remove_client_role(self.tenant_id(), client_id, role)
+            .await?;
+        self.access().forget_client(client_id).await;
+        self.client_view(client).await
+    }
+}
