@@ -1,6 +1,11 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations, and
 //! the Swagger UI served from assets vendored into the binary (no CDN).
 
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -88,9 +93,20 @@ impl Modify for BearerAuth {
     }
 }
 
-/// `/openapi.json` and the UI under `/docs`.
+/// `/openapi.json` and the UI under `/docs`. The document is built on its
+/// first request, not at start-up: building it runs the generated code of
+/// every schema, which would otherwise count in the idle memory of every
+/// node that never serves it.
 pub fn docs_router() -> Router {
-    SwaggerUi::new("/docs")
-        .url("/openapi.json", ApiDoc::openapi())
-        .into()
+    let ui: Router = SwaggerUi::new("/docs")
+        .config(utoipa_swagger_ui::Config::from("/openapi.json"))
+        .into();
+    ui.route("/openapi.json", get(openapi_json))
+}
+
+/// The OpenAPI document as JSON, serialised once.
+async fn openapi_json() -> Response {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()));
+    ([(header::CONTENT_TYPE, "application/json")], body.as_str()).into_response()
 }
