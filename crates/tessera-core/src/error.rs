@@ -1,6 +1,6 @@
 //! The service layer's one error type.
 
-use tessera_store::StoreError;
+use tessera_store::{Conflict, StoreError};
 use thiserror::Error;
 
 /// One rule a submitted value broke, for a 422 that lists every violation.
@@ -21,9 +21,10 @@ pub enum AuthError {
     /// Input failed validation; every broken rule is listed.
     #[error("validation failed")]
     Validation(Vec<FieldViolation>),
-    /// A unique value (named) is taken.
-    #[error("{0} already in use")]
-    Conflict(String),
+    /// A unique value (named) is taken, or the change would break another
+    /// integrity rule of the store (a role that is still a parent).
+    #[error("conflict on {0}")]
+    Conflict(Conflict),
     /// Login failed: unknown user, wrong password, locked or non-active
     /// account — deliberately indistinguishable.
     #[error("invalid credentials")]
@@ -95,7 +96,7 @@ impl From<StoreError> for AuthError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => AuthError::NotFound,
-            StoreError::Conflict(field) if field == "last_holder" => AuthError::LastSuperAdmin,
+            StoreError::Conflict(Conflict::LastHolder) => AuthError::LastSuperAdmin,
             StoreError::Conflict(field) => AuthError::Conflict(field),
             StoreError::Unavailable(msg) => AuthError::Unavailable(msg),
             StoreError::Other(msg) => AuthError::Internal(msg),

@@ -33,3 +33,4 @@ pub use service::{
     OidcService, OidcTokens, ProfileChanges, Registration, ServiceSettings, SignedInBrowser,
 };
 pub use settings::{HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, TokenSettings};
+pub use tessera_store::Conflict;

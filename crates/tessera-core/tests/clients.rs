@@ -13,11 +13,11 @@ use tessera_core::{
     AuthError, ClientAuthEndpoint, ClientAuthSettings, ClientService, Clock, ManualClock, NewClient,
     PresentedClient,
 };
-use tessera_sqlite::SqliteStore;
-use tessera_store::{ClientType, Store, TokenEndpointAuthMethod};
+use tessera_store::prelude::*;
+use tessera_store::{ClientType, TokenEndpointAuthMethod};
 
 async fn store() -> Arc<dyn Store> {
-    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let store = tessera_sqlite::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
     Arc::new(store)
 }
@@ -167,7 +167,7 @@ async fn a_client_registered_elsewhere_is_usable_at_once() {
     let path = std::env::temp_dir().join(format!("tessera-clients-{}.db", uuid::Uuid::new_v4()));
     let url = format!("sqlite://{}", path.display());
     let open = || async {
-        let store = SqliteStore::connect(&url).await.unwrap();
+        let store = tessera_sqlite::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let store: Arc<dyn Store> = Arc::new(store);
         ClientService::start(store, Arc::new(ManualClock::new(Utc::now())), settings())
@@ -241,7 +241,7 @@ async fn the_client_cache_sees_new_clients_at_once_and_deletions_within_its_ttl(
     let path = std::env::temp_dir().join(format!("tessera-client-cache-{}.db", uuid::Uuid::new_v4()));
     let url = format!("sqlite://{}", path.display());
     let open = || async {
-        let store = SqliteStore::connect(&url).await.unwrap();
+        let store = tessera_sqlite::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let store: Arc<dyn Store> = Arc::new(store);
         ClientService::start(store, Arc::new(ManualClock::new(Utc::now())), settings())

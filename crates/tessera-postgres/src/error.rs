@@ -1,15 +1,15 @@
 //! The one place where PostgreSQL driver errors become [`StoreError`]s.
 
-use tessera_store::StoreError;
+use tessera_store::{Conflict, StoreError};
 
 /// Maps a driver error: no row → `NotFound`, unique violation →
-/// `Conflict("unique")` (callers that know the field rename it), pool
+/// `Conflict(Unique)` (callers that know the field rename it), pool
 /// timeouts, I/O and lost or refused connections → `Unavailable`, the rest →
 /// `Other`.
 pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("unique".to_owned()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(Conflict::Unique),
         sqlx::Error::Database(db) if db.code().as_deref().is_some_and(is_unavailable_code) => {
             StoreError::Unavailable(err.to_string())
         }
@@ -40,14 +40,6 @@ pub(crate) fn map_migrate_err(err: sqlx::migrate::MigrateError) -> StoreError {
     match err {
         sqlx::migrate::MigrateError::Execute(e) => map_err(e),
         other => StoreError::Other(format!("migration failed: {other}")),
-    }
-}
-
-/// A unique violation becomes `Conflict(field)`; everything else maps as usual.
-pub(crate) fn conflict_on(field: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-    move |err| match map_err(err) {
-        StoreError::Conflict(_) => StoreError::Conflict(field.to_owned()),
-        other => other,
     }
 }
 

@@ -8,39 +8,22 @@
 //! after waiting for a concurrent writer of the same row.
 #![forbid(unsafe_code)]
 
-mod authorization_code;
-mod browser_session;
-mod client;
-mod client_assertion;
-mod consent;
 mod error;
-mod housekeeping;
-mod rbac;
+mod exec;
 mod row;
-mod session;
-mod signing_key;
-mod tenant;
-#[cfg(feature = "test-support")]
-pub mod testing;
-mod user_admin;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::Row;
-use tessera_store::{
-    AuthorizationCode, BrowserSession, Client, CodeRedemption, Consent, KeepLastHolder, Permission,
-    PurgeCounts, RefreshToken, Role, RoleUpdate, Session, SessionWithUser, SigningKey, Store, StoreError,
-    StoreResult, Tenant, User, UserProfileUpdate, UserQuery, UserStatus,
-};
-use uuid::Uuid;
+use tessera_sql::{Engine, SqlStore};
+use tessera_store::{StoreError, StoreResult};
 
 use crate::error::{map_err, map_migrate_err};
-use crate::row::{ms, opt_ms, user_columns};
+pub use crate::exec::{PgPoolHandle, PgTransaction};
+pub use crate::row::Row;
 
 /// The migrations of this backend, embedded at compile time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -50,33 +33,37 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// outage becomes a quick 503 rather than a hung request.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// [`Store`] on a PostgreSQL database.
+/// The Tessera store on PostgreSQL.
+pub type PostgresStore = SqlStore<PostgresEngine>;
+
+/// The PostgreSQL [`Engine`]: one pool.
 ///
 /// The pool checks a connection before handing it out and replaces broken
 /// ones, so the store recovers by itself when the database comes back.
 #[derive(Debug, Clone)]
-pub struct PostgresStore {
+pub struct PostgresEngine {
     pool: PgPool,
 }
 
-impl PostgresStore {
-    /// Connects a pool of at most `max_connections` (at least one) to `url`
-    /// (`postgres://user:password@host:5432/database`). Does not migrate:
-    /// call [`Store::migrate`]. An unreachable server is `Unavailable`.
-    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<PostgresStore> {
-        // The parse error never contains the URL, which may hold a password.
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Other(format!("invalid PostgreSQL URL: {e}")))?;
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .test_before_acquire(true)
-            .connect_with(options)
-            .await
-            .map_err(map_err)?;
-        Ok(PostgresStore { pool })
-    }
+/// Connects a pool of at most `max_connections` (at least one) to `url`
+/// (`postgres://user:password@host:5432/database`). Does not migrate: call
+/// [`tessera_store::Database::migrate`]. An unreachable server is
+/// `Unavailable`.
+pub async fn connect(url: &str, max_connections: u32) -> StoreResult<PostgresStore> {
+    // The parse error never contains the URL, which may hold a password.
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Other(format!("invalid PostgreSQL URL: {e}")))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(true)
+        .connect_with(options)
+        .await
+        .map_err(map_err)?;
+    Ok(SqlStore::new(PostgresEngine { pool }))
+}
 
+impl PostgresEngine {
     /// Closes every connection; for a clean shutdown.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -84,7 +71,23 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
+impl Engine for PostgresEngine {
+    type Row = Row;
+    type Pool<'p> = PgPoolHandle<'p>;
+    type Tx = PgTransaction;
+
+    fn reader(&self) -> PgPoolHandle<'_> {
+        PgPoolHandle(&self.pool)
+    }
+
+    fn writer(&self) -> PgPoolHandle<'_> {
+        PgPoolHandle(&self.pool)
+    }
+
+    async fn begin(&self) -> StoreResult<PgTransaction> {
+        Ok(PgTransaction(self.pool.begin().await.map_err(map_err)?))
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         MIGRATOR.run(&self.pool).await.map_err(map_migrate_err)
     }
@@ -95,510 +98,5 @@ impl Store for PostgresStore {
             .await
             .map_err(map_err)?;
         Ok(())
-    }
-
-    async fn ensure_tenant(&self, slug: &str, name: &str, now: DateTime<Utc>) -> StoreResult<Tenant> {
-        tenant::ensure(&self.pool, slug, name, now).await
-    }
-
-    async fn get_tenant_by_slug(&self, slug: &str) -> StoreResult<Tenant> {
-        tenant::get_by_slug(&self.pool, slug).await
-    }
-
-    async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
-        tenant::create(&self.pool, tenant).await
-    }
-
-    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
-        tenant::list(&self.pool).await
-    }
-
-    async fn update_tenant(
-        &self,
-        slug: &str,
-        name: Option<&str>,
-        disabled_at: Option<Option<DateTime<Utc>>>,
-    ) -> StoreResult<Tenant> {
-        tenant::update(&self.pool, slug, name, disabled_at).await
-    }
-
-    async fn create_user(&self, user: &User, roles: &[String]) -> StoreResult<()> {
-        user_admin::create(&self.pool, user, roles).await
-    }
-
-    async fn get_user(&self, tenant_id: Uuid, user_id: Uuid) -> StoreResult<User> {
-        let row = sqlx::query(concat!(
-            "select ",
-            user_columns!(),
-            " from user_account where tenant_id = $1 and user_id = $2"
-        ))
-        .bind(tenant_id)
-        .bind(user_id)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row::user(&row)
-    }
-
-    async fn find_user_by_identifier(&self, tenant_id: Uuid, identifier: &str) -> StoreResult<User> {
-        // Two index lookups; an email match wins over a username match so the
-        // answer is deterministic.
-        let row = sqlx::query(concat!(
-            "select ",
-            user_columns!(),
-            ", 0 as preference from user_account where tenant_id = $1 and email = $2 \
-             union all select ",
-            user_columns!(),
-            ", 1 as preference from user_account where tenant_id = $1 and username = $2 \
-             order by preference limit 1"
-        ))
-        .bind(tenant_id)
-        .bind(identifier)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row::user(&row)
-    }
-
-    async fn update_user_profile(
-        &self,
-        tenant_id: Uuid,
-        user_id: Uuid,
-        update: &UserProfileUpdate,
-        now: DateTime<Utc>,
-    ) -> StoreResult<User> {
-        let row = sqlx::query(concat!(
-            "update user_account set \
-                username = case when $3 then $4 else username end, \
-                display_name = case when $5 then $6 else display_name end, \
-                profile = coalesce($7, profile), \
-                updated_at = $8, \
-                email = coalesce($9, email), \
-                email_verified = coalesce($10, email_verified) \
-             where tenant_id = $1 and user_id = $2 \
-             returning ",
-            user_columns!()
-        ))
-        .bind(tenant_id)
-        .bind(user_id)
-        .bind(update.username.is_some())
-        .bind(update.username.clone().flatten())
-        .bind(update.display_name.is_some())
-        .bind(update.display_name.clone().flatten())
-        .bind(&update.profile)
-        .bind(ms(now))
-        .bind(&update.email)
-        .bind(update.email_verified)
-        .fetch_one(&self.pool)
-        .await;
-        match row.map_err(map_err) {
-            Ok(row) => row::user(&row),
-            Err(StoreError::Conflict(_)) => {
-                Err(user_admin::profile_conflict(&self.pool, tenant_id, user_id, update).await)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn set_password_hash(
-        &self,
-        tenant_id: Uuid,
-        user_id: Uuid,
-        password_hash: &str,
-        keep_session: Option<Uuid>,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let updated = sqlx::query(
-            "update user_account set password_hash = $3, updated_at = $4 \
-             where tenant_id = $1 and user_id = $2",
-        )
-        .bind(tenant_id)
-        .bind(user_id)
-        .bind(password_hash)
-        .bind(ms(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if updated.rows_affected() == 0 {
-            tx.rollback().await.map_err(map_err)?;
-            return Err(StoreError::NotFound);
-        }
-        session::revoke_sessions_of(&mut *tx, tenant_id, user_id, keep_session, reason, now).await?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn record_login_failure(
-        &self,
-        tenant_id: Uuid,
-        user_id: Uuid,
-        failed_login_count: i32,
-        locked_until: Option<DateTime<Utc>>,
-    ) -> StoreResult<()> {
-        let updated = sqlx::query(
-            "update user_account set failed_login_count = $3, locked_until = $4 \
-             where tenant_id = $1 and user_id = $2",
-        )
-        .bind(tenant_id)
-        .bind(user_id)
-        .bind(failed_login_count)
-        .bind(opt_ms(locked_until))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-    async fn create_session(&self, session: &Session, first_token: Option<&RefreshToken>) -> StoreResult<()> {
-        session::create(&self.pool, session, first_token).await
-    }
-
-    async fn get_session_with_user(&self, tenant_id: Uuid, session_id: Uuid) -> StoreResult<SessionWithUser> {
-        session::get_with_user(&self.pool, tenant_id, session_id).await
-    }
-
-    async fn list_active_sessions(
-        &self,
-        tenant_id: Uuid,
-        user_id: Uuid,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Vec<Session>> {
-        session::list_active(&self.pool, tenant_id, user_id, now).await
-    }
-
-    async fn revoke_session(
-        &self,
-        tenant_id: Uuid,
-        session_id: Uuid,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        session::revoke(&self.pool, tenant_id, session_id, reason, now).await
-    }
-
-    async fn revoke_user_sessions(
-        &self,
-        tenant_id: Uuid,
-        user_id: Uuid,
-        keep_session: Option<Uuid>,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Vec<Uuid>> {
-        session::revoke_sessions_of(&self.pool, tenant_id, user_id, keep_session, reason, now).await
-    }
-
-    async fn get_refresh_token(&self, tenant_id: Uuid, token_hash: &str) -> StoreResult<RefreshToken> {
-        session::get_refresh_token(&self.pool, tenant_id, token_hash).await
-    }
-
-    async fn rotate_refresh_token(
-        &self,
-        tenant_id: Uuid,
-        old_hash: &str,
-        next: &RefreshToken,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        session::rotate_refresh_token(&self.pool, tenant_id, old_hash, next, now).await
-    }
-
-    async fn list_signing_keys(&self, tenant_id: Uuid) -> StoreResult<Vec<SigningKey>> {
-        signing_key::list(&self.pool, tenant_id).await
-    }
-
-    async fn insert_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
-        signing_key::insert(&self.pool, key).await
-    }
-
-    async fn rotate_signing_key(&self, key: &SigningKey, retire_at: DateTime<Utc>) -> StoreResult<()> {
-        signing_key::rotate(&self.pool, key, retire_at).await
-    }
-
-    async fn create_client(&self, client: &Client) -> StoreResult<()> {
-        client::create(&self.pool, client).await
-    }
-
-    async fn get_client(&self, tenant_id: Uuid, client_id: Uuid) -> StoreResult<Client> {
-        client::get(&self.pool, tenant_id, client_id).await
-    }
-
-    async fn list_clients(&self, tenant_id: Uuid) -> StoreResult<Vec<Client>> {
-        client::list(&self.pool, tenant_id).await
-    }
-
-    async fn rotate_client_secret(
-        &self,
-        tenant_id: Uuid,
-        client_id: Uuid,
-        secret_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Client> {
-        client::rotate_secret(&self.pool, tenant_id, client_id, secret_hash, now).await
-    }
-
-    async fn delete_client(&self, tenant_id: Uuid, client_id: Uuid) -> StoreResult<()> {
-        client::delete(&self.pool, tenant_id, client_id).await
-    }
-
-    async fn revoke_access_token(
-        &self,
-        tenant_id: Uuid,
-        jti: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "insert into revoked_access_token (tenant_id, jti, expires_at, revoked_at) \
-             values ($1, $2, $3, $4) on conflict (tenant_id, jti) do nothing",
-        )
-        .bind(tenant_id)
-        .bind(jti)
-        .bind(ms(expires_at))
-        .bind(ms(now))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn list_revoked_access_tokens(
-        &self,
-        tenant_id: Uuid,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Vec<String>> {
-        let rows = sqlx::query(
-            "select jti from revoked_access_token where tenant_id = $1 and expires_at > $2 order by jti",
-        )
-        .bind(tenant_id)
-        .bind(ms(now))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter()
-            .map(|row| row.try_get::<String, _>("jti").map_err(map_err))
-            .collect()
-    }
-    async fn record_client_assertion(
-        &self,
-        tenant_id: Uuid,
-        client_id: Uuid,
-        jti: &str,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        client_assertion::record(&self.pool, tenant_id, client_id, jti, expires_at).await
-    }
-
-    async fn create_browser_session(&self, session: &BrowserSession) -> StoreResult<()> {
-        browser_session::create(&self.pool, session).await
-    }
-
-    async fn get_browser_session(&self, tenant_id: Uuid, token_hash: &str) -> StoreResult<BrowserSession> {
-        browser_session::get_by_token_hash(&self.pool, tenant_id, token_hash).await
-    }
-
-    async fn get_browser_session_by_id(
-        &self,
-        tenant_id: Uuid,
-        browser_session_id: Uuid,
-    ) -> StoreResult<BrowserSession> {
-        browser_session::get_by_id(&self.pool, tenant_id, browser_session_id).await
-    }
-
-    async fn end_browser_session(
-        &self,
-        tenant_id: Uuid,
-        browser_session_id: Uuid,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Vec<Uuid>> {
-        browser_session::end(&self.pool, tenant_id, browser_session_id, reason, now).await
-    }
-
-    async fn insert_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
-        authorization_code::insert(&self.pool, code).await
-    }
-
-    async fn get_authorization_code(
-        &self,
-        tenant_id: Uuid,
-        code_hash: &str,
-    ) -> StoreResult<AuthorizationCode> {
-        authorization_code::get(&self.pool, tenant_id, code_hash).await
-    }
-
-    async fn redeem_authorization_code(
-        &self,
-        tenant_id: Uuid,
-        code_hash: &str,
-        session: &Session,
-        first_token: Option<&RefreshToken>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<CodeRedemption> {
-        authorization_code::redeem(&self.pool, tenant_id, code_hash, session, first_token, now).await
-    }
-
-    async fn get_consent(&self, tenant_id: Uuid, user_id: Uuid, client_id: Uuid) -> StoreResult<Consent> {
-        consent::get(&self.pool, tenant_id, user_id, client_id).await
-    }
-
-    async fn upsert_consent(&self, consent: &Consent) -> StoreResult<()> {
-        consent::upsert(&self.pool, consent).await
-    }
-
-    async fn list_consents(&self, tenant_id: Uuid, user_id: Uuid) -> StoreResult<Vec<Consent>> {
-        consent::list(&self.pool, tenant_id, user_id).await
-    }
-
-    async fn delete_consent(
-        &self,
-        tenant_id: Uuid,
-        user_id: Uuid,
-        client_id: Uuid,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Vec<Uuid>> {
-        consent::delete(&self.pool, tenant_id, user_id, client_id, reason, now).await
-    }
-
-    async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<PurgeCounts> {
-        housekeeping::purge_expired(&self.pool, now).await
-    }
-
-    async fn list_users(&self, tenant_id: Uuid, query: &UserQuery) -> StoreResult<Vec<User>> {
-        user_admin::list(&self.pool, tenant_id, query).await
-    }
-
-    async fn set_user_status(
-        &self,
-        tenant_id: Uuid,
-        user_id: Uuid,
-        status: UserStatus,
-        revoke_sessions: Option<&str>,
-        keep: Option<KeepLastHolder<'_>>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<User> {
-        user_admin::set_status(&self.pool, tenant_id, user_id, status, revoke_sessions, keep, now).await
-    }
-
-    async fn soft_delete_user(
-        &self,
-        tenant_id: Uuid,
-        user_id: Uuid,
-        keep: Option<KeepLastHolder<'_>>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        user_admin::soft_delete(&self.pool, tenant_id, user_id, keep, now).await
-    }
-
-    async fn erase_user(
-        &self,
-        tenant_id: Uuid,
-        user_id: Uuid,
-        keep: Option<KeepLastHolder<'_>>,
-    ) -> StoreResult<()> {
-        user_admin::erase(&self.pool, tenant_id, user_id, keep).await
-    }
-
-    async fn seed_rbac(
-        &self,
-        tenant_id: Uuid,
-        permissions: &[Permission],
-        roles: &[Role],
-    ) -> StoreResult<bool> {
-        rbac::seed(&self.pool, tenant_id, permissions, roles).await
-    }
-
-    async fn list_permissions(&self, tenant_id: Uuid) -> StoreResult<Vec<Permission>> {
-        rbac::list_permissions(&self.pool, tenant_id).await
-    }
-
-    async fn create_permission(&self, permission: &Permission) -> StoreResult<()> {
-        rbac::create_permission(&self.pool, permission).await
-    }
-
-    async fn delete_permission(&self, tenant_id: Uuid, name: &str) -> StoreResult<()> {
-        rbac::delete_permission(&self.pool, tenant_id, name).await
-    }
-
-    async fn list_roles(&self, tenant_id: Uuid) -> StoreResult<Vec<Role>> {
-        rbac::list_roles(&self.pool, tenant_id).await
-    }
-
-    async fn get_role(&self, tenant_id: Uuid, name: &str) -> StoreResult<Role> {
-        rbac::get_role(&self.pool, tenant_id, name).await
-    }
-
-    async fn create_role(&self, role: &Role) -> StoreResult<()> {
-        rbac::create_role(&self.pool, role).await
-    }
-
-    async fn update_role(
-        &self,
-        tenant_id: Uuid,
-        name: &str,
-        update: &RoleUpdate,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Role> {
-        rbac::update_role(&self.pool, tenant_id, name, update, now).await
-    }
-
-    async fn delete_role(&self, tenant_id: Uuid, name: &str) -> StoreResult<()> {
-        rbac::delete_role(&self.pool, tenant_id, name).await
-    }
-
-    async fn grant_role_permission(
-        &self,
-        tenant_id: Uuid,
-        role: &str,
-        permission: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        rbac::grant_permission(&self.pool, tenant_id, role, permission, now).await
-    }
-
-    async fn revoke_role_permission(
-        &self,
-        tenant_id: Uuid,
-        role: &str,
-        permission: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        rbac::revoke_permission(&self.pool, tenant_id, role, permission, now).await
-    }
-
-    async fn list_user_roles(&self, tenant_id: Uuid, user_id: Uuid) -> StoreResult<Vec<String>> {
-        rbac::list_user_roles(&self.pool, tenant_id, user_id).await
-    }
-
-    async fn assign_user_role(&self, tenant_id: Uuid, user_id: Uuid, role: &str) -> StoreResult<()> {
-        rbac::assign_user_role(&self.pool, tenant_id, user_id, role).await
-    }
-
-    async fn remove_user_role(
-        &self,
-        tenant_id: Uuid,
-        user_id: Uuid,
-        role: &str,
-        keep: Option<KeepLastHolder<'_>>,
-    ) -> StoreResult<()> {
-        rbac::remove_user_role(&self.pool, tenant_id, user_id, role, keep).await
-    }
-
-    async fn list_client_roles(&self, tenant_id: Uuid, client_id: Uuid) -> StoreResult<Vec<String>> {
-        rbac::list_client_roles(&self.pool, tenant_id, client_id).await
-    }
-
-    async fn assign_client_role(&self, tenant_id: Uuid, client_id: Uuid, role: &str) -> StoreResult<()> {
-        rbac::assign_client_role(&self.pool, tenant_id, client_id, role).await
-    }
-
-    async fn remove_client_role(&self, tenant_id: Uuid, client_id: Uuid, role: &str) -> StoreResult<()> {
-        rbac::remove_client_role(&self.pool, tenant_id, client_id, role).await
-    }
-
-    async fn update_client(&self, client: &Client) -> StoreResult<Client> {
-        client::update(&self.pool, client).await
     }
 }

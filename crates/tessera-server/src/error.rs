@@ -7,7 +7,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tessera_core::{AuthError, FieldViolation};
+use tessera_core::{AuthError, Conflict, FieldViolation};
 use utoipa::ToSchema;
 
 /// Every error code the API answers with (stable; documented in
@@ -258,13 +258,19 @@ impl From<AuthError> for ApiError {
                     Some("one or more fields are invalid".into()),
                 )
             },
-            AuthError::Conflict(field) => match field.as_str() {
-                "email" => ApiError::new(
+            AuthError::Conflict(field) => match field {
+                Conflict::Email => ApiError::new(
                     ErrorCode::EmailTaken,
                     Some("this email is already registered".into()),
                 ),
-                "username" => ApiError::new(ErrorCode::UsernameTaken, Some("this username is taken".into())),
-                _ => ApiError::new(ErrorCode::Conflict, Some(format!("{field} already in use"))),
+                Conflict::Username => {
+                    ApiError::new(ErrorCode::UsernameTaken, Some("this username is taken".into()))
+                }
+                Conflict::Parent => ApiError::new(
+                    ErrorCode::Conflict,
+                    Some("the role is the parent of another role; change or delete that role first".into()),
+                ),
+                other => ApiError::new(ErrorCode::Conflict, Some(format!("{other} already in use"))),
             },
             AuthError::InvalidCredentials => ApiError::new(
                 ErrorCode::InvalidCredentials,
@@ -436,9 +442,9 @@ mod tests {
     fn auth_errors_map_to_pinned_codes_and_statuses() {
         let cases: Vec<(AuthError, &str, u16)> = vec![
             (AuthError::Validation(vec![]), "validation_failed", 422),
-            (AuthError::Conflict("email".into()), "email_taken", 409),
-            (AuthError::Conflict("username".into()), "username_taken", 409),
-            (AuthError::Conflict("kid".into()), "conflict", 409),
+            (AuthError::Conflict(Conflict::Email), "email_taken", 409),
+            (AuthError::Conflict(Conflict::Username), "username_taken", 409),
+            (AuthError::Conflict(Conflict::Kid), "conflict", 409),
             (AuthError::InvalidCredentials, "invalid_credentials", 401),
             (AuthError::InvalidGrant, "invalid_grant", 401),
             (AuthError::InvalidClient, "invalid_client", 401),

@@ -1,6 +1,6 @@
 //! The one place where SQLite driver errors become [`StoreError`]s.
 
-use tessera_store::StoreError;
+use tessera_store::{Conflict, StoreError};
 
 /// `SQLITE_BUSY`: another connection holds the lock past `busy_timeout`.
 const SQLITE_BUSY: i32 = 5;
@@ -8,12 +8,12 @@ const SQLITE_BUSY: i32 = 5;
 const SQLITE_LOCKED: i32 = 6;
 
 /// Maps a driver error: no row → `NotFound`, unique violation →
-/// `Conflict("unique")` (callers that know the field rename it), lock
+/// `Conflict(Unique)` (callers that know the field rename it), lock
 /// contention and pool or I/O failures → `Unavailable`, the rest → `Other`.
 pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("unique".to_owned()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(Conflict::Unique),
         sqlx::Error::Database(db) if is_busy(db.code().as_deref()) => {
             StoreError::Unavailable(err.to_string())
         }
@@ -37,14 +37,6 @@ pub(crate) fn map_migrate_err(err: sqlx::migrate::MigrateError) -> StoreError {
     match err {
         sqlx::migrate::MigrateError::Execute(e) => map_err(e),
         other => StoreError::Other(format!("migration failed: {other}")),
-    }
-}
-
-/// A unique violation becomes `Conflict(field)`; everything else maps as usual.
-pub(crate) fn conflict_on(field: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-    move |err| match map_err(err) {
-        StoreError::Conflict(_) => StoreError::Conflict(field.to_owned()),
-        other => other,
     }
 }
 

@@ -1,5 +1,5 @@
 //! Storage contract for Tessera: the models every backend persists, the
-//! [`Store`] trait they implement, and [`StoreError`], the one error type of
+//! aggregate stores they implement (summed up as [`Store`]), and [`StoreError`], the one error type of
 //! this layer.
 //!
 //! Each store method is one unit of work: where several rows belong together
@@ -17,10 +17,22 @@ mod store;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use error::StoreError;
+pub use error::{Conflict, StoreError};
 pub use model::*;
 pub use rbac::*;
-pub use store::Store;
+pub use store::{
+    AuthorizationCodeStore, BrowserSessionStore, ClientStore, ConsentStore, Database, Housekeeping,
+    RbacStore, RevokedTokenStore, SessionStore, SigningKeyStore, Store, TenantStore, UserStore,
+};
 
 /// Result of every store call.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Every store trait, for code that calls store methods on a concrete
+/// backend type (`use tessera_store::prelude::*;`).
+pub mod prelude {
+    pub use crate::store::{
+        AuthorizationCodeStore, BrowserSessionStore, ClientStore, ConsentStore, Database, Housekeeping,
+        RbacStore, RevokedTokenStore, SessionStore, SigningKeyStore, Store, TenantStore, UserStore,
+    };
+}

@@ -102,7 +102,7 @@ pub struct UserQuery {
     pub limit: u32,
 }
 
-/// A guard some admin writes carry: refuse (with `Conflict("last_holder")`,
+/// A guard some admin writes carry: refuse (with `Conflict(LastHolder)`,
 /// nothing changed) when the write would leave the tenant without an active,
 /// undeleted user holding `role`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -29,10 +29,11 @@ pub struct Config {
     pub listen: String,
     /// Public base URL (the `iss` of tokens); default `http://<listen>`.
     pub issuer: String,
-    /// `sqlite://…` or `postgres://…`; default a SQLite file in `data_dir`.
+    /// `sqlite://…`, `postgres://…` or `mysql://…` (`mariadb://…`); default a
+    /// SQLite file in `data_dir`.
     #[serde(serialize_with = "serialize_redacted_url")]
     pub database_url: String,
-    /// Pool size for PostgreSQL.
+    /// Pool size for PostgreSQL and MariaDB / MySQL.
     pub database_max_connections: u32,
     /// Where the default SQLite file and a generated master key live.
     pub data_dir: PathBuf,
@@ -192,13 +193,10 @@ impl Config {
                 )
             }
         }
-        if !(self.database_url.starts_with("sqlite:")
-            || self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://"))
-        {
+        if DatabaseEngine::of_url(&self.database_url).is_none() {
             return bad(
                 "database_url",
-                "must start with sqlite:, postgres:// or postgresql://".into(),
+                "must start with sqlite:, postgres://, postgresql://, mysql:// or mariadb://".into(),
             );
         }
         if self.master_key.is_some() && self.master_key_file.is_some() {
@@ -366,6 +364,30 @@ fn serialize_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) ->
 
 fn serialize_redacted_url<S: serde::Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&redact_url(value))
+}
+
+/// The database engine a `database_url` names, by its scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseEngine {
+    /// `sqlite:` — the embedded default.
+    Sqlite,
+    /// `postgres://` or `postgresql://`.
+    Postgres,
+    /// `mysql://` or `mariadb://`.
+    MySql,
+}
+
+impl DatabaseEngine {
+    /// The engine of `url`; `None` for an unknown scheme.
+    pub fn of_url(url: &str) -> Option<DatabaseEngine> {
+        let scheme = url.split_once(':').map(|(scheme, _)| scheme)?;
+        match scheme {
+            "sqlite" => Some(DatabaseEngine::Sqlite),
+            "postgres" | "postgresql" if url.contains("://") => Some(DatabaseEngine::Postgres),
+            "mysql" | "mariadb" if url.contains("://") => Some(DatabaseEngine::MySql),
+            _ => None,
+        }
+    }
 }
 
 /// The URL with any password replaced, for logs.

@@ -20,32 +20,41 @@ use tessera_core::{
     AuthService, ClientAuthSettings, ClientService, KeyEncryptor, KeyRing, OidcService, PasswordHasher,
     ServiceSettings, SystemClock,
 };
-use tessera_postgres::PostgresStore;
 use tessera_server::{AppState, HttpSettings, TenantDirectory, TenantHandle};
-use tessera_sqlite::SqliteStore;
 use tessera_store::{Store, StoreError, Tenant, DEFAULT_TENANT_SLUG};
 use tokio::net::TcpListener;
 
-pub use config::{Config, LogFormat};
+pub use config::{Config, DatabaseEngine, LogFormat};
 
 /// Opens the store the database URL names (the only place that looks at
 /// the scheme). SQLite files and their directory are created if missing.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = &config.database_url;
-    if url.starts_with("sqlite:") {
-        if config.database_url == format!("sqlite://{}", config.data_dir.join("tessera.db").display()) {
-            std::fs::create_dir_all(&config.data_dir)
-                .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    let pool_size = config.database_max_connections;
+    match DatabaseEngine::of_url(url) {
+        Some(DatabaseEngine::Sqlite) => {
+            if config.database_url == format!("sqlite://{}", config.data_dir.join("tessera.db").display()) {
+                std::fs::create_dir_all(&config.data_dir)
+                    .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+            }
+            let store = tessera_sqlite::connect(url)
+                .await
+                .context("cannot open the SQLite database")?;
+            Ok(Arc::new(store))
         }
-        let store = SqliteStore::connect(url)
-            .await
-            .context("cannot open the SQLite database")?;
-        Ok(Arc::new(store))
-    } else {
-        let store = PostgresStore::connect(url, config.database_max_connections)
-            .await
-            .context("cannot connect to PostgreSQL")?;
-        Ok(Arc::new(store))
+        Some(DatabaseEngine::Postgres) => {
+            let store = tessera_postgres::connect(url, pool_size)
+                .await
+                .context("cannot connect to PostgreSQL")?;
+            Ok(Arc::new(store))
+        }
+        Some(DatabaseEngine::MySql) => {
+            let store = tessera_mysql::connect(url, pool_size)
+                .await
+                .context("cannot connect to MariaDB / MySQL")?;
+            Ok(Arc::new(store))
+        }
+        None => anyhow::bail!("database_url: unknown database engine"),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Administration of roles and the permission catalogue.
 
-use tessera_store::{Permission, Role, RoleUpdate, StoreError};
+use tessera_store::{Conflict, Permission, Role, RoleUpdate, StoreError};
 
 use super::{AdminService, Caller};
 use crate::error::{AuthError, AuthResult, FieldViolation};
@@ -158,7 +158,7 @@ impl AdminService {
         };
         match self.store().create_role(&role).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(AuthError::Conflict("role".into())),
+            Err(StoreError::Conflict(_)) => return Err(AuthError::Conflict(Conflict::Role)),
             Err(other) => return Err(other.into()),
         }
         self.access().forget_all();
@@ -234,9 +234,7 @@ impl AdminService {
         caller.may_grant(&graph.effective([name]), &format!("role {name}"))?;
         match self.store().delete_role(self.tenant_id(), name).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return Err(AuthError::Conflict("role is the parent of another role".into()))
-            }
+            Err(StoreError::Conflict(_)) => return Err(AuthError::Conflict(Conflict::Parent)),
             Err(other) => return Err(other.into()),
         }
         self.access().forget_all();
@@ -324,7 +322,7 @@ impl AdminService {
         };
         match self.store().create_permission(&permission).await {
             Ok(()) => Ok(permission),
-            Err(StoreError::Conflict(_)) => Err(AuthError::Conflict("permission".into())),
+            Err(StoreError::Conflict(_)) => Err(AuthError::Conflict(Conflict::Permission)),
             Err(other) => Err(other.into()),
         }
     }

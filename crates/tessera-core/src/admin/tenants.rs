@@ -1,7 +1,7 @@
 //! Administration of tenants: only from the default tenant, by holders of
 //! `tenant:*` permissions there.
 
-use tessera_store::{StoreError, Tenant, DEFAULT_TENANT_SLUG};
+use tessera_store::{Conflict, StoreError, Tenant, DEFAULT_TENANT_SLUG};
 use uuid::Uuid;
 
 use super::{AdminService, Caller};
@@ -101,7 +101,7 @@ impl AdminService {
         };
         match self.store().create_tenant(&tenant).await {
             Ok(()) => Ok(tenant),
-            Err(StoreError::Conflict(_)) => Err(AuthError::Conflict("slug".into())),
+            Err(StoreError::Conflict(_)) => Err(AuthError::Conflict(Conflict::Slug)),
             Err(other) => Err(other.into()),
         }
     }

@@ -10,8 +10,7 @@ use tessera_core::{
     AuthService, HashSettings, KeyEncryptor, KeyRing, LockoutPolicy, ManualClock, PasswordHasher,
     PasswordPolicy, Registration, ServiceSettings, SigningAlg, TokenSettings,
 };
-use tessera_sqlite::SqliteStore;
-use tessera_store::Store;
+use tessera_store::prelude::*;
 
 /// Email of the registered user.
 pub const EMAIL: &str = "ada@example.com";
@@ -30,7 +29,7 @@ pub struct TestService {
 /// Starts a service with `tokens` and a key cache of `key_cache_ttl_secs`,
 /// and registers [`EMAIL`] with [`PASSWORD`].
 pub async fn test_service(tokens: TokenSettings, key_cache_ttl_secs: u64) -> TestService {
-    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let store = tessera_sqlite::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
     let clock = Arc::new(ManualClock::new(Utc::now()));

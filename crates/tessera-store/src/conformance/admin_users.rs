@@ -14,7 +14,8 @@ use super::{
     assert_conflict, assert_not_found, created_session, created_user, get_session, now_ms, tenant, user,
 };
 use crate::{
-    KeepLastHolder, Store, StoreError, User, UserCursor, UserProfileUpdate, UserQuery, UserSort, UserStatus,
+    Conflict, KeepLastHolder, Store, StoreError, User, UserCursor, UserProfileUpdate, UserQuery, UserSort,
+    UserStatus,
 };
 
 // --- helpers -----------------------------------------------------------------
@@ -74,7 +75,7 @@ pub async fn create_user_with_roles_is_atomic<S: Store>(store: &S) {
 }
 
 /// Administrators may change the email and its verification; a taken
-/// email is `Conflict("email")`.
+/// email is `Conflict(Email)`.
 pub async fn update_user_profile_changes_email<S: Store>(store: &S) {
     let t = tenant(store, "acme").await;
     let ada = created_user(store, t.tenant_id, "ada@example.com").await;
@@ -112,7 +113,7 @@ pub async fn update_user_profile_changes_email<S: Store>(store: &S) {
                 later,
             )
             .await,
-        "email",
+        Conflict::Email,
     );
     assert_eq!(
         store.get_user(t.tenant_id, ada.user_id).await.expect("get"),
@@ -532,23 +533,23 @@ pub async fn keep_last_holder_refuses_to_remove_the_last_holder<S: Store>(store:
                 now,
             )
             .await,
-        "last_holder",
+        Conflict::LastHolder,
     );
     assert_conflict(
         store
             .soft_delete_user(t.tenant_id, ada.user_id, Some(KEEP), now)
             .await,
-        "last_holder",
+        Conflict::LastHolder,
     );
     assert_conflict(
         store.erase_user(t.tenant_id, ada.user_id, Some(KEEP)).await,
-        "last_holder",
+        Conflict::LastHolder,
     );
     assert_conflict(
         store
             .remove_user_role(t.tenant_id, ada.user_id, "super_admin", Some(KEEP))
             .await,
-        "last_holder",
+        Conflict::LastHolder,
     );
     let unchanged = store.get_user(t.tenant_id, ada.user_id).await.expect("ada");
     assert_eq!(unchanged, ada, "nothing changed");
@@ -593,7 +594,7 @@ pub async fn keep_last_holder_refuses_to_remove_the_last_holder<S: Store>(store:
         store
             .soft_delete_user(t.tenant_id, bob.user_id, Some(KEEP), now)
             .await,
-        "last_holder",
+        Conflict::LastHolder,
     );
     // Users without the role are never refused; without a guard, anything goes.
     store
@@ -637,7 +638,7 @@ pub async fn concurrent_removal_of_two_holders_keeps_one<S: Store>(store: &S) {
         );
         for err in [a.err(), b.err()].into_iter().flatten() {
             assert!(
-                matches!(&err, StoreError::Conflict(f) if f == "last_holder"),
+                matches!(&err, StoreError::Conflict(Conflict::LastHolder)),
                 "round {round}: {err:?}"
             );
         }

@@ -39,7 +39,7 @@ pub async fn signing_keys_round_trip<S: Store>(store: &S) {
     assert_eq!(keys, vec![retired, older, newer]);
 }
 
-/// A kid that exists already is `Conflict("kid")`, even in another tenant
+/// A kid that exists already is `Conflict(Kid)`, even in another tenant
 /// (kids are published in JWKS and must not be ambiguous).
 pub async fn insert_signing_key_duplicate_kid_conflicts<S: Store>(store: &S) {
     let a = tenant(store, "acme").await;
@@ -51,9 +51,9 @@ pub async fn insert_signing_key_duplicate_kid_conflicts<S: Store>(store: &S) {
         alg: "RS256".to_owned(),
         ..signing_key(a.tenant_id, "k1", now)
     };
-    assert_conflict(store.insert_signing_key(&dup).await, "kid");
+    assert_conflict(store.insert_signing_key(&dup).await, Conflict::Kid);
     let dup_elsewhere = signing_key(b.tenant_id, "k1", now);
-    assert_conflict(store.insert_signing_key(&dup_elsewhere).await, "kid");
+    assert_conflict(store.insert_signing_key(&dup_elsewhere).await, Conflict::Kid);
     assert_eq!(
         store.list_signing_keys(a.tenant_id).await.expect("list"),
         vec![key]
@@ -120,7 +120,7 @@ pub async fn rotate_signing_key_retires_only_same_alg_keys_without_not_after<S: 
     );
 }
 
-/// A rotation whose new kid exists is `Conflict("kid")` and retires nothing
+/// A rotation whose new kid exists is `Conflict(Kid)` and retires nothing
 /// (one transaction).
 pub async fn rotate_signing_key_with_duplicate_kid_changes_nothing<S: Store>(store: &S) {
     let t = tenant(store, "acme").await;
@@ -133,7 +133,7 @@ pub async fn rotate_signing_key_with_duplicate_kid_changes_nothing<S: Store>(sto
     let dup = signing_key(t.tenant_id, "current", now);
     assert_conflict(
         store.rotate_signing_key(&dup, now + Duration::hours(1)).await,
-        "kid",
+        Conflict::Kid,
     );
     assert_eq!(
         store.list_signing_keys(t.tenant_id).await.expect("list"),
@@ -185,7 +185,7 @@ pub async fn get_unknown_client_is_not_found<S: Store>(store: &S) {
     assert_not_found(store.get_client(b.tenant_id, c.client_id).await, "other tenant");
 }
 
-/// Registering an id twice is `Conflict("client_id")` and keeps the first.
+/// Registering an id twice is `Conflict(ClientId)` and keeps the first.
 pub async fn create_client_duplicate_id_conflicts<S: Store>(store: &S) {
     let t = tenant(store, "acme").await;
     let first = confidential_client(t.tenant_id, now_ms());
@@ -194,7 +194,7 @@ pub async fn create_client_duplicate_id_conflicts<S: Store>(store: &S) {
         name: "Impostor".to_owned(),
         ..first.clone()
     };
-    assert_conflict(store.create_client(&dup).await, "client_id");
+    assert_conflict(store.create_client(&dup).await, Conflict::ClientId);
     assert_eq!(
         store.get_client(t.tenant_id, first.client_id).await.expect("get"),
         first

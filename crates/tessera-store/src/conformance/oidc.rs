@@ -9,7 +9,8 @@ use super::{
     now_ms, session, tenant, token,
 };
 use crate::{
-    AuthorizationCode, BrowserSession, Client, CodeRedemption, Consent, PurgeCounts, Session, Store, User,
+    AuthorizationCode, BrowserSession, Client, CodeRedemption, Conflict, Consent, PurgeCounts, Session,
+    Store, User,
 };
 
 // --- helpers -----------------------------------------------------------------
@@ -398,7 +399,7 @@ pub async fn authorization_codes_round_trip_every_field<S: Store>(store: &S) {
         scope: "openid".to_owned(),
         ..full.clone()
     };
-    assert_conflict(store.insert_authorization_code(&dup).await, "code_hash");
+    assert_conflict(store.insert_authorization_code(&dup).await, Conflict::CodeHash);
     let got = store.get_authorization_code(a.tenant_id, &full.code_hash).await;
     assert_eq!(got.expect("unchanged"), full);
 }

@@ -7,7 +7,8 @@ use uuid::Uuid;
 use super::oidc::created_client;
 use super::{assert_conflict, assert_not_found, confidential_client, created_user, now_ms, tenant, user};
 use crate::{
-    ClientType, GrantType, Permission, Role, RoleUpdate, Store, Tenant, TokenEndpointAuthMethod, User,
+    ClientType, Conflict, GrantType, Permission, Role, RoleUpdate, Store, Tenant, TokenEndpointAuthMethod,
+    User,
 };
 
 // --- helpers -----------------------------------------------------------------
@@ -111,7 +112,7 @@ pub async fn tenants_are_created_listed_and_updated<S: Store>(store: &S) {
         tenant_id: Uuid::now_v7(),
         ..acme.clone()
     };
-    assert_conflict(store.create_tenant(&taken).await, "slug");
+    assert_conflict(store.create_tenant(&taken).await, Conflict::Slug);
     assert_eq!(store.get_tenant_by_slug("acme").await.expect("get"), acme);
     assert_eq!(
         store.list_tenants().await.expect("list"),
@@ -220,7 +221,7 @@ pub async fn permissions_are_created_and_deleted_from_roles<S: Store>(store: &S)
     let read = permission(t.tenant_id, "invoice:read", now);
     store.create_permission(&write).await.expect("write");
     store.create_permission(&read).await.expect("read");
-    assert_conflict(store.create_permission(&write).await, "permission");
+    assert_conflict(store.create_permission(&write).await, Conflict::Permission);
     let other = tenant(store, "other").await;
     store
         .create_permission(&permission(other.tenant_id, "invoice:write", now))
@@ -283,7 +284,7 @@ pub async fn roles_are_created_updated_and_deleted<S: Store>(store: &S) {
     store.create_role(&base).await.expect("base");
     let child = role(t.tenant_id, "child", Some("base"), &["user:*"], now);
     store.create_role(&child).await.expect("child");
-    assert_conflict(store.create_role(&base).await, "role");
+    assert_conflict(store.create_role(&base).await, Conflict::Role);
     let sorted_base = Role {
         permissions: vec!["*".to_owned(), "user:read".to_owned()],
         ..base.clone()
@@ -357,7 +358,7 @@ pub async fn roles_are_created_updated_and_deleted<S: Store>(store: &S) {
         "unknown role",
     );
 
-    assert_conflict(store.delete_role(t.tenant_id, "base").await, "parent");
+    assert_conflict(store.delete_role(t.tenant_id, "base").await, Conflict::Parent);
     assert!(
         store.get_role(t.tenant_id, "base").await.is_ok(),
         "nothing changed"

@@ -72,14 +72,14 @@ pub async fn create_user_conflict_names_the_field<S: Store>(store: &S) {
     store.create_user(&first, &[]).await.expect("first");
 
     let same_email = user(t.tenant_id, "ada@example.com", Some("other"), now);
-    assert_conflict(store.create_user(&same_email, &[]).await, "email");
+    assert_conflict(store.create_user(&same_email, &[]).await, Conflict::Email);
     assert_not_found(
         store.get_user(t.tenant_id, same_email.user_id).await,
         "same email",
     );
 
     let same_username = user(t.tenant_id, "other@example.com", Some("ada"), now);
-    assert_conflict(store.create_user(&same_username, &[]).await, "username");
+    assert_conflict(store.create_user(&same_username, &[]).await, Conflict::Username);
     assert_not_found(
         store.get_user(t.tenant_id, same_username.user_id).await,
         "same username",
@@ -268,7 +268,7 @@ pub async fn update_user_profile_changes_only_given_fields<S: Store>(store: &S) 
     assert_eq!(updated.profile, expected.profile);
 }
 
-/// Taking another user's username is `Conflict("username")` and leaves the
+/// Taking another user's username is `Conflict(Username)` and leaves the
 /// user unchanged.
 pub async fn update_user_profile_username_conflict_changes_nothing<S: Store>(store: &S) {
     let t = tenant(store, "acme").await;
@@ -289,7 +289,7 @@ pub async fn update_user_profile_username_conflict_changes_nothing<S: Store>(sto
         store
             .update_user_profile(t.tenant_id, bob.user_id, &update, later)
             .await,
-        "username",
+        Conflict::Username,
     );
     assert_eq!(store.get_user(t.tenant_id, bob.user_id).await.expect("bob"), bob);
 }

@@ -4,9 +4,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::assert_problem;
-use crate::{both_backends, both_backends_with};
+use crate::{every_engine, every_engine_with};
 
-both_backends! {
+every_engine! {
     async fn register_returns_the_user_without_any_hash(app) {
         let response = app
             .post_json("/api/v1/auth/register", json!({"email": "Ada@Example.com", "password": "analytical-Engine-1843", "username": "Ada_L"}))
@@ -67,7 +67,7 @@ both_backends! {
     }
 }
 
-both_backends_with! {
+every_engine_with! {
     async fn character_class_rule_is_optional_and_enforced_when_set(app) with |c| {
         c.password_policy.min_character_classes = 3;
     }; {

@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both_backends_admin;
+use crate::every_engine_admin;
 use crate::helpers::{
     admin_token, assert_problem, client_credentials_response, client_credentials_token, jwt_part,
     machine_client,
@@ -13,7 +13,7 @@ use crate::helpers::{
 
 const CLIENTS: &str = "/api/v1/admin/clients";
 
-both_backends_admin! {
+every_engine_admin! {
     async fn a_created_client_shows_its_secret_once_and_can_use_it_at_once(app) {
         let root = admin_token(&app).await;
         let (client, created) = machine_client(&app, &root, json!({"name": "Billing worker", "access_token_ttl_secs": 120})).await;

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both_backends_admin;
+use crate::every_engine_admin;
 use crate::helpers::{
     admin_token, assert_problem, jwt_part, member_with_roles, user_with_role, TestApp, MEMBER_PASSWORD,
 };
@@ -54,7 +54,7 @@ async fn grant(app: &TestApp, token: &str, role: &str, permission: &str) -> reqw
     .await
 }
 
-both_backends_admin! {
+every_engine_admin! {
     async fn role_crud(app) {
         let root = admin_token(&app).await;
         create_permission(&app, &root, "invoice:approve").await;

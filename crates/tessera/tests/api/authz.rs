@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both_backends_admin;
+use crate::every_engine_admin;
 use crate::helpers::{admin_token, assert_problem, member_with_roles, user_with_role, TestApp};
 
 const CHECK: &str = "/api/v1/authz/check";
@@ -23,7 +23,7 @@ fn verdict(answer: &Value) -> Value {
     json!({"allowed": answer["allowed"], "reason": answer["reason"]})
 }
 
-both_backends_admin! {
+every_engine_admin! {
     async fn decisions_about_a_token(app) {
         let root = admin_token(&app).await;
         let (_, admin) = user_with_role(&app, &root, "admin").await;

@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{jwt_part, TempDir};
+use tessera_sql::testing::{fresh_database, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 const TABLES: [&str; 6] = [
@@ -266,9 +267,9 @@ async fn migrate_creates_the_tables_on_a_fresh_sqlite_file() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrate_creates_the_tables_on_a_fresh_postgres_database() {
-    let Some(db) = tessera_postgres::testing::fresh_database().await else {
+/// `tessera migrate` on a fresh database of `server` creates every table.
+async fn migrate_creates_the_tables_on_a_fresh_database_of(server: Server) {
+    let Some(db) = fresh_database(server).await else {
         return;
     };
     let dir = TempDir::new();
@@ -280,17 +281,40 @@ async fn migrate_creates_the_tables_on_a_fresh_postgres_database() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-    let names: Vec<String> = sqlx::query_scalar(
-        "select table_name::text from information_schema.tables where table_schema = 'public'",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    pool.close().await;
+    let sql = "select table_name from information_schema.tables where table_schema = current_schema()";
+    let names: Vec<String> = match server {
+        Server::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query_scalar(&sql.replace("table_name", "table_name::text"))
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+        Server::MySql => {
+            use sqlx::Row;
+            let pool = sqlx::MySqlPool::connect(&db.url).await.unwrap();
+            let sql = sql.replace("current_schema()", "database()");
+            let rows = sqlx::query(&sql).fetch_all(&pool).await.unwrap();
+            rows.iter()
+                .map(|r| r.try_get_unchecked::<String, _>(0).unwrap())
+                .collect()
+        }
+    };
     for table in TABLES {
         assert!(names.iter().any(|n| n == table), "{table} missing: {names:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(test_postgres), ignore = "PostgreSQL is not configured")]
+async fn migrate_creates_the_tables_on_a_fresh_postgres_database() {
+    migrate_creates_the_tables_on_a_fresh_database_of(Server::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(test_mysql), ignore = "MariaDB is not configured")]
+async fn migrate_creates_the_tables_on_a_fresh_mariadb_database() {
+    migrate_creates_the_tables_on_a_fresh_database_of(Server::MySql).await;
 }
 
 #[test]

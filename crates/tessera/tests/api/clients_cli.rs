@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tessera_core::{AuthError, ClientAuthSettings, ClientService, SystemClock};
 
-use crate::both_backends;
+use crate::every_engine;
 use crate::helpers::TestApp;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
@@ -112,7 +112,7 @@ async fn service(app: &TestApp) -> ClientService {
         .expect("service")
 }
 
-both_backends! {
+every_engine! {
     async fn create_and_list_confidential_and_public_clients(app) {
         let (id, secret) = create_confidential(&app).await;
         assert_eq!(secret.len(), 43, "256-bit base64url secret");

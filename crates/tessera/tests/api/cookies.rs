@@ -5,7 +5,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, TestApp};
-use crate::{both_backends, both_backends_with};
+use crate::{every_engine, every_engine_with};
 
 const PASSWORD: &str = "plausible-Passphrase-93";
 
@@ -116,7 +116,7 @@ async fn me_with_cookies(app: &TestApp, cookies: &str) -> Response {
         .unwrap()
 }
 
-both_backends! {
+every_engine! {
     async fn cookie_login_sets_hardened_cookies_and_no_tokens_in_the_body(app) {
         let session = cookie_login(&app).await;
         let access = cookie_attributes(set_cookie(&session.set_cookies, "tessera_access"));
@@ -228,7 +228,7 @@ both_backends! {
     }
 }
 
-both_backends_with! {
+every_engine_with! {
     async fn cookies_are_secure_with_an_https_issuer(app) with |c| {
         c.issuer = "https://id.example.com".into();
     }; {

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::both_backends;
+use crate::every_engine;
 use crate::helpers::{header, TestApp};
 
 /// xorshift64*: reproducible, no dependency.
@@ -202,7 +202,7 @@ async fn send(app: &TestApp, method: Method, path: &str, token: Option<&str>, bo
     }
 }
 
-both_backends! {
+every_engine! {
     async fn hostile_bodies_never_cause_a_server_error(app) {
         let (user, tokens, password) = app.signed_in_user().await;
         let token = tokens.access_token.clone();
@@ -262,7 +262,7 @@ both_backends! {
 
 // Focused cases the fuzz found: PostgreSQL refuses U+0000 in `text` and
 // `jsonb`, so these must be handled before the store, never surface as 500.
-both_backends! {
+every_engine! {
     async fn nul_in_a_login_identifier_is_invalid_credentials(app) {
         let (_, email) = app.fresh_user("plausible-Passphrase-93").await;
         for identifier in ["\u{0000}".to_string(), format!("{email}\u{0000}")] {

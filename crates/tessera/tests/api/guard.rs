@@ -65,7 +65,7 @@ fn with_payload(token: &str, claims: &Value) -> String {
     )
 }
 
-crate::both_backends_with! {
+crate::every_engine_with! {
     async fn the_example_service_accepts_only_what_tessera_tokens_grant(app) with bootstrap_root; {
         let service = spawn_service(&app.url).await;
 
@@ -118,7 +118,7 @@ crate::both_backends_with! {
         assert_problem(refused, 401, "invalid_token").await;
 
         // A token of another Tessera (its own keys and issuer).
-        let other = TestApp::spawn(app.backend).await;
+        let other = TestApp::spawn(app.engine).await;
         let (_, foreign, _) = other.signed_in_user().await;
         let refused = call(&app, &service, Method::GET, "/me", Some(&foreign.access_token)).await;
         assert_problem(refused, 401, "invalid_token").await;

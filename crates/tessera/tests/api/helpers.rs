@@ -8,50 +8,37 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
+use base64::Engine as _;
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
 use tessera::Config;
-use tessera_postgres::testing::{fresh_database, TestDatabase};
+use tessera_sql::testing::{fresh_database, Server, TestDatabase};
 use tokio::sync::oneshot;
 
-/// Which backend a test runs on.
+/// Which database engine a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub enum Engine {
     Sqlite,
     Postgres,
+    MySql,
 }
 
-/// Runs each listed async test body once per backend:
-/// `mod name { sqlite(), postgres() }`.
+/// Runs each listed async test body once per engine, `mod name { sqlite(),
+/// postgres(), mysql() }`; a networked engine's tests are ignored (not
+/// passed) when its server is not configured (see tessera-sql's build.rs).
 #[macro_export]
-macro_rules! both_backends {
+macro_rules! every_engine {
     ($( $(#[$meta:meta])* async fn $name:ident($app:ident) $body:block )*) => {
-        $(
-            $(#[$meta])*
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-                async fn body($app: $crate::helpers::TestApp) $body
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    body($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await).await
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if let Some(app) = $crate::helpers::TestApp::try_spawn($crate::helpers::Backend::Postgres, |_| {}).await {
-                        body(app).await
-                    }
-                }
-            }
-        )*
+        $crate::every_engine_with! {
+            $( $(#[$meta])* async fn $name($app) with |_| {}; $body )*
+        }
     };
 }
 
-/// Like `both_backends!` but the body also gets a config tweak, applied
+/// Like `every_engine!` but the body also gets a config tweak, applied
 /// before the server starts: `async fn name(app) with |config| { … } { body }`.
 #[macro_export]
-macro_rules! both_backends_with {
+macro_rules! every_engine_with {
     ($( $(#[$meta:meta])* async fn $name:ident($app:ident) with $tweak:expr; $body:block )*) => {
         $(
             $(#[$meta])*
@@ -61,11 +48,19 @@ macro_rules! both_backends_with {
                 async fn body($app: $crate::helpers::TestApp) $body
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    body($crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Sqlite, $tweak).await).await
+                    body($crate::helpers::TestApp::spawn_with($crate::helpers::Engine::Sqlite, $tweak).await).await
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(test_postgres), ignore = "PostgreSQL is not configured")]
                 async fn postgres() {
-                    if let Some(app) = $crate::helpers::TestApp::try_spawn($crate::helpers::Backend::Postgres, $tweak).await {
+                    if let Some(app) = $crate::helpers::TestApp::try_spawn($crate::helpers::Engine::Postgres, $tweak).await {
+                        body(app).await
+                    }
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(test_mysql), ignore = "MariaDB is not configured")]
+                async fn mysql() {
+                    if let Some(app) = $crate::helpers::TestApp::try_spawn($crate::helpers::Engine::MySql, $tweak).await {
                         body(app).await
                     }
                 }
@@ -82,13 +77,13 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The configuration it runs with (issuer = `url`).
     pub config: Config,
-    /// The backend.
-    pub backend: Backend,
+    /// The database engine.
+    pub engine: Engine,
     /// HTTP client without a cookie jar.
     pub client: Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _postgres: Option<Arc<TestDatabase>>,
+    _database: Option<Arc<TestDatabase>>,
     _data_dir: Option<Arc<TempDir>>,
 }
 
@@ -131,40 +126,46 @@ pub fn base_config() -> Config {
 }
 
 impl TestApp {
-    /// Starts a server on `backend` with the test configuration.
-    pub async fn spawn(backend: Backend) -> TestApp {
-        Self::spawn_with(backend, |_| {}).await
+    /// Starts a server on `engine` with the test configuration.
+    pub async fn spawn(engine: Engine) -> TestApp {
+        Self::spawn_with(engine, |_| {}).await
     }
 
-    /// Starts a server on SQLite or PostgreSQL, panicking if PostgreSQL is
-    /// required but missing; returns only when it accepts requests.
-    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
-        Self::try_spawn(backend, tweak)
+    /// Starts a server on `engine`, panicking if its database server is
+    /// not configured; returns only when it accepts requests.
+    pub async fn spawn_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        Self::try_spawn(engine, tweak)
             .await
-            .expect("PostgreSQL not configured")
+            .expect("database server not configured")
     }
 
-    /// `None` when the backend is PostgreSQL and no test server is
-    /// configured outside CI (the test is then skipped).
-    pub async fn try_spawn(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    /// `None` when the engine is networked and its test server is not
+    /// configured outside CI (the test then ends early; it is compiled
+    /// ignored in that case anyway).
+    pub async fn try_spawn(engine: Engine, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
         init_log_capture();
         let data_dir = Arc::new(TempDir::new());
         let mut config = base_config();
         config.data_dir = data_dir.0.clone();
-        let postgres = match backend {
-            Backend::Sqlite => {
+        let server = match engine {
+            Engine::Sqlite => None,
+            Engine::Postgres => Some(Server::Postgres),
+            Engine::MySql => Some(Server::MySql),
+        };
+        let database = match server {
+            None => {
                 config.database_url = format!("sqlite://{}", data_dir.0.join("tessera.db").display());
                 None
             }
-            Backend::Postgres => {
-                let db = fresh_database().await?;
+            Some(server) => {
+                let db = fresh_database(server).await?;
                 config.database_url = db.url.clone();
                 config.database_max_connections = 5;
                 Some(Arc::new(db))
             }
         };
         tweak(&mut config);
-        Some(Self::start(config, backend, postgres, Some(data_dir)).await)
+        Some(Self::start(config, engine, database, Some(data_dir)).await)
     }
 
     /// Starts another server on the same database (e.g. to test a restart,
@@ -175,8 +176,8 @@ impl TestApp {
         tweak(&mut config);
         Self::start(
             config,
-            self.backend,
-            self._postgres.clone(),
+            self.engine,
+            self._database.clone(),
             self._data_dir.clone(),
         )
         .await
@@ -191,8 +192,8 @@ impl TestApp {
 
     async fn start(
         mut config: Config,
-        backend: Backend,
-        postgres: Option<Arc<TestDatabase>>,
+        engine: Engine,
+        database: Option<Arc<TestDatabase>>,
         data_dir: Option<Arc<TempDir>>,
     ) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -218,11 +219,11 @@ impl TestApp {
             url: format!("http://{addr}"),
             addr,
             config,
-            backend,
+            engine,
             client,
             shutdown: Some(tx),
             server: Some(server),
-            _postgres: postgres,
+            _database: database,
             _data_dir: data_dir,
         }
     }
@@ -312,17 +313,11 @@ impl TestApp {
     /// Runs SQL against the server's database (for arranging states the
     /// API cannot reach yet, and for inspecting what is stored).
     pub async fn db(&self) -> Db {
-        match self.backend {
-            Backend::Sqlite => Db::Sqlite(
-                sqlx::SqlitePool::connect(&self.config.database_url)
-                    .await
-                    .expect("sqlite"),
-            ),
-            Backend::Postgres => Db::Postgres(
-                sqlx::PgPool::connect(&self.config.database_url)
-                    .await
-                    .expect("pg"),
-            ),
+        let url = &self.config.database_url;
+        match self.engine {
+            Engine::Sqlite => Db::Sqlite(sqlx::SqlitePool::connect(url).await.expect("sqlite")),
+            Engine::Postgres => Db::Postgres(sqlx::PgPool::connect(url).await.expect("pg")),
+            Engine::MySql => Db::MySql(sqlx::MySqlPool::connect(url).await.expect("mysql")),
         }
     }
 
@@ -346,67 +341,123 @@ impl Drop for TestApp {
     }
 }
 
-/// A direct connection to the test database.
+/// A direct connection to the test database, for arranging states the API
+/// cannot reach and for inspecting what is stored.
 pub enum Db {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
+}
+
+/// Fetches every row of `$sql` (no parameters) from whichever pool `$db`
+/// holds.
+macro_rules! fetch_all {
+    ($db:expr, $sql:expr) => {
+        match $db {
+            Db::Sqlite(pool) => sqlx::query($sql).fetch_all(pool).await.map(Rows::Sqlite),
+            Db::Postgres(pool) => sqlx::query($sql).fetch_all(pool).await.map(Rows::Postgres),
+            Db::MySql(pool) => sqlx::query($sql).fetch_all(pool).await.map(Rows::MySql),
+        }
+        .expect($sql)
+    };
+}
+
+/// Rows of one of the engines.
+pub enum Rows {
+    Sqlite(Vec<sqlx::sqlite::SqliteRow>),
+    Postgres(Vec<sqlx::postgres::PgRow>),
+    MySql(Vec<sqlx::mysql::MySqlRow>),
+}
+
+impl Rows {
+    /// Column 0 of each row, decoded as `T` (MariaDB's `_bin` text columns
+    /// are decoded without sqlx's type check, which takes them for bytes).
+    fn first_column<T>(&self) -> Vec<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+        T: for<'r> sqlx::Decode<'r, sqlx::MySql>,
+    {
+        use sqlx::Row;
+        match self {
+            Rows::Sqlite(rows) => rows.iter().map(|r| r.get::<T, _>(0)).collect(),
+            Rows::Postgres(rows) => rows.iter().map(|r| r.get::<T, _>(0)).collect(),
+            Rows::MySql(rows) => rows
+                .iter()
+                .map(|r| r.try_get_unchecked::<T, _>(0).expect("column"))
+                .collect(),
+        }
+    }
 }
 
 impl Db {
-    /// Executes `sql` without parameters (the same text on both engines).
+    /// Executes `sql` without parameters (the same text on every engine).
     pub async fn execute(&self, sql: &str) {
         match self {
-            Db::Sqlite(pool) => {
-                sqlx::query(sql).execute(pool).await.expect("sqlite exec");
-            }
-            Db::Postgres(pool) => {
-                sqlx::query(sql).execute(pool).await.expect("pg exec");
-            }
+            Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+            Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+            Db::MySql(pool) => sqlx::query(sql).execute(pool).await.map(drop),
         }
+        .expect(sql);
     }
 
-    /// Executes `sql` with a text `$1` and a user id `$2` (uuid in
-    /// PostgreSQL, text in SQLite).
+    /// Executes `sql` with a text `$1` and a user id `$2` (in each engine's
+    /// id encoding).
     pub async fn execute_with_user(&self, sql: &str, value: &str, user_id: &str) {
+        let id = uuid::Uuid::parse_str(user_id).expect("uuid");
         match self {
-            Db::Sqlite(pool) => {
-                sqlx::query(sql)
-                    .bind(value)
-                    .bind(user_id)
-                    .execute(pool)
-                    .await
-                    .expect("sqlite exec");
-            }
-            Db::Postgres(pool) => {
-                let id = uuid::Uuid::parse_str(user_id).expect("uuid");
-                sqlx::query(sql)
+            Db::Sqlite(pool) => sqlx::query(sql)
+                .bind(value)
+                .bind(user_id)
+                .execute(pool)
+                .await
+                .map(drop),
+            Db::Postgres(pool) => sqlx::query(sql)
+                .bind(value)
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(drop),
+            Db::MySql(pool) => {
+                let sql = sql.replace("$1", "?").replace("$2", "?");
+                sqlx::query(&sql)
                     .bind(value)
                     .bind(id)
                     .execute(pool)
                     .await
-                    .expect("pg exec");
+                    .map(drop)
             }
         }
+        .expect("execute");
     }
 
-    /// The rows of a one-text-column query (`select x::text …`).
+    /// The rows of a one-text-column query.
     pub async fn texts(&self, sql: &str) -> Vec<String> {
+        fetch_all!(self, sql).first_column()
+    }
+
+    /// The rows of a one-bytes-column query.
+    pub async fn blobs(&self, sql: &str) -> Vec<Vec<u8>> {
+        fetch_all!(self, sql).first_column()
+    }
+
+    /// The number of rows of `table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("select count(*) from {table}");
+        fetch_all!(self, &sql).first_column::<i64>()[0]
+    }
+
+    /// The ids in column `column` of `table`, in each engine's id encoding.
+    pub async fn ids(&self, table: &str, column: &str) -> Vec<uuid::Uuid> {
         use sqlx::Row;
-        match self {
-            Db::Sqlite(pool) => sqlx::query(sql)
-                .fetch_all(pool)
-                .await
-                .expect("q")
+        let sql = format!("select {column} from {table}");
+        match fetch_all!(self, &sql) {
+            Rows::Sqlite(rows) => rows
                 .iter()
-                .map(|r| r.get::<String, _>(0))
+                .map(|r| uuid::Uuid::parse_str(&r.get::<String, _>(0)).expect("uuid"))
                 .collect(),
-            Db::Postgres(pool) => sqlx::query(sql)
-                .fetch_all(pool)
-                .await
-                .expect("q")
-                .iter()
-                .map(|r| r.get::<String, _>(0))
-                .collect(),
+            Rows::Postgres(rows) => rows.iter().map(|r| r.get::<uuid::Uuid, _>(0)).collect(),
+            Rows::MySql(rows) => rows.iter().map(|r| r.get::<uuid::Uuid, _>(0)).collect(),
         }
     }
 }
@@ -563,29 +614,6 @@ impl TestApp {
             .expect("jwks");
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.expect("jwks json")
-    }
-}
-
-impl Db {
-    /// The rows of a one-bytes-column query.
-    pub async fn blobs(&self, sql: &str) -> Vec<Vec<u8>> {
-        use sqlx::Row;
-        match self {
-            Db::Sqlite(pool) => sqlx::query(sql)
-                .fetch_all(pool)
-                .await
-                .expect("q")
-                .iter()
-                .map(|r| r.get::<Vec<u8>, _>(0))
-                .collect(),
-            Db::Postgres(pool) => sqlx::query(sql)
-                .fetch_all(pool)
-                .await
-                .expect("q")
-                .iter()
-                .map(|r| r.get::<Vec<u8>, _>(0))
-                .collect(),
-        }
     }
 }
 

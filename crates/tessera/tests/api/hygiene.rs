@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, header, TestApp};
-use crate::{both_backends, both_backends_with};
+use crate::{every_engine, every_engine_with};
 
 const LOGIN: &str = "/api/v1/auth/login";
 
@@ -24,7 +24,7 @@ fn big_login_body(bytes: usize) -> Vec<u8> {
         .into_bytes()
 }
 
-both_backends! {
+every_engine! {
     async fn malformed_json_is_400(app) {
         for body in ["{", "{\"identifier\": }", "not json", "{\"identifier\":\"a\",}"] {
             let response = raw_post(&app, LOGIN, Some("application/json"), body.into()).await;
@@ -207,7 +207,7 @@ fn html_references(html: &str) -> Vec<String> {
     found
 }
 
-both_backends_with! {
+every_engine_with! {
     async fn small_body_limit_is_configurable(app) with |c| {
         c.max_body_bytes = 2048;
     }; {

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::both_backends_with;
 use crate::clients_cli::tessera;
+use crate::every_engine_with;
 use crate::helpers::{jwt_part, TestApp};
 
 /// The key-cache TTL of these tests' servers.
@@ -41,7 +41,7 @@ async fn wait_for_kid_in_jwks(app: &TestApp, kid: &str) -> Value {
     }
 }
 
-both_backends_with! {
+every_engine_with! {
     async fn rotation_publishes_the_new_key_which_then_signs_while_old_tokens_still_work(app)
         with short_key_cache; {
         let (_, before, password) = app.signed_in_user().await;

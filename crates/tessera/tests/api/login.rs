@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{assert_problem, header, user_id, TestApp};
-use crate::{both_backends, both_backends_with};
+use crate::{every_engine, every_engine_with};
 
 const PASSWORD: &str = "plausible-Passphrase-93";
 
@@ -36,7 +36,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-both_backends! {
+every_engine! {
     async fn login_by_email_returns_a_bearer_token_pair(app) {
         let (_, email) = app.fresh_user(PASSWORD).await;
         let response = app.login_response(&email.to_uppercase(), PASSWORD).await;
@@ -83,7 +83,7 @@ both_backends! {
     }
 }
 
-both_backends_with! {
+every_engine_with! {
     async fn unknown_user_login_costs_about_as_much_as_a_wrong_password(app) with |c| {
         c.password_hash.memory_kib = 19456;
         c.password_hash.iterations = 2;

@@ -3,10 +3,10 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::both_backends;
+use crate::every_engine;
 use crate::helpers::{captured_logs, test_master_key, unique_email};
 
-both_backends! {
+every_engine! {
     async fn logs_of_a_full_flow_hold_no_secrets(app) {
         let marker = uuid::Uuid::new_v4().simple().to_string();
         let email = unique_email("logs");

@@ -9,8 +9,8 @@ use base64::Engine;
 use reqwest::Response;
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::clients_cli::tessera;
+use crate::every_engine;
 use crate::flow::{create_web_client, obtain_code, pkce_challenge, Browser, REDIRECT_URI};
 use crate::helpers::{header, jwt_part, unique_email, TestApp};
 
@@ -114,7 +114,7 @@ async fn code_for(app: &TestApp, client: &Registered, email: &str) -> String {
     .0
 }
 
-both_backends! {
+every_engine! {
     async fn code_exchange_issues_verifiable_access_id_and_refresh_tokens(app) {
         let client = web_client(&app, &[]).await;
         let email = user(&app).await;

@@ -6,8 +6,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::Response;
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::clients_cli::tessera;
+use crate::every_engine;
 use crate::helpers::{assert_problem, header, jwt_part, TestApp};
 
 /// A registered client and its secret.
@@ -113,7 +113,7 @@ async fn revoke(app: &TestApp, caller: &TestClient, token: &str, hint: &str) {
     assert!(response.bytes().await.expect("body").is_empty());
 }
 
-both_backends! {
+every_engine! {
     async fn client_credentials_with_basic_issues_a_verifiable_client_token(app) {
         let client = service_client(&app, "client_secret_basic").await;
         let response = post_basic(&app, "/oauth2/token", &client, &[("grant_type", "client_credentials")]).await;

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::clients_cli::tessera;
 use crate::helpers::{admin_token, TestApp, MEMBER_PASSWORD};
 use crate::private_key_jwt::{write_jwks, Es256Key};
-use crate::{both_backends, both_backends_admin};
+use crate::{every_engine, every_engine_admin};
 
 /// Where the npm project lives, from the crate's manifest directory.
 fn suite_dir() -> PathBuf {
@@ -311,7 +311,7 @@ async fn run_script(app: &TestApp, script: &str, env: &[(&'static str, String)])
     }
 }
 
-both_backends! {
+every_engine! {
     async fn openid_client_conformance_suite_passes(app) {
         require_node_modules();
         let env = arrange(&app).await;
@@ -326,7 +326,7 @@ both_backends! {
     }
 }
 
-both_backends_admin! {
+every_engine_admin! {
     async fn openid_client_conformance_suite_passes_against_a_tenant_issuer(app) {
         require_node_modules();
         let env = arrange_in_tenant(&app, "acme").await;

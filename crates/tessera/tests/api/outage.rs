@@ -11,7 +11,7 @@ use tokio::io::copy_bidirectional;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::helpers::{assert_problem, header, Backend, TestApp};
+use crate::helpers::{assert_problem, header, Engine, TestApp};
 
 /// A TCP proxy to PostgreSQL that can be switched off: then it drops every
 /// live connection and closes new ones at once.
@@ -81,7 +81,7 @@ impl Drop for SwitchableProxy {
 /// A PostgreSQL test server, and a second server on the same database that
 /// reaches it only through a proxy; `None` when PostgreSQL is not configured.
 async fn behind_proxy() -> Option<(TestApp, TestApp, SwitchableProxy)> {
-    let direct = TestApp::try_spawn(Backend::Postgres, |_| {}).await?;
+    let direct = TestApp::try_spawn(Engine::Postgres, |_| {}).await?;
     let mut url = url::Url::parse(&direct.config.database_url).unwrap();
     let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
     let proxy = SwitchableProxy::start(target).await;

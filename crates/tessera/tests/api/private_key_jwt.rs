@@ -11,8 +11,8 @@ use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::clients_cli::tessera;
+use crate::every_engine;
 use crate::helpers::TestApp;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -174,7 +174,7 @@ async fn assert_invalid_client(response: Response, case: &str) {
 /// A named refusal case: the assertion and extra form fields.
 type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
 
-both_backends! {
+every_engine! {
     async fn a_valid_assertion_gets_a_token_once_and_its_replay_is_invalid_client(app) {
         let key = Es256Key::generate("k1");
         let client_id = jwt_client(&app, &key).await;

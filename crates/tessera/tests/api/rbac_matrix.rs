@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both_backends_admin;
+use crate::every_engine_admin;
 use crate::helpers::{admin_token, member_with_roles, unique_email, TestApp, MEMBER_PASSWORD};
 
 /// One row of the roles table.
@@ -349,7 +349,7 @@ async fn prepare(
     }
 }
 
-both_backends_admin! {
+every_engine_admin! {
     async fn every_seeded_role_gets_exactly_the_documented_admin_routes(app) {
         let matrix = parse(&doc());
         let names: Vec<&str> = matrix.roles.iter().map(|r| r.name.as_str()).collect();

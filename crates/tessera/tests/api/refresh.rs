@@ -6,10 +6,10 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{assert_problem, sha256_hex, user_id, Backend};
-use crate::{both_backends, both_backends_with};
+use crate::helpers::{assert_problem, sha256_hex, user_id, Engine};
+use crate::{every_engine, every_engine_with};
 
-both_backends! {
+every_engine! {
     async fn refresh_returns_a_new_pair_and_spends_the_old_token(app) {
         let (_, first, _) = app.signed_in_user().await;
         let second = app.refresh(&first.refresh_token).await;
@@ -69,7 +69,7 @@ both_backends! {
             assert!(hashes.contains(&sha256_hex(token)), "{hashes:?}");
             assert!(!hashes.iter().chain(&parents).any(|h| h.contains(token.as_str())));
         }
-        if app.backend == Backend::Sqlite {
+        if app.engine == Engine::Sqlite {
             let mut scanned = 0;
             for name in ["tessera.db", "tessera.db-wal", "tessera.db-shm"] {
                 let Ok(bytes) = std::fs::read(app.config.data_dir.join(name)) else { continue };
@@ -83,7 +83,7 @@ both_backends! {
     }
 }
 
-both_backends_with! {
+every_engine_with! {
     async fn idle_refresh_token_expires(app) with |c| {
         c.tokens.refresh_idle_ttl_secs = 1;
     }; {

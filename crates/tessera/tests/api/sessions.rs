@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::helpers::user_id;
 use crate::helpers::{assert_problem, TestApp, Tokens};
-use crate::{both_backends, both_backends_with};
+use crate::{every_engine, every_engine_with};
 
 const PASSWORD: &str = "plausible-Passphrase-93";
 
@@ -19,7 +19,7 @@ async fn post_empty(app: &TestApp, path: &str, token: &str) -> reqwest::Response
     app.call(Method::POST, path, Some(token), None).await
 }
 
-both_backends! {
+every_engine! {
     async fn logout_revokes_the_current_session(app) {
         let (_, tokens, _) = app.signed_in_user().await;
         assert_eq!(post_empty(&app, "/api/v1/auth/logout", &tokens.access_token).await.status(), StatusCode::NO_CONTENT);
@@ -104,7 +104,7 @@ both_backends! {
     }
 }
 
-both_backends_with! {
+every_engine_with! {
     async fn suspending_a_user_ends_their_access_tokens(app) with |c| {
         c.tokens.session_cache_ttl_secs = 1;
     }; {

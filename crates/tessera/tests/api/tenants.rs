@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both_backends_admin;
+use crate::every_engine_admin;
 use crate::helpers::*;
 
 /// Creates tenant `slug` with a first super_admin; returns its admin token.
@@ -35,7 +35,7 @@ async fn tenant_with_admin(app: &TestApp, root: &str, slug: &str) -> String {
     body["access_token"].as_str().unwrap().to_string()
 }
 
-both_backends_admin! {
+every_engine_admin! {
     async fn a_tenant_has_its_own_issuer_discovery_jwks_and_tokens(app) {
         let root = admin_token(&app).await;
         let acme = tenant_with_admin(&app, &root, "acme").await;

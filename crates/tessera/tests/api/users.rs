@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::both_backends;
+use crate::every_engine;
 use crate::helpers::{assert_problem, user_id, TestApp};
 
 const PASSWORD: &str = "plausible-Passphrase-93";
@@ -26,7 +26,7 @@ async fn change_password(app: &TestApp, token: &str, current: &str, new: &str) -
         .await
 }
 
-both_backends! {
+every_engine! {
     async fn me_returns_the_signed_in_user(app) {
         let (user, tokens, _) = app.signed_in_user().await;
         let response = app.me(&tokens.access_token).await;

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use crate::both_backends;
+use crate::every_engine;
 use crate::helpers::{jwt_part, TestApp};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
@@ -44,7 +44,7 @@ async fn users(app: &TestApp, args: &[&str], stdin: &str) -> (Option<i32>, Strin
     )
 }
 
-both_backends! {
+every_engine! {
     async fn users_create_makes_a_super_admin_who_can_use_the_admin_api(app) {
         let password = "Operator-Chosen-Passphrase-1";
         let (code, stdout, stderr) = users(

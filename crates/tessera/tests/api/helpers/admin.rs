@@ -20,12 +20,12 @@ pub fn with_bootstrap_admin(config: &mut Config) {
     config.bootstrap_admin_password = Some(ROOT_PASSWORD.to_string().into());
 }
 
-/// Like `both_backends!`, on a server started with a bootstrap
+/// Like `every_engine!`, on a server started with a bootstrap
 /// super_admin ([`with_bootstrap_admin`]).
 #[macro_export]
-macro_rules! both_backends_admin {
+macro_rules! every_engine_admin {
     ($( $(#[$meta:meta])* async fn $name:ident($app:ident) $body:block )*) => {
-        $crate::both_backends_with! {
+        $crate::every_engine_with! {
             $( $(#[$meta])* async fn $name($app) with $crate::helpers::with_bootstrap_admin; $body )*
         }
     };

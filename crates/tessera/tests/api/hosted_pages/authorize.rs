@@ -6,12 +6,12 @@ use super::{
     assert_code_redirect, assert_error_redirect, assert_page_headers, authorize_signing_in, client_id,
     request, sign_in_plainly, user,
 };
-use crate::both_backends;
+use crate::every_engine;
 use crate::flow::{
     create_web_client, hidden_input, location, query_param, return_to_of, Browser, REDIRECT_URI,
 };
 
-both_backends! {
+every_engine! {
     async fn authorize_without_session_redirects_to_login(app) {
         let id = client_id(&create_web_client(&app, &[]).await);
         let browser = Browser::new(&app);

@@ -8,9 +8,9 @@ use super::{
 };
 use crate::flow::{create_web_client, hidden_input, location, Browser, POST_LOGOUT_URI};
 use crate::helpers::header;
-use crate::{both_backends, both_backends_with};
+use crate::{every_engine, every_engine_with};
 
-both_backends! {
+every_engine! {
     async fn rp_logout_confirms_redirects_with_state_and_ends_the_browser_session(app) {
         let id = client_id(&create_web_client(&app, &["--first-party"]).await);
         let email = user(&app).await;
@@ -89,7 +89,7 @@ both_backends! {
     }
 }
 
-both_backends_with! {
+every_engine_with! {
     async fn theme_shows_on_the_pages_and_in_theme_css(app) with |config: &mut tessera::Config| {
         config.theme.product_name = "Acme <ID>".into();
         config.theme.primary_color = "#ff6600".into();

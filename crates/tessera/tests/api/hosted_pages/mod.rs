@@ -8,7 +8,7 @@ mod logout;
 
 use reqwest::{Response, StatusCode};
 
-use crate::both_backends;
+use crate::every_engine;
 use crate::flow::{
     hidden_input, location, query_param, return_to_of, with_return_to, Browser, PASSWORD, REDIRECT_URI,
 };
@@ -109,7 +109,7 @@ fn set_cookies(response: &Response) -> Vec<String> {
         .collect()
 }
 
-both_backends! {
+every_engine! {
     async fn login_page_has_labels_csrf_and_security_headers(app) {
         let browser = Browser::new(&app);
         let response = browser.get(&with_return_to("/login", "/oauth2/authorize?client_id=x")).await;

@@ -1,0 +1,91 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{KeepLastHolder, StoreResult, User, UserProfileUpdate, UserQuery, UserStatus};
+
+/// Accounts: who they are, their credentials' state and their lifecycle.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Inserts a new user holding `roles` (names of existing roles of the
+    /// tenant), in one transaction. `Conflict(Email)` / `Conflict(Username)`
+    /// when the normalised value is taken in the tenant; `NotFound`
+    /// (nothing written) when a role does not exist.
+    async fn create_user(&self, user: &User, roles: &[String]) -> StoreResult<()>;
+
+    /// The user with this id in this tenant.
+    async fn get_user(&self, tenant_id: Uuid, user_id: Uuid) -> StoreResult<User>;
+
+    /// The user whose normalised email or username equals `identifier`.
+    async fn find_user_by_identifier(&self, tenant_id: Uuid, identifier: &str) -> StoreResult<User>;
+
+    /// Applies profile changes and returns the updated user.
+    /// `Conflict(Username)` / `Conflict(Email)` when the new value is taken.
+    async fn update_user_profile(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        update: &UserProfileUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User>;
+
+    /// Stores a new password hash and, in the same transaction, revokes every
+    /// session of the user except `keep_session` with `reason`.
+    async fn set_password_hash(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        password_hash: &str,
+        keep_session: Option<Uuid>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Records a failed login: sets the consecutive-failure count and lock.
+    async fn record_login_failure(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        failed_login_count: i32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+
+    /// The users matching `query`, in its order, at most `query.limit`.
+    async fn list_users(&self, tenant_id: Uuid, query: &UserQuery) -> StoreResult<Vec<User>>;
+
+    /// Sets the user's status (and clears `deleted_at` when `status` is
+    /// `Active`: reactivation also undoes a soft delete). With
+    /// `revoke_sessions`, every open session of the user is revoked with that
+    /// reason in the same transaction. With `keep`, refuses with
+    /// `Conflict(LastHolder)` when the change would leave no active,
+    /// undeleted holder of that role. Returns the updated user.
+    async fn set_user_status(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        status: UserStatus,
+        revoke_sessions: Option<&str>,
+        keep: Option<KeepLastHolder<'_>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User>;
+
+    /// Soft-deletes a user (`deleted_at` = `now`) and revokes its sessions
+    /// with reason `deleted`, in one transaction; `keep` as above.
+    async fn soft_delete_user(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        keep: Option<KeepLastHolder<'_>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Erases a user and everything that is theirs (sessions, refresh
+    /// tokens, browser sessions, codes, consents, role assignments), in one
+    /// transaction; `keep` as above.
+    async fn erase_user(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        keep: Option<KeepLastHolder<'_>>,
+    ) -> StoreResult<()>;
+}
