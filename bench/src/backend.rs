@@ -7,9 +7,29 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::cli::Args;
+use crate::database::{ServerEngine, ThrowawayDatabase};
 use crate::report::{self, Argon2Report, Machine, RunConfig, RunReport, ScenarioReport, ServerReport};
-use crate::server::{self, PgDatabase, Server};
+use crate::server::{self, Server};
 use crate::{http, load};
+
+/// One backend of the run.
+pub enum Backend {
+    /// SQLite: the server's default file in a fresh data dir.
+    Sqlite,
+    /// A database server, with the URL of an existing database on it (used
+    /// only to connect, to create and drop the run's own database).
+    Server(ServerEngine, String),
+}
+
+impl Backend {
+    /// Its name in reports and result file names.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Server(engine, _) => engine.backend(),
+        }
+    }
+}
 
 /// Run-wide facts shared by every backend's report.
 pub struct RunFacts {
@@ -29,21 +49,20 @@ pub struct RunFacts {
 pub async fn run_backend(
     args: &Args,
     server_bin: &Path,
-    backend: &str,
-    pg_admin_url: Option<&str>,
+    backend: &Backend,
     mut config: RunConfig,
     facts: &RunFacts,
 ) -> Result<RunReport> {
     let data_dir = std::env::temp_dir().join(format!("tessera-bench-{}", server::unique_suffix()));
     std::fs::create_dir_all(&data_dir)?;
-    let database = match pg_admin_url {
-        Some(url) => {
-            let version = server::pg_version(url).await.unwrap_or_else(|_| "?".into());
-            let db = PgDatabase::create(url).await?;
-            config.database = format!("PostgreSQL {version}, fresh database {}", db.name);
+    let database = match backend {
+        Backend::Server(engine, admin_url) => {
+            let product = engine.describe(admin_url).await;
+            let db = ThrowawayDatabase::create(*engine, admin_url).await?;
+            config.database = format!("{product}, fresh database {}", db.name);
             Some(db)
         }
-        None => {
+        Backend::Sqlite => {
             config.database = "SQLite (default file in a fresh data dir)".into();
             None
         }
@@ -63,9 +82,9 @@ pub async fn run_backend(
     }
     let (server, scenarios) = result?;
     // Checked again with the reference once it has run.
-    let targets = report::check_targets(backend, &facts.argon2, &server, &scenarios, None);
+    let targets = report::check_targets(backend.name(), &facts.argon2, &server, &scenarios, None);
     Ok(RunReport {
-        backend: backend.into(),
+        backend: backend.name().into(),
         timestamp: facts.timestamp.clone(),
         git_commit: facts.git_commit.clone(),
         git_dirty: facts.git_dirty,

@@ -30,7 +30,11 @@ pub struct Args {
     /// server (the URL's database is only used to connect) and dropped after.
     #[arg(long, env = "TESSERA_BENCH_POSTGRES_URL")]
     pub postgres_url: Option<String>,
-    /// Skip the SQLite run (only with --postgres-url).
+    /// Also run against MariaDB/MySQL: a fresh database is created on this
+    /// server (the URL's database is only used to connect) and dropped after.
+    #[arg(long, env = "TESSERA_BENCH_MYSQL_URL")]
+    pub mysql_url: Option<String>,
+    /// Skip the SQLite run (only with --postgres-url or --mysql-url).
     #[arg(long)]
     pub skip_sqlite: bool,
     /// Server binary; default <workspace>/target/release/tessera, built
@@ -86,8 +90,8 @@ impl Args {
         if self.accounts == 0 {
             bail!("--accounts must be at least 1");
         }
-        if self.skip_sqlite && self.postgres_url.is_none() {
-            bail!("--skip-sqlite needs --postgres-url");
+        if self.skip_sqlite && self.postgres_url.is_none() && self.mysql_url.is_none() {
+            bail!("--skip-sqlite needs --postgres-url or --mysql-url");
         }
         Ok(())
     }
@@ -114,15 +118,14 @@ impl Args {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::expect_used)]
     use super::*;
 
+    /// The options as clap parses them after the program name.
     fn args(options: &[&str]) -> Args {
         let mut argv = vec!["tessera-bench"];
         argv.extend_from_slice(options);
-        match Args::try_parse_from(argv) {
-            Ok(args) => args,
-            Err(err) => unreachable!("{err}"),
-        }
+        Args::try_parse_from(argv).expect("valid options")
     }
 
     #[test]

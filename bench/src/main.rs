@@ -1,5 +1,5 @@
-//! `tessera-bench`: starts the Tessera server on SQLite (and PostgreSQL when
-//! a URL is given), loads it from this separate process at fixed
+//! `tessera-bench`: starts the Tessera server on SQLite (and on PostgreSQL
+//! and MariaDB/MySQL when their URLs are given), loads it from this separate process at fixed
 //! concurrency, and writes `bench/results/<backend>-<utc>.json` plus
 //! `bench/results/summary.md`. Usually run through `bash bench/run.sh`;
 //! see bench/README.md. Not part of the test suite: targets are reported,
@@ -8,6 +8,7 @@
 mod argon2;
 mod backend;
 mod cli;
+mod database;
 mod http;
 mod load;
 mod provenance;
@@ -22,8 +23,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use backend::RunFacts;
+use backend::{Backend, RunFacts};
 use cli::Args;
+use database::ServerEngine;
 use load::Scenario;
 use report::{ReferenceReport, RunConfig, RunReport};
 
@@ -115,18 +117,12 @@ fn run_backends(
     file_stamp: &str,
 ) -> Result<Vec<(PathBuf, RunReport)>> {
     let mut reports = Vec::new();
-    for (backend, pg_url) in backends(args) {
-        eprintln!("\n=== {backend} ===");
+    for backend in backends(args) {
+        let name = backend.name();
+        eprintln!("\n=== {name} ===");
         let config = run_config(args, server_bin);
-        let report = runtime.block_on(backend::run_backend(
-            args,
-            server_bin,
-            backend,
-            pg_url.as_deref(),
-            config,
-            facts,
-        ))?;
-        let path = args.results_dir.join(format!("{backend}-{file_stamp}.json"));
+        let report = runtime.block_on(backend::run_backend(args, server_bin, &backend, config, facts))?;
+        let path = args.results_dir.join(format!("{name}-{file_stamp}.json"));
         std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
         eprintln!("wrote {}", path.display());
         reports.push((path, report));
@@ -134,15 +130,17 @@ fn run_backends(
     Ok(reports)
 }
 
-/// The backends to run, in order, with the admin URL of those that need a
-/// database server.
-fn backends(args: &Args) -> Vec<(&'static str, Option<String>)> {
-    let mut backends: Vec<(&str, Option<String>)> = Vec::new();
+/// The backends to run, in order: SQLite, PostgreSQL, MariaDB/MySQL.
+fn backends(args: &Args) -> Vec<Backend> {
+    let mut backends = Vec::new();
     if !args.skip_sqlite {
-        backends.push(("sqlite", None));
+        backends.push(Backend::Sqlite);
     }
     if let Some(url) = &args.postgres_url {
-        backends.push(("postgres", Some(url.clone())));
+        backends.push(Backend::Server(ServerEngine::Postgres, url.clone()));
+    }
+    if let Some(url) = &args.mysql_url {
+        backends.push(Backend::Server(ServerEngine::Mysql, url.clone()));
     }
     backends
 }

@@ -12,7 +12,7 @@ use crate::load::Outcome;
 /// Everything one backend's run produced; written as one JSON file.
 #[derive(Serialize)]
 pub struct RunReport {
-    /// `sqlite` or `postgres`.
+    /// `sqlite`, `postgres` or `mysql` (MariaDB or MySQL).
     pub backend: String,
     /// UTC start of the run, RFC 3339.
     pub timestamp: String,
@@ -242,7 +242,8 @@ pub struct ScenarioReport {
     pub client_cores_busy: f64,
     /// Whole machine, busy cores (server + client + database + anything else).
     pub machine_cores_busy: f64,
-    /// Busy cores outside server and client: PostgreSQL, other work.
+    /// Busy cores outside server and client: the database server
+    /// (PostgreSQL, MariaDB), other work.
     pub other_cores_busy: f64,
     /// Cores' worth of time stolen by the hypervisor.
     pub steal_cores: f64,
