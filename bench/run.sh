@@ -6,15 +6,18 @@
 #   bash bench/run.sh --postgres-url postgres://postgres@127.0.0.1:5432/test
 #                                                       # SQLite, then PostgreSQL
 #   TESSERA_BENCH_POSTGRES_URL=postgres://… bash bench/run.sh   # same as above
+#   bash bench/run.sh --mysql-url mysql://root@127.0.0.1:3306/test
+#                                                       # SQLite, then MariaDB/MySQL
+#   TESSERA_BENCH_MYSQL_URL=mysql://… bash bench/run.sh         # same as above
 #   bash bench/run.sh --scenarios login,refresh --duration 5
 #   bash bench/run.sh --help                            # every option
 #
 # Builds the server and the bench in release mode, then runs target/release/
 # tessera-bench, which starts `tessera serve` on a free port with a fresh data
-# dir (and, for PostgreSQL, a fresh database tessera_bench_<random> that is
-# dropped afterwards), times argon2id in-process, loads the server from this
+# dir (and, for PostgreSQL and MariaDB/MySQL, a fresh database
+# tessera_bench_<random> that is dropped afterwards), times argon2id in-process, loads the server from this
 # separate process, prints a markdown table and writes
-#   bench/results/<backend>-<utc>.json   (all figures + config + git commit)
+#   bench/results/<backend>-<utc>.json   (sqlite, postgres or mysql: all figures + config + git commit)
 #   bench/results/summary.md            (latest run, overwritten)
 # Targets are reported (pass/MISS), never asserted; the exit code is non-zero
 # only when the run itself fails.

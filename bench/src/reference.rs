@@ -63,6 +63,7 @@ pub async fn run(project: &Path, load: &Load) -> ReferenceReport {
     report
 }
 
+/// Installs, starts, loads and stops the reference; its scenario's figures.
 async fn run_inner(
     project: &Path,
     load: &Load,
@@ -74,36 +75,7 @@ async fn run_inner(
     report.node_version = node_version()?;
     std::fs::create_dir_all(temp)?;
 
-    let addr = server::free_addr()?;
-    let mut command = Command::new("node");
-    command
-        .arg(project.join("server.mjs"))
-        .arg(addr.port().to_string())
-        .current_dir(project)
-        .env("NODE_ENV", "production")
-        .env("HOST", addr.ip().to_string())
-        .env("PORT", addr.port().to_string())
-        .env("BENCH_CLIENT_ID", CLIENT_ID)
-        .env("BENCH_CLIENT_SECRET", CLIENT_SECRET);
-    let started = Server::spawn(command, addr, temp.join("oidc-provider.log"), DISCOVERY)
-        .await
-        .context("starting node bench/oidc-provider/server.mjs")?;
-    let reference = started.server;
-    report.ready_ms = started.ready.as_secs_f64() * 1000.0;
-    eprintln!(
-        "oidc-provider {} (node {}) pid {} on {}: ready after {:.0} ms",
-        report.version, report.node_version, reference.pid, reference.addr, report.ready_ms
-    );
-
-    // Idle: as for Tessera, a few cheap requests first.
-    {
-        let mut client = http::Client::new(reference.addr)?;
-        for _ in 0..20 {
-            client.get(DISCOVERY, None).await?;
-        }
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    report.idle_rss_kib = reference.status_kib("VmRSS")?;
+    let reference = start(project, temp, report).await?;
 
     let clients = Clients {
         service: Some(load::basic_client_auth(CLIENT_ID, CLIENT_SECRET)?),
@@ -150,6 +122,42 @@ async fn run_inner(
     Ok(figures)
 }
 
+/// Starts `node server.mjs` on a free port, waits until it is ready and
+/// records its start-up time and idle RSS.
+async fn start(project: &Path, temp: &Path, report: &mut ReferenceReport) -> Result<Server> {
+    let addr = server::free_addr()?;
+    let mut command = Command::new("node");
+    command
+        .arg(project.join("server.mjs"))
+        .arg(addr.port().to_string())
+        .current_dir(project)
+        .env("NODE_ENV", "production")
+        .env("HOST", addr.ip().to_string())
+        .env("PORT", addr.port().to_string())
+        .env("BENCH_CLIENT_ID", CLIENT_ID)
+        .env("BENCH_CLIENT_SECRET", CLIENT_SECRET);
+    let started = Server::spawn(command, addr, temp.join("oidc-provider.log"), DISCOVERY)
+        .await
+        .context("starting node bench/oidc-provider/server.mjs")?;
+    let reference = started.server;
+    report.ready_ms = started.ready.as_secs_f64() * 1000.0;
+    eprintln!(
+        "oidc-provider {} (node {}) pid {} on {}: ready after {:.0} ms",
+        report.version, report.node_version, reference.pid, reference.addr, report.ready_ms
+    );
+
+    // Idle: as for Tessera, a few cheap requests first.
+    {
+        let mut client = http::Client::new(reference.addr)?;
+        for _ in 0..20 {
+            client.get(DISCOVERY, None).await?;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    report.idle_rss_kib = reference.status_kib("VmRSS")?;
+    Ok(reference)
+}
+
 /// `npm ci` when oidc-provider is not installed yet (exact versions from
 /// package-lock.json).
 fn install(project: &Path) -> Result<()> {
@@ -179,6 +187,7 @@ fn package_version(path: &PathBuf) -> Result<String> {
         .with_context(|| format!("no version in {}", path.display()))
 }
 
+/// `node --version`.
 fn node_version() -> Result<String> {
     let output = Command::new("node")
         .arg("--version")

@@ -1,5 +1,5 @@
-//! Starting, watching and stopping the server under test, and the
-//! throw-away PostgreSQL database it may use.
+//! Starting, watching and stopping the server under test, and reading its
+//! (and the machine's) CPU and memory from /proc.
 
 use std::fs::{self, File};
 use std::net::{SocketAddr, TcpListener};
@@ -9,7 +9,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
-use sqlx::{Connection, Executor, PgConnection};
 
 use crate::http;
 
@@ -359,52 +358,4 @@ fn clock_ticks() -> u64 {
             .and_then(|text| text.trim().parse().ok())
             .unwrap_or(100)
     })
-}
-
-/// A database created for one run and dropped afterwards.
-pub struct PgDatabase {
-    admin_url: String,
-    /// Its name.
-    pub name: String,
-    /// URL of the new database (credentials as given).
-    pub url: String,
-}
-
-impl PgDatabase {
-    /// Creates `tessera_bench_<random>` on the server of `admin_url`.
-    pub async fn create(admin_url: &str) -> Result<PgDatabase> {
-        let name = format!("tessera_bench_{}", unique_suffix());
-        let mut url = url::Url::parse(admin_url).context("--postgres-url is not a URL")?;
-        url.set_path(&format!("/{name}"));
-        let mut conn = PgConnection::connect(admin_url)
-            .await
-            .context("connecting to --postgres-url")?;
-        conn.execute(format!("CREATE DATABASE \"{name}\"").as_str())
-            .await
-            .with_context(|| format!("creating database {name}"))?;
-        conn.close().await?;
-        Ok(PgDatabase {
-            admin_url: admin_url.to_string(),
-            name,
-            url: url.to_string(),
-        })
-    }
-
-    /// Drops it (terminating leftover connections).
-    pub async fn drop_database(self) -> Result<()> {
-        let mut conn = PgConnection::connect(&self.admin_url).await?;
-        conn.execute(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name).as_str())
-            .await
-            .with_context(|| format!("dropping database {}", self.name))?;
-        conn.close().await?;
-        Ok(())
-    }
-}
-
-/// The PostgreSQL server's version string, for the report.
-pub async fn pg_version(admin_url: &str) -> Result<String> {
-    let mut conn = PgConnection::connect(admin_url).await?;
-    let (version,): (String,) = sqlx::query_as("SHOW server_version").fetch_one(&mut conn).await?;
-    conn.close().await?;
-    Ok(version)
 }
