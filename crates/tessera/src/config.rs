@@ -476,7 +476,7 @@ mod tests {
     fn invalid_values_name_their_key() {
         for (text, key) in [
             ("listen = \"nonsense\"\n", "listen"),
-            ("database_url = \"mysql://x\"\n", "database_url"),
+            ("database_url = \"mongodb://x\"\n", "database_url"),
             (
                 "[password_policy]\nmin_length = 0\n",
                 "password_policy.min_length",
