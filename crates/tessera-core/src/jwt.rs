@@ -10,55 +10,7 @@ use uuid::Uuid;
 use crate::error::{AuthError, AuthResult};
 use crate::keys::LoadedKey;
 
-/// The media type RFC 9068 §2.1 requires in the `typ` header.
-pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
-
-/// The `client_id` of tokens issued by the first-party JSON API (RFC 9068
-/// requires the claim; these tokens are issued to Tessera's own API client).
-pub const FIRST_PARTY_CLIENT_ID: &str = "tessera";
-
-/// Claims of an access token (RFC 9068 §2.2 plus Tessera's `sid`, `tid`,
-/// `email`). A user's token has `sub` = the user id and a `sid`; a token a
-/// client obtained for itself (client credentials) has `sub` = `client_id`
-/// and neither `sid` nor `email`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct AccessClaims {
-    /// Issuer URL.
-    pub iss: String,
-    /// Subject: the user id, or the client id for a client's own token.
-    pub sub: String,
-    /// Audience.
-    pub aud: String,
-    /// Expiry, seconds since the epoch.
-    pub exp: i64,
-    /// Issue time.
-    pub iat: i64,
-    /// Not before (= `iat`).
-    pub nbf: i64,
-    /// Unique token id.
-    pub jti: String,
-    /// The client the token was issued to.
-    pub client_id: String,
-    /// Session id (user tokens only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<Uuid>,
-    /// Granted scopes, space-separated (RFC 9068 §2.2.3), when any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// Tenant id.
-    pub tid: Uuid,
-    /// The user's email.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Roles assigned directly to the user or client (inherited ones are
-    /// folded into `permissions`).
-    #[serde(default)]
-    pub roles: Vec<String>,
-    /// Effective permissions (names and wildcards `resource:*`, `*`);
-    /// absent when the client switched the claim off.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<Vec<String>>,
-}
+pub use tessera_claims::{AccessClaims, ACCESS_TOKEN_TYP, FIRST_PARTY_CLIENT_ID};
 
 #[derive(Serialize)]
 struct Header<'a> {
@@ -149,7 +101,7 @@ pub fn verify_access_token(
     if claims.exp + leeway <= expect.now {
         return Err(AuthError::InvalidToken("expired"));
     }
-    if claims.nbf - leeway > expect.now {
+    if claims.nbf.is_some_and(|nbf| nbf - leeway > expect.now) {
         return Err(AuthError::InvalidToken("not yet valid"));
     }
     Ok(claims)

@@ -14,8 +14,8 @@ pub const SUPER_ADMIN: &str = "super_admin";
 /// The role new users get.
 pub const DEFAULT_USER_ROLE: &str = "user";
 
-/// The wildcard that grants everything.
-pub const ALL: &str = "*";
+pub use tessera_claims::permission::{covers, is_grantable, is_permission_name, ALL};
+use tessera_claims::permission::{is_name_part, MAX_NAME_LEN};
 
 /// A seeded role: name, description, parent, permissions granted directly.
 pub struct SeedRole {
@@ -112,52 +112,9 @@ pub const BUILTIN_PERMISSIONS: &[(&str, &str)] = &[
     ("user:update", "Change users' profile, email and password"),
 ];
 
-/// Longest permission or role name.
-const MAX_NAME_LEN: usize = 64;
-
-/// Whether `name` is a valid concrete permission name: `resource:action`,
-/// each part `[a-z0-9_.-]+` starting with a letter.
-pub fn is_permission_name(name: &str) -> bool {
-    match name.split_once(':') {
-        Some((resource, action)) => name.len() <= MAX_NAME_LEN && is_part(resource) && is_part(action),
-        None => false,
-    }
-}
-
-/// Whether `grant` may be granted to a role: a permission name,
-/// `resource:*`, or `*`.
-pub fn is_grantable(grant: &str) -> bool {
-    if grant == ALL {
-        return true;
-    }
-    match grant.strip_suffix(":*") {
-        Some(resource) => is_part(resource),
-        None => is_permission_name(grant),
-    }
-}
-
 /// Whether `name` is a valid role name (`[a-z][a-z0-9_.-]*`, ≤ 64).
 pub fn is_role_name(name: &str) -> bool {
-    name.len() <= MAX_NAME_LEN && is_part(name)
-}
-
-fn is_part(part: &str) -> bool {
-    let mut chars = part.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'))
-}
-
-/// Whether the grant `held` covers `wanted` (both may be wildcards): `*`
-/// covers everything; `r:*` covers `r:*` and every `r:…`; a name covers
-/// only itself.
-pub fn covers(held: &str, wanted: &str) -> bool {
-    if held == ALL || held == wanted {
-        return true;
-    }
-    match (held.strip_suffix(":*"), wanted.split_once(':')) {
-        (Some(resource), Some((wanted_resource, _))) => resource == wanted_resource,
-        _ => false,
-    }
+    name.len() <= MAX_NAME_LEN && is_name_part(name)
 }
 
 /// A set of grants (permission names and wildcards), reduced so that no
@@ -290,20 +247,6 @@ mod tests {
                 })
                 .collect(),
         )
-    }
-
-    #[test]
-    fn wildcards_cover_their_resource_and_star_covers_all() {
-        assert!(covers("*", "user:create"));
-        assert!(covers("*", "user:*"));
-        assert!(covers("*", "*"));
-        assert!(covers("user:*", "user:create"));
-        assert!(covers("user:*", "user:*"));
-        assert!(!covers("user:*", "*"));
-        assert!(!covers("user:*", "role:read"));
-        assert!(!covers("user:*", "users:read"));
-        assert!(!covers("user:read", "user:*"));
-        assert!(!covers("user:read", "user:create"));
     }
 
     #[test]

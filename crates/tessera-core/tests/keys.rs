@@ -183,7 +183,7 @@ async fn rs256_es256_and_eddsa_keys_sign_side_by_side() {
             aud: ISSUER.into(),
             exp: now.timestamp() + 60,
             iat: now.timestamp(),
-            nbf: now.timestamp(),
+            nbf: Some(now.timestamp()),
             jti: Uuid::new_v4().to_string(),
             client_id: "tessera".into(),
             sid: Some(Uuid::new_v4()),

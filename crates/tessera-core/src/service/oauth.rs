@@ -54,7 +54,7 @@ impl AuthService {
             aud: self.audience.clone(),
             exp: iat + i64::try_from(ttl).unwrap_or(i64::MAX / 2),
             iat,
-            nbf: iat,
+            nbf: Some(iat),
             jti: Uuid::new_v4().to_string(),
             client_id,
             sid: None,

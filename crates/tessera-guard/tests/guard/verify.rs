@@ -24,7 +24,7 @@ async fn a_valid_token_yields_its_claims() {
     assert_eq!(verified.iss, stub.url);
     assert_eq!(verified.sub, "0192f5a0-0000-7000-8000-000000000001");
     assert_eq!(verified.client_id, "tessera");
-    assert_eq!(verified.tid, "0192f5a0-0000-7000-8000-0000000000ff");
+    assert_eq!(verified.tid.to_string(), "0192f5a0-0000-7000-8000-0000000000ff");
     assert_eq!(verified.email.as_deref(), Some("ada@example.com"));
     assert_eq!(verified.roles, ["admin"]);
     assert!(verified.has_permission("user:delete"));
