@@ -35,9 +35,10 @@ use std::time::Duration as StdDuration;
 
 use chrono::DateTime;
 use subtle::ConstantTimeEq;
-use tessera_store::{Client, Store, TokenEndpointAuthMethod, DEFAULT_TENANT_SLUG};
+use tessera_store::{Client, ResourceStore, TokenEndpointAuthMethod, DEFAULT_TENANT_SLUG};
 use uuid::Uuid;
 
+use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::error::{AuthError, AuthResult, FieldViolation};
 use crate::keys::SigningAlg;
@@ -215,19 +216,19 @@ impl std::fmt::Debug for PresentedClient {
 
 /// The client registry of one tenant.
 pub struct ClientService {
-    store: Arc<dyn Store>,
+    store: Arc<dyn ResourceStore>,
     clock: Arc<dyn Clock>,
     settings: ClientAuthSettings,
     tenant_id: Uuid,
-    /// Existing clients by id, for [`CLIENT_CACHE_TTL_SECS`].
-    cache: moka::future::Cache<Uuid, Arc<Client>>,
+    /// Existing clients by id, for [`CLIENT_CACHE_TTL_SECS`] by the clock.
+    cache: TtlCache<Uuid, Arc<Client>>,
 }
 
 impl ClientService {
     /// The registry of the default tenant (created if missing, as the
     /// account service does).
     pub async fn start(
-        store: Arc<dyn Store>,
+        store: Arc<dyn ResourceStore>,
         clock: Arc<dyn Clock>,
         settings: ClientAuthSettings,
     ) -> AuthResult<ClientService> {
@@ -239,15 +240,16 @@ impl ClientService {
 
     /// The registry of tenant `tenant_id` (its issuer is in `settings`).
     pub fn for_tenant(
-        store: Arc<dyn Store>,
+        store: Arc<dyn ResourceStore>,
         clock: Arc<dyn Clock>,
         settings: ClientAuthSettings,
         tenant_id: Uuid,
     ) -> ClientService {
-        let cache = moka::future::Cache::builder()
-            .max_capacity(10_000)
-            .time_to_live(StdDuration::from_secs(CLIENT_CACHE_TTL_SECS))
-            .build();
+        let cache = TtlCache::new(
+            clock.clone(),
+            10_000,
+            StdDuration::from_secs(CLIENT_CACHE_TTL_SECS),
+        );
         ClientService {
             store,
             clock,

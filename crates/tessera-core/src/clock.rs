@@ -11,22 +11,32 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The real clock.
+/// The real clock: the one place that reads the system time (clippy's
+/// `disallowed_methods` refuses `Utc::now` and `SystemTime::now` anywhere
+/// else).
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)]
     fn now(&self) -> DateTime<Utc> {
         truncate_to_millis(Utc::now())
     }
 }
 
 /// A clock tests set and advance by hand.
+#[derive(Debug)]
 pub struct ManualClock(Mutex<DateTime<Utc>>);
 
 impl ManualClock {
     /// Starts at `start` (truncated to milliseconds).
     pub fn new(start: DateTime<Utc>) -> ManualClock {
         ManualClock(Mutex::new(truncate_to_millis(start)))
+    }
+
+    /// Starts at the current system time (tests whose tokens a real
+    /// client checks against its own clock).
+    pub fn starting_now() -> ManualClock {
+        ManualClock::new(SystemClock.now())
     }
 
     /// Moves time forward.

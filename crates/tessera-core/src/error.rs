@@ -63,7 +63,7 @@ pub enum AuthError {
     NotFound,
     /// The caller lacks the named permission the operation needs.
     #[error("missing permission {0}")]
-    Forbidden(String),
+    Forbidden(&'static str),
     /// The rank rule refuses the operation: the caller would manage a user
     /// or client that is not strictly below it, or hand out a role or
     /// permission it does not hold itself; says which.

@@ -18,7 +18,7 @@ use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, R
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use tessera_store::{KeyState, SigningKey, Store};
+use tessera_store::{KeyState, ResourceStore, SigningKey};
 use tokio::sync::{Mutex, RwLock};
 use uuid::Uuid;
 
@@ -459,7 +459,7 @@ impl TenantKeys {
 /// which key signs whenever an `activates_at` or `not_after` passes, by the
 /// injected clock.
 pub struct KeyRing {
-    store: Arc<dyn Store>,
+    store: Arc<dyn ResourceStore>,
     encryptor: KeyEncryptor,
     default_alg: SigningAlg,
     cache_ttl: Duration,
@@ -476,7 +476,7 @@ impl KeyRing {
     /// `cache_ttl_secs` bounds how long another node's rotation stays
     /// unseen.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn ResourceStore>,
         encryptor: KeyEncryptor,
         default_alg: SigningAlg,
         cache_ttl_secs: u64,
@@ -813,7 +813,8 @@ mod tests {
 
     #[test]
     fn status_follows_the_clock_per_algorithm() {
-        let t0 = Utc::now();
+        use crate::clock::Clock as _;
+        let t0 = crate::clock::ManualClock::starting_now().now();
         let key = |alg, kid, activates: i64, not_after: Option<i64>| Schedule {
             alg,
             kid,

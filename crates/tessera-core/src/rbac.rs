@@ -72,45 +72,7 @@ pub const SEED_ROLES: &[SeedRole] = &[
     },
 ];
 
-/// Every permission Tessera's own API checks, with what it allows (the
-/// seeded catalogue of each tenant).
-pub const BUILTIN_PERMISSIONS: &[(&str, &str)] = &[
-    ("audit:read", "Read the audit log"),
-    ("client:create", "Register OAuth clients"),
-    ("client:delete", "Delete OAuth clients"),
-    ("client:read", "List and read OAuth clients"),
-    ("client:update", "Change OAuth clients, rotate their secrets"),
-    ("key:read", "List signing keys"),
-    ("key:rotate", "Rotate signing keys"),
-    ("permission:create", "Add permissions to the catalogue"),
-    ("permission:delete", "Remove permissions from the catalogue"),
-    ("permission:read", "List the permission catalogue"),
-    (
-        "role:assign",
-        "Assign roles to and remove them from users and clients",
-    ),
-    ("role:create", "Create roles"),
-    ("role:delete", "Delete roles"),
-    ("role:read", "List and read roles"),
-    ("role:update", "Change roles: description, parent, permissions"),
-    ("session:read", "List other users' sessions"),
-    ("session:revoke", "End other users' sessions (force logout)"),
-    ("tenant:create", "Create tenants (default tenant only)"),
-    ("tenant:read", "List tenants (default tenant only)"),
-    (
-        "tenant:update",
-        "Rename and disable tenants (default tenant only)",
-    ),
-    ("user:create", "Create users"),
-    ("user:delete", "Delete and erase users"),
-    ("user:disable", "Disable users"),
-    (
-        "user:read",
-        "List and read users; ask for authorization decisions",
-    ),
-    ("user:suspend", "Suspend and reactivate users"),
-    ("user:update", "Change users' profile, email and password"),
-];
+pub use crate::capability::BUILTIN_PERMISSIONS;
 
 /// Whether `name` is a valid role name (`[a-z][a-z0-9_.-]*`, ≤ 64).
 pub fn is_role_name(name: &str) -> bool {
@@ -225,13 +187,13 @@ impl RoleGraph {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
     use uuid::Uuid;
 
     use super::*;
 
     fn seeded() -> RoleGraph {
-        let now = Utc::now();
+        use crate::clock::Clock as _;
+        let now = crate::clock::ManualClock::starting_now().now();
         RoleGraph::new(
             SEED_ROLES
                 .iter()

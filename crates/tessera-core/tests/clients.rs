@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use tessera_core::clients::CLIENT_CACHE_TTL_SECS;
 use tessera_core::{
     AuthError, ClientAuthEndpoint, ClientAuthSettings, ClientService, Clock, ManualClock, NewClient,
@@ -43,7 +43,7 @@ fn confidential() -> NewClient {
 #[tokio::test]
 async fn a_confidential_client_gets_a_secret_that_authenticates_and_is_stored_hashed() {
     let store = store().await;
-    let clients = ClientService::start(store.clone(), Arc::new(ManualClock::new(Utc::now())), settings())
+    let clients = ClientService::start(store.clone(), Arc::new(ManualClock::starting_now()), settings())
         .await
         .unwrap();
     let registered = clients.create(confidential()).await.unwrap();
@@ -75,7 +75,7 @@ async fn a_confidential_client_gets_a_secret_that_authenticates_and_is_stored_ha
 
 #[tokio::test]
 async fn a_public_client_has_no_secret_and_never_authenticates_with_one() {
-    let clients = ClientService::start(store().await, Arc::new(ManualClock::new(Utc::now())), settings())
+    let clients = ClientService::start(store().await, Arc::new(ManualClock::starting_now()), settings())
         .await
         .unwrap();
     let registered = clients
@@ -105,7 +105,7 @@ async fn a_public_client_has_no_secret_and_never_authenticates_with_one() {
 
 #[tokio::test]
 async fn rotation_keeps_the_current_secret_valid_and_drops_the_one_before() {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let clock = Arc::new(ManualClock::starting_now());
     let clients = ClientService::start(store().await, clock.clone(), settings())
         .await
         .unwrap();
@@ -139,7 +139,7 @@ async fn rotation_keeps_the_current_secret_valid_and_drops_the_one_before() {
 
 #[tokio::test]
 async fn deleted_and_unknown_clients_are_not_found() {
-    let clients = ClientService::start(store().await, Arc::new(ManualClock::new(Utc::now())), settings())
+    let clients = ClientService::start(store().await, Arc::new(ManualClock::starting_now()), settings())
         .await
         .unwrap();
     let registered = clients.create(confidential()).await.unwrap();
@@ -166,11 +166,12 @@ async fn deleted_and_unknown_clients_are_not_found() {
 async fn a_client_registered_elsewhere_is_usable_at_once() {
     let path = std::env::temp_dir().join(format!("tessera-clients-{}.db", uuid::Uuid::new_v4()));
     let url = format!("sqlite://{}", path.display());
+    let clock = Arc::new(ManualClock::starting_now());
     let open = || async {
         let store = tessera_sqlite::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let store: Arc<dyn Store> = Arc::new(store);
-        ClientService::start(store, Arc::new(ManualClock::new(Utc::now())), settings())
+        ClientService::start(store, clock.clone(), settings())
             .await
             .unwrap()
     };
@@ -207,7 +208,7 @@ async fn a_client_registered_elsewhere_is_usable_at_once() {
 /// method, and never a method without a secret.
 #[tokio::test]
 async fn authenticate_requires_the_registered_method() {
-    let clients = ClientService::start(store().await, Arc::new(ManualClock::new(Utc::now())), settings())
+    let clients = ClientService::start(store().await, Arc::new(ManualClock::starting_now()), settings())
         .await
         .unwrap();
     let registered = clients.create(confidential()).await.unwrap();
@@ -240,11 +241,12 @@ async fn authenticate_requires_the_registered_method() {
 async fn the_client_cache_sees_new_clients_at_once_and_deletions_within_its_ttl() {
     let path = std::env::temp_dir().join(format!("tessera-client-cache-{}.db", uuid::Uuid::new_v4()));
     let url = format!("sqlite://{}", path.display());
+    let clock = Arc::new(ManualClock::starting_now());
     let open = || async {
         let store = tessera_sqlite::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let store: Arc<dyn Store> = Arc::new(store);
-        ClientService::start(store, Arc::new(ManualClock::new(Utc::now())), settings())
+        ClientService::start(store, clock.clone(), settings())
             .await
             .unwrap()
     };
@@ -274,7 +276,7 @@ async fn the_client_cache_sees_new_clients_at_once_and_deletions_within_its_ttl(
         .authenticate(&basic(second.expose()))
         .await
         .expect("still cached right after a deletion elsewhere");
-    tokio::time::sleep(std::time::Duration::from_secs(CLIENT_CACHE_TTL_SECS + 1)).await;
+    clock.advance(Duration::seconds(i64::try_from(CLIENT_CACHE_TTL_SECS).unwrap()));
     assert!(matches!(
         server.authenticate(&basic(second.expose())).await,
         Err(AuthError::InvalidClient)
@@ -326,7 +328,7 @@ impl AssertionSigner {
 
 #[tokio::test]
 async fn a_client_assertion_works_once_and_only_until_it_expires() {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let clock = Arc::new(ManualClock::starting_now());
     let clients = ClientService::start(store().await, clock.clone(), settings())
         .await
         .unwrap();

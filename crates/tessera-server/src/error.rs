@@ -455,7 +455,7 @@ mod tests {
             (AuthError::InsufficientScope("openid"), "insufficient_scope", 403),
             (AuthError::WrongPassword, "wrong_password", 400),
             (AuthError::NotFound, "not_found", 404),
-            (AuthError::Forbidden("user:read".into()), "forbidden", 403),
+            (AuthError::Forbidden("user:read"), "forbidden", 403),
             (AuthError::RankRule("x".into()), "rank_rule", 403),
             (AuthError::LastSuperAdmin, "last_super_admin", 409),
             (AuthError::RoleCycle, "role_cycle", 409),

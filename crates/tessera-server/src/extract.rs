@@ -136,7 +136,7 @@ impl FromRequestParts<AppState> for Caller {
 /// client-credentials token), with the roles and permissions it holds now.
 /// Bearer token or, in cookie mode, the access-token cookie with the CSRF
 /// check on writes.
-pub struct AdminCaller(pub tessera_core::admin::Caller);
+pub struct AdminCaller(pub tessera_core::Caller);
 
 impl FromRequestParts<AppState> for AdminCaller {
     type Rejection = ApiError;

@@ -193,12 +193,17 @@ macro_rules! store_conformance_tests {
 
 // --- helpers -----------------------------------------------------------------
 
-/// The current time truncated to whole milliseconds, the precision every
-/// backend round-trips exactly.
+/// "Now" for a check: whole milliseconds (the precision every backend
+/// round-trips exactly) from a fixed start, one millisecond later at every
+/// call, like a fast clock. Deterministic: no check depends on the wall
+/// clock (which only the service's `Clock` port reads).
 pub fn now_ms() -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(Utc::now().timestamp_millis())
-        .single()
-        .expect("current time is representable")
+    use std::sync::atomic::{AtomicI64, Ordering};
+    /// 2026-01-01T00:00:00Z.
+    const START_MS: i64 = 1_767_225_600_000;
+    static TICKS: AtomicI64 = AtomicI64::new(0);
+    let ms = START_MS + TICKS.fetch_add(1, Ordering::Relaxed);
+    Utc.timestamp_millis_opt(ms).single().expect("representable")
 }
 
 async fn tenant<S: Store>(store: &S, slug: &str) -> Tenant {

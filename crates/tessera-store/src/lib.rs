@@ -21,8 +21,9 @@ pub use error::{Conflict, StoreError};
 pub use model::*;
 pub use rbac::*;
 pub use store::{
-    AuthorizationCodeStore, BrowserSessionStore, ClientStore, ConsentStore, Database, Housekeeping,
-    RbacStore, RevokedTokenStore, SessionStore, SigningKeyStore, Store, TenantStore, UserStore,
+    AccountStore, AuthorizationCodeStore, BrowserSessionStore, ClientStore, ConsentStore, Database,
+    Housekeeping, RbacStore, ResourceStore, RevokedTokenStore, SessionStore, SigningKeyStore, Store,
+    TenantStore, UserStore,
 };
 
 /// Result of every store call.
@@ -32,7 +33,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// backend type (`use tessera_store::prelude::*;`).
 pub mod prelude {
     pub use crate::store::{
-        AuthorizationCodeStore, BrowserSessionStore, ClientStore, ConsentStore, Database, Housekeeping,
-        RbacStore, RevokedTokenStore, SessionStore, SigningKeyStore, Store, TenantStore, UserStore,
+        AccountStore, AuthorizationCodeStore, BrowserSessionStore, ClientStore, ConsentStore, Database,
+        Housekeeping, RbacStore, ResourceStore, RevokedTokenStore, SessionStore, SigningKeyStore, Store,
+        TenantStore, UserStore,
     };
 }

@@ -7,14 +7,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
-use tessera_core::{AuthError, ClientAuthSettings, ClientService, NewClient, SystemClock};
-use tessera_store::{Client, ClientType, GrantType, TokenEndpointAuthMethod};
+use tessera_core::{AuthError, NewClient};
+use tessera_store::{Client, ClientType, GrantType, TokenEndpointAuthMethod, DEFAULT_TENANT_SLUG};
 use uuid::Uuid;
 
 use crate::Config;
@@ -199,13 +198,8 @@ pub async fn run(config: &Config, command: ClientsCommand) -> ExitCode {
 
 /// Executes a command and renders what it prints.
 async fn execute(config: &Config, command: ClientsCommand) -> Result<String, Failure> {
-    let store = crate::open_store(config).await?;
-    store.migrate().await.context("migrations failed")?;
-    let settings = ClientAuthSettings {
-        issuer: config.issuer.clone(),
-        leeway_secs: config.tokens.leeway_secs,
-    };
-    let clients = ClientService::start(store, Arc::new(SystemClock), settings).await?;
+    let services = crate::App::builder(config).services(DEFAULT_TENANT_SLUG).await?;
+    let clients = services.clients;
     match command {
         ClientsCommand::Create(args) => {
             let json = args.json;

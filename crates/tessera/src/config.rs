@@ -295,6 +295,17 @@ impl Config {
     pub fn issuer_is_https(&self) -> bool {
         self.issuer.starts_with("https://")
     }
+
+    /// The sender of outgoing mail: the product name, at `no-reply@` the
+    /// issuer's host.
+    pub fn mail_from(&self) -> (String, String) {
+        let host = url::Url::parse(&self.issuer)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_string))
+            .filter(|host| !host.is_empty() && !host.contains(':'))
+            .unwrap_or_else(|| "localhost".into());
+        (self.theme.product_name.clone(), format!("no-reply@{host}"))
+    }
 }
 
 /// Every dotted key of the configuration, from the serialised defaults.

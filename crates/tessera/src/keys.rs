@@ -11,7 +11,7 @@ use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Subcommand;
 use serde_json::json;
-use tessera_core::{retention_secs, Clock, KeyEncryptor, KeyInfo, KeyRing, SigningAlg, SystemClock};
+use tessera_core::{retention_secs, KeyInfo, SigningAlg};
 use tessera_store::DEFAULT_TENANT_SLUG;
 
 use crate::Config;
@@ -64,23 +64,12 @@ pub async fn run(config: &Config, command: KeysCommand) -> ExitCode {
 
 /// Executes a command and renders what it prints.
 async fn execute(config: &Config, command: KeysCommand) -> anyhow::Result<String> {
-    let store = crate::open_store(config).await?;
-    store.migrate().await.context("migrations failed")?;
-    let clock = SystemClock;
-    let tenant = store
-        .ensure_tenant(DEFAULT_TENANT_SLUG, "Default", clock.now())
-        .await
-        .context("cannot read the tenant")?;
-    let master_key = crate::master_key::resolve(config)?;
-    let keys = KeyRing::new(
-        store.clone(),
-        KeyEncryptor::new(&master_key)?,
-        config.signing_alg,
-        config.keys.cache_ttl_secs,
-    );
+    let services = crate::App::builder(config).services(DEFAULT_TENANT_SLUG).await?;
+    let context = &services.context;
+    let (keys, tenant_id) = (context.keys(), context.tenant_id());
     match command {
         KeysCommand::List { json } => {
-            let list = keys.list(tenant.tenant_id, clock.now()).await?;
+            let list = keys.list(tenant_id, context.now()).await?;
             if json {
                 let text = serde_json::to_string_pretty(&list).context("cannot encode JSON")?;
                 Ok(format!("{text}\n"))
@@ -95,16 +84,14 @@ async fn execute(config: &Config, command: KeysCommand) -> anyhow::Result<String
         } => {
             let alg = alg.unwrap_or(config.signing_alg);
             let delay = activation_delay_secs.unwrap_or(config.keys.activation_delay_secs);
-            let client_ttls = store
-                .list_clients(tenant.tenant_id)
-                .await
-                .context("cannot read the clients")?
+            let client_ttls = services
+                .clients
+                .list()
+                .await?
                 .into_iter()
                 .map(|client| client.access_token_ttl_secs);
             let retain = retention_secs(&config.tokens, client_ttls);
-            let key = keys
-                .rotate(tenant.tenant_id, alg, delay, retain, clock.now())
-                .await?;
+            let key = keys.rotate(tenant_id, alg, delay, retain, context.now()).await?;
             let activates_at = time(key.activates_at);
             Ok(if json {
                 format!(

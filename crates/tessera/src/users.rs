@@ -77,7 +77,7 @@ async fn execute(config: &Config, command: UsersCommand) -> anyhow::Result<Strin
     } else {
         None
     };
-    let services = crate::build_services(config, &tenant).await?;
+    let services = crate::App::builder(config).services(&tenant).await?;
     let input = NewUser {
         email,
         password,
@@ -85,9 +85,14 @@ async fn execute(config: &Config, command: UsersCommand) -> anyhow::Result<Strin
         roles: (!roles.is_empty()).then_some(roles),
         ..NewUser::default()
     };
+    // The operator at the shell is trusted with everything.
+    let operator = tessera_core::Caller::operator();
     let created = services
         .admin
-        .provision_user(input)
+        .create_user(
+            &operator.permit().map_err(|err| anyhow::anyhow!(describe(err)))?,
+            input,
+        )
         .await
         .map_err(|err| anyhow::anyhow!(describe(err)))?;
     Ok(if json {

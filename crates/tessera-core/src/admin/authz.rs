@@ -1,13 +1,16 @@
 //! Authorization decisions for services that prefer asking Tessera over
 //! checking tokens themselves (`POST /api/v1/authz/check`).
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
-use super::{AdminService, Caller};
+use super::AdminService;
 use crate::access::Access;
+use crate::accounts::user_may_sign_in;
+use crate::capability::{Permit, UserRead};
 use crate::error::{AuthError, AuthResult, FieldViolation};
 use crate::rbac::is_grantable;
-use crate::service::user_may_sign_in;
 
 /// Longest `resource` accepted, characters.
 const MAX_RESOURCE_CHARS: usize = 256;
@@ -46,12 +49,11 @@ impl AdminService {
     /// shape and echoed in logs but does not change the answer.
     pub async fn check(
         &self,
-        caller: &Caller,
+        _permit: &Permit<UserRead>,
         subject: Subject,
         permission: &str,
         resource: Option<&str>,
     ) -> AuthResult<Decision> {
-        caller.require("user:read")?;
         let mut violations = Vec::new();
         if !is_grantable(permission) {
             violations.push(FieldViolation {
@@ -72,14 +74,14 @@ impl AdminService {
         }
         let access = match subject {
             Subject::User(user_id) => {
-                let user = self.store().get_user(self.tenant_id(), user_id).await?;
+                let user = self.ctx.accounts().user(user_id).await?;
                 if !user_may_sign_in(&user) {
                     return Ok(Decision::deny("account_inactive"));
                 }
                 self.access().for_user(user_id).await?
             }
             Subject::Token(token) => match self.caller(&token).await {
-                Ok(subject) => subject.access,
+                Ok(subject) => Arc::new(subject.access().clone()),
                 Err(AuthError::InvalidToken(_)) => return Ok(Decision::deny("invalid_token")),
                 Err(other) => return Err(other),
             },

@@ -4,7 +4,8 @@
 use tessera_store::Client;
 use uuid::Uuid;
 
-use super::{AdminService, Caller};
+use super::AdminService;
+use crate::capability::{Caller, ClientCreate, ClientDelete, ClientRead, ClientUpdate, Permit, RoleAssign};
 use crate::clients::{ClientSecret, NewClient, RegisteredClient};
 use crate::error::AuthResult;
 
@@ -47,8 +48,7 @@ pub struct ClientChanges {
 
 impl AdminService {
     /// Every client with its roles (`client:read`).
-    pub async fn list_clients(&self, caller: &Caller) -> AuthResult<Vec<ClientView>> {
-        caller.require("client:read")?;
+    pub async fn list_clients(&self, _permit: &Permit<ClientRead>) -> AuthResult<Vec<ClientView>> {
         let mut views = Vec::new();
         for client in self.clients.list().await? {
             views.push(self.client_view(client).await?);
@@ -57,8 +57,7 @@ impl AdminService {
     }
 
     /// One client (`client:read`).
-    pub async fn get_client(&self, caller: &Caller, client_id: Uuid) -> AuthResult<ClientView> {
-        caller.require("client:read")?;
+    pub async fn get_client(&self, _permit: &Permit<ClientRead>, client_id: Uuid) -> AuthResult<ClientView> {
         let client = self.clients.get(client_id).await?;
         self.client_view(client).await
     }
@@ -78,20 +77,22 @@ impl AdminService {
 
     /// Registers a client (`client:create`); the secret is in the answer
     /// only.
-    pub async fn create_client(&self, caller: &Caller, input: NewClient) -> AuthResult<RegisteredClient> {
-        caller.require("client:create")?;
+    pub async fn create_client(
+        &self,
+        _permit: &Permit<ClientCreate>,
+        input: NewClient,
+    ) -> AuthResult<RegisteredClient> {
         self.clients.create(input).await
     }
 
     /// Changes a client's registration (`client:update`, rank rule).
     pub async fn update_client(
         &self,
-        caller: &Caller,
+        permit: &Permit<ClientUpdate>,
         client_id: Uuid,
         changes: ClientChanges,
     ) -> AuthResult<ClientView> {
-        caller.require("client:update")?;
-        let current = self.manageable_client(caller, client_id).await?;
+        let current = self.manageable_client(permit.caller(), client_id).await?;
         let mut input = NewClient::from_client(&current);
         if let Some(name) = changes.name {
             input.name = name;
@@ -131,9 +132,8 @@ impl AdminService {
     }
 
     /// Deletes a client (`client:delete`, rank rule).
-    pub async fn delete_client(&self, caller: &Caller, client_id: Uuid) -> AuthResult<()> {
-        caller.require("client:delete")?;
-        self.manageable_client(caller, client_id).await?;
+    pub async fn delete_client(&self, permit: &Permit<ClientDelete>, client_id: Uuid) -> AuthResult<()> {
+        self.manageable_client(permit.caller(), client_id).await?;
         self.clients.delete(client_id).await?;
         self.access().forget_client(client_id).await;
         Ok(())
@@ -141,9 +141,12 @@ impl AdminService {
 
     /// Issues a new secret, the current one staying valid until the next
     /// rotation (`client:update`, rank rule).
-    pub async fn rotate_client_secret(&self, caller: &Caller, client_id: Uuid) -> AuthResult<ClientSecret> {
-        caller.require("client:update")?;
-        self.manageable_client(caller, client_id).await?;
+    pub async fn rotate_client_secret(
+        &self,
+        permit: &Permit<ClientUpdate>,
+        client_id: Uuid,
+    ) -> AuthResult<ClientSecret> {
+        self.manageable_client(permit.caller(), client_id).await?;
         self.clients.rotate_secret(client_id).await
     }
 
@@ -151,36 +154,28 @@ impl AdminService {
     /// role's grants and outrank the client).
     pub async fn assign_client_role(
         &self,
-        caller: &Caller,
+        permit: &Permit<RoleAssign>,
         client_id: Uuid,
         role: &str,
     ) -> AuthResult<ClientView> {
-        caller.require("role:assign")?;
         let grants = self.role_grants(role).await?;
-        caller.may_grant(&grants, &format!("role {role}"))?;
-        let client = self.manageable_client(caller, client_id).await?;
-        self.store()
-            .assign_client_role(self.tenant_id(), client_id, role)
-            .await?;
-        self.access().forget_client(client_id).await;
+        permit.caller().may_grant(&grants, &format!("role {role}"))?;
+        let client = self.manageable_client(permit.caller(), client_id).await?;
+        self.access().assign_client_role(client_id, role).await?;
         self.client_view(client).await
     }
 
     /// Removes a role from a client (`role:assign`, as for assigning).
     pub async fn remove_client_role(
         &self,
-        caller: &Caller,
+        permit: &Permit<RoleAssign>,
         client_id: Uuid,
         role: &str,
     ) -> AuthResult<ClientView> {
-        caller.require("role:assign")?;
         let grants = self.role_grants(role).await?;
-        caller.may_grant(&grants, &format!("role {role}"))?;
-        let client = self.manageable_client(caller, client_id).await?;
-        self.store()
-            .remove_client_role(self.tenant_id(), client_id, role)
-            .await?;
-        self.access().forget_client(client_id).await;
+        permit.caller().may_grant(&grants, &format!("role {role}"))?;
+        let client = self.manageable_client(permit.caller(), client_id).await?;
+        self.access().remove_client_role(client_id, role).await?;
         self.client_view(client).await
     }
 }

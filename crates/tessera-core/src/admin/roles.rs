@@ -1,8 +1,10 @@
 //! Administration of roles and the permission catalogue.
 
-use tessera_store::{Conflict, Permission, Role, RoleUpdate, StoreError};
+use tessera_store::{Conflict, Permission, Role, RoleUpdate};
 
-use super::{AdminService, Caller};
+use super::AdminService;
+// `can::RoleUpdate` (the permission) beside `tessera_store::RoleUpdate` (the change).
+use crate::capability::{self as can, Permit};
 use crate::error::{AuthError, AuthResult, FieldViolation};
 use crate::rbac::{is_grantable, is_permission_name, is_role_name, Grants, ALL};
 
@@ -72,10 +74,9 @@ fn check_description(description: Option<&str>, violations: &mut Vec<FieldViolat
 
 impl AdminService {
     /// Every role with its effective permissions (`role:read`).
-    pub async fn list_roles(&self, caller: &Caller) -> AuthResult<Vec<RoleView>> {
-        caller.require("role:read")?;
+    pub async fn list_roles(&self, _permit: &Permit<can::RoleRead>) -> AuthResult<Vec<RoleView>> {
         let graph = self.access().graph().await?;
-        let mut roles = self.store().list_roles(self.tenant_id()).await?;
+        let mut roles = self.access().roles().await?;
         roles.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(roles
             .into_iter()
@@ -87,13 +88,12 @@ impl AdminService {
     }
 
     /// One role (`role:read`).
-    pub async fn get_role(&self, caller: &Caller, name: &str) -> AuthResult<RoleView> {
-        caller.require("role:read")?;
+    pub async fn get_role(&self, _permit: &Permit<can::RoleRead>, name: &str) -> AuthResult<RoleView> {
         self.role_view(name).await
     }
 
     async fn role_view(&self, name: &str) -> AuthResult<RoleView> {
-        let role = self.store().get_role(self.tenant_id(), name).await?;
+        let role = self.access().role(name).await?;
         let graph = self.access().graph().await?;
         let effective = graph.effective([name]);
         Ok(view(role, &effective))
@@ -101,8 +101,11 @@ impl AdminService {
 
     /// Creates a role (`role:create`); what it would grant (its permissions
     /// and its parent's) must be within the caller's own.
-    pub async fn create_role(&self, caller: &Caller, input: NewRole) -> AuthResult<RoleView> {
-        caller.require("role:create")?;
+    pub async fn create_role(
+        &self,
+        permit: &Permit<can::RoleCreate>,
+        input: NewRole,
+    ) -> AuthResult<RoleView> {
         let mut violations = Vec::new();
         if !is_role_name(&input.name) {
             violations.push(violation(
@@ -112,7 +115,7 @@ impl AdminService {
             ));
         }
         check_description(input.description.as_deref(), &mut violations);
-        let catalogue = self.store().list_permissions(self.tenant_id()).await?;
+        let catalogue = self.access().permissions().await?;
         for permission in &input.permissions {
             if let Some(v) = check_grant(permission, &catalogue) {
                 violations.push(v);
@@ -141,8 +144,8 @@ impl AdminService {
                 .names()
                 .chain(input.permissions.iter().map(String::as_str)),
         );
-        caller.may_grant(&grants, "the new role")?;
-        let now = self.auth.clock().now();
+        permit.caller().may_grant(&grants, "the new role")?;
+        let now = self.ctx.now();
         let mut permissions = input.permissions;
         permissions.sort();
         permissions.dedup();
@@ -156,12 +159,11 @@ impl AdminService {
             created_at: now,
             updated_at: now,
         };
-        match self.store().create_role(&role).await {
+        match self.access().create_role(&role).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(AuthError::Conflict(Conflict::Role)),
-            Err(other) => return Err(other.into()),
+            Err(AuthError::Conflict(_)) => return Err(AuthError::Conflict(Conflict::Role)),
+            Err(other) => return Err(other),
         }
-        self.access().forget_all();
         Ok(view(role, &grants))
     }
 
@@ -170,11 +172,10 @@ impl AdminService {
     /// chain must not loop back to it.
     pub async fn update_role(
         &self,
-        caller: &Caller,
+        permit: &Permit<can::RoleUpdate>,
         name: &str,
         changes: RoleChanges,
     ) -> AuthResult<RoleView> {
-        caller.require("role:update")?;
         let mut violations = Vec::new();
         if let Some(description) = &changes.description {
             check_description(description.as_deref(), &mut violations);
@@ -193,7 +194,9 @@ impl AdminService {
         if !violations.is_empty() {
             return Err(AuthError::Validation(violations));
         }
-        caller.may_grant(&graph.effective([name]), &format!("role {name}"))?;
+        permit
+            .caller()
+            .may_grant(&graph.effective([name]), &format!("role {name}"))?;
         if let Some(parent) = &changes.parent {
             if let Some(parent) = parent {
                 if graph.would_cycle(name, parent) {
@@ -209,35 +212,34 @@ impl AdminService {
                     .names()
                     .chain(role.permissions.iter().map(String::as_str)),
             );
-            caller.may_grant(&after, &format!("role {name} with that parent"))?;
+            permit
+                .caller()
+                .may_grant(&after, &format!("role {name} with that parent"))?;
         }
         let update = RoleUpdate {
             description: changes.description,
             parent: changes.parent,
         };
-        self.store()
-            .update_role(self.tenant_id(), name, &update, self.auth.clock().now())
-            .await?;
-        self.access().forget_all();
+        self.access().update_role(name, &update).await?;
         self.role_view(name).await
     }
 
     /// Deletes a role that is not built in and that no role inherits from
     /// (`role:delete`, within the caller's grants); its holders lose it.
-    pub async fn delete_role(&self, caller: &Caller, name: &str) -> AuthResult<()> {
-        caller.require("role:delete")?;
+    pub async fn delete_role(&self, permit: &Permit<can::RoleDelete>, name: &str) -> AuthResult<()> {
         let graph = self.access().graph().await?;
         let role = graph.get(name).ok_or(AuthError::NotFound)?;
         if role.builtin {
             return Err(AuthError::Builtin(format!("role {name}")));
         }
-        caller.may_grant(&graph.effective([name]), &format!("role {name}"))?;
-        match self.store().delete_role(self.tenant_id(), name).await {
+        permit
+            .caller()
+            .may_grant(&graph.effective([name]), &format!("role {name}"))?;
+        match self.access().delete_role(name).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(AuthError::Conflict(Conflict::Parent)),
-            Err(other) => return Err(other.into()),
+            Err(AuthError::Conflict(_)) => return Err(AuthError::Conflict(Conflict::Parent)),
+            Err(other) => return Err(other),
         }
-        self.access().forget_all();
         Ok(())
     }
 
@@ -245,12 +247,11 @@ impl AdminService {
     /// caller must hold the role's grants and the permission.
     pub async fn grant_permission(
         &self,
-        caller: &Caller,
+        permit: &Permit<can::RoleUpdate>,
         role: &str,
         permission: &str,
     ) -> AuthResult<RoleView> {
-        caller.require("role:update")?;
-        let catalogue = self.store().list_permissions(self.tenant_id()).await?;
+        let catalogue = self.access().permissions().await?;
         match check_grant(permission, &catalogue) {
             // A permission named in the path that the catalogue lacks is
             // answered like any other missing resource.
@@ -259,12 +260,11 @@ impl AdminService {
             None => {}
         }
         let current = self.role_grants(role).await?;
-        caller.may_grant(&current, &format!("role {role}"))?;
-        caller.may_grant(&Grants::of([permission]), &format!("permission {permission}"))?;
-        self.store()
-            .grant_role_permission(self.tenant_id(), role, permission, self.auth.clock().now())
-            .await?;
-        self.access().forget_all();
+        permit.caller().may_grant(&current, &format!("role {role}"))?;
+        permit
+            .caller()
+            .may_grant(&Grants::of([permission]), &format!("permission {permission}"))?;
+        self.access().grant(role, permission).await?;
         self.role_view(role).await
     }
 
@@ -272,35 +272,36 @@ impl AdminService {
     /// within the caller's grants).
     pub async fn revoke_permission(
         &self,
-        caller: &Caller,
+        permit: &Permit<can::RoleUpdate>,
         role: &str,
         permission: &str,
     ) -> AuthResult<RoleView> {
-        caller.require("role:update")?;
         let current = self.role_grants(role).await?;
-        caller.may_grant(&current, &format!("role {role}"))?;
+        permit.caller().may_grant(&current, &format!("role {role}"))?;
         if role == crate::rbac::SUPER_ADMIN && permission == ALL {
             return Err(AuthError::Builtin("the * permission of super_admin".into()));
         }
-        self.store()
-            .revoke_role_permission(self.tenant_id(), role, permission, self.auth.clock().now())
-            .await?;
-        self.access().forget_all();
+        self.access().revoke(role, permission).await?;
         self.role_view(role).await
     }
 
     /// The permission catalogue (`permission:read`).
-    pub async fn list_permissions(&self, caller: &Caller) -> AuthResult<Vec<Permission>> {
-        caller.require("permission:read")?;
-        let mut permissions = self.store().list_permissions(self.tenant_id()).await?;
+    pub async fn list_permissions(
+        &self,
+        _permit: &Permit<can::PermissionRead>,
+    ) -> AuthResult<Vec<Permission>> {
+        let mut permissions = self.access().permissions().await?;
         permissions.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(permissions)
     }
 
     /// Adds a permission to the catalogue (`permission:create`), e.g. for
     /// another service's resources (`invoice:approve`).
-    pub async fn create_permission(&self, caller: &Caller, input: NewPermission) -> AuthResult<Permission> {
-        caller.require("permission:create")?;
+    pub async fn create_permission(
+        &self,
+        _permit: &Permit<can::PermissionCreate>,
+        input: NewPermission,
+    ) -> AuthResult<Permission> {
         let mut violations = Vec::new();
         if !is_permission_name(&input.name) {
             violations.push(violation(
@@ -318,20 +319,23 @@ impl AdminService {
             name: input.name,
             description: input.description,
             builtin: false,
-            created_at: self.auth.clock().now(),
+            created_at: self.ctx.now(),
         };
-        match self.store().create_permission(&permission).await {
+        match self.access().create_permission(&permission).await {
             Ok(()) => Ok(permission),
-            Err(StoreError::Conflict(_)) => Err(AuthError::Conflict(Conflict::Permission)),
-            Err(other) => Err(other.into()),
+            Err(AuthError::Conflict(_)) => Err(AuthError::Conflict(Conflict::Permission)),
+            Err(other) => Err(other),
         }
     }
 
     /// Removes a permission that is not built in from the catalogue and
     /// from every role (`permission:delete`).
-    pub async fn delete_permission(&self, caller: &Caller, name: &str) -> AuthResult<()> {
-        caller.require("permission:delete")?;
-        let catalogue = self.store().list_permissions(self.tenant_id()).await?;
+    pub async fn delete_permission(
+        &self,
+        _permit: &Permit<can::PermissionDelete>,
+        name: &str,
+    ) -> AuthResult<()> {
+        let catalogue = self.access().permissions().await?;
         let permission = catalogue
             .iter()
             .find(|p| p.name == name)
@@ -339,8 +343,7 @@ impl AdminService {
         if permission.builtin {
             return Err(AuthError::Builtin(format!("permission {name}")));
         }
-        self.store().delete_permission(self.tenant_id(), name).await?;
-        self.access().forget_all();
+        self.access().delete_permission(name).await?;
         Ok(())
     }
 }

@@ -4,7 +4,8 @@
 use tessera_store::{Conflict, StoreError, Tenant, DEFAULT_TENANT_SLUG};
 use uuid::Uuid;
 
-use super::{AdminService, Caller};
+use super::AdminService;
+use crate::capability::{Founder, Permit, TenantCreate, TenantRead, TenantUpdate};
 use crate::error::{AuthError, AuthResult, FieldViolation};
 use crate::identity::Email;
 
@@ -61,7 +62,7 @@ impl AdminService {
     /// Tenants are administered from the default tenant only; elsewhere
     /// these routes do not exist.
     fn require_default_tenant(&self) -> AuthResult<()> {
-        if self.auth.tenant().slug == DEFAULT_TENANT_SLUG {
+        if self.ctx.tenant().slug == DEFAULT_TENANT_SLUG {
             Ok(())
         } else {
             Err(AuthError::NotFound)
@@ -69,17 +70,21 @@ impl AdminService {
     }
 
     /// Every tenant (`tenant:read`).
-    pub async fn list_tenants(&self, caller: &Caller) -> AuthResult<Vec<Tenant>> {
+    pub async fn list_tenants(&self, _permit: &Permit<TenantRead>) -> AuthResult<Vec<Tenant>> {
         self.require_default_tenant()?;
-        caller.require("tenant:read")?;
-        Ok(self.store().list_tenants().await?)
+        Ok(self.ctx.resources().list_tenants().await?)
     }
 
-    /// Creates a tenant (`tenant:create`); it is served under `/t/{slug}`
-    /// and gets its seeded roles when first used.
-    pub async fn create_tenant(&self, caller: &Caller, slug: &str, name: &str) -> AuthResult<Tenant> {
+    /// Creates a tenant; it is served under `/t/{slug}` and gets its seeded
+    /// roles when first used. Returns it with the founding right over it
+    /// (to make its first super admin).
+    pub async fn create_tenant(
+        &self,
+        _permit: &Permit<TenantCreate>,
+        slug: &str,
+        name: &str,
+    ) -> AuthResult<(Tenant, Founder)> {
         self.require_default_tenant()?;
-        caller.require("tenant:create")?;
         let mut violations = Vec::new();
         if !is_tenant_slug(slug) {
             violations.push(violation(
@@ -96,11 +101,14 @@ impl AdminService {
             tenant_id: Uuid::now_v7(),
             slug: slug.to_string(),
             name: name.trim().to_string(),
-            created_at: self.auth.clock().now(),
+            created_at: self.ctx.now(),
             disabled_at: None,
         };
-        match self.store().create_tenant(&tenant).await {
-            Ok(()) => Ok(tenant),
+        match self.ctx.resources().create_tenant(&tenant).await {
+            Ok(()) => {
+                let founder = Founder::of_new_tenant(tenant.tenant_id);
+                Ok((tenant, founder))
+            }
             Err(StoreError::Conflict(_)) => Err(AuthError::Conflict(Conflict::Slug)),
             Err(other) => Err(other.into()),
         }
@@ -110,12 +118,11 @@ impl AdminService {
     /// default tenant cannot be disabled.
     pub async fn update_tenant(
         &self,
-        caller: &Caller,
+        _permit: &Permit<TenantUpdate>,
         slug: &str,
         changes: TenantChanges,
     ) -> AuthResult<Tenant> {
         self.require_default_tenant()?;
-        caller.require("tenant:update")?;
         let mut violations = Vec::new();
         if let Some(name) = &changes.name {
             check_name(name, &mut violations);
@@ -130,11 +137,13 @@ impl AdminService {
         if !violations.is_empty() {
             return Err(AuthError::Validation(violations));
         }
-        let disabled_at = changes
-            .disabled
-            .map(|disabled| disabled.then(|| self.auth.clock().now()));
+        let disabled_at = changes.disabled.map(|disabled| disabled.then(|| self.ctx.now()));
         let name = changes.name.as_deref().map(str::trim);
-        Ok(self.store().update_tenant(slug, name, disabled_at).await?)
+        Ok(self
+            .ctx
+            .resources()
+            .update_tenant(slug, name, disabled_at)
+            .await?)
     }
 
     /// Checks the first administrator's credentials for a new tenant
@@ -143,7 +152,7 @@ impl AdminService {
         let mut violations = Vec::new();
         let email = Email::parse(email).map_err(|v| violations.push(v)).ok();
         violations.extend(
-            self.auth
+            self.ctx
                 .settings()
                 .password_policy
                 .violations(password, email.as_ref()),

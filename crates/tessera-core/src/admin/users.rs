@@ -1,55 +1,21 @@
-//! Administration of users: listing, creating, changing, suspending,
-//! disabling, reactivating, signing out, passwords, deleting, roles.
+//! Administration of users: creating, changing, suspending, disabling,
+//! reactivating, signing out, passwords, deleting, roles. Listing is in
+//! `user_listing`.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
-use chrono::{DateTime, Utc};
 use rand::seq::SliceRandom;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
-use tessera_store::{User, UserCursor, UserQuery, UserSort, UserStatus};
+use tessera_store::{User, UserQuery, UserStatus};
 use uuid::Uuid;
 
-use super::{AdminService, Caller, KEEP_SUPER_ADMIN};
+use super::{AdminService, KEEP_SUPER_ADMIN};
+use crate::capability::{
+    Caller, Founder, Permit, RoleAssign, SessionRevoke, UserCreate, UserDelete, UserDisable, UserRead,
+    UserSuspend, UserUpdate,
+};
 use crate::error::{AuthError, AuthResult, FieldViolation};
 use crate::identity::{Email, Username};
 use crate::rbac::{Grants, DEFAULT_USER_ROLE, SUPER_ADMIN};
 use crate::service::{check_profile_changes, ProfileChanges};
-
-/// Default page size of a user listing.
-pub const DEFAULT_PAGE_SIZE: u32 = 50;
-/// Largest page size.
-pub const MAX_PAGE_SIZE: u32 = 200;
-
-/// A listing request as the query string gives it (validated here).
-#[derive(Debug, Clone, Default)]
-pub struct UserListRequest {
-    /// Email or username prefix.
-    pub q: Option<String>,
-    /// `active`, `suspended`, `disabled` or `deleted`.
-    pub status: Option<String>,
-    /// Only holders of this role.
-    pub role: Option<String>,
-    /// Created at or after.
-    pub created_after: Option<DateTime<Utc>>,
-    /// Created before.
-    pub created_before: Option<DateTime<Utc>>,
-    /// `created_at` (default), `-created_at`, `email`, `-email`.
-    pub sort: Option<String>,
-    /// Page size, 1..=200 (default 50).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-/// One page of users.
-#[derive(Debug, Clone)]
-pub struct UserPage {
-    /// The users of this page.
-    pub items: Vec<User>,
-    /// Pass as `cursor` for the next page; `None` on the last one.
-    pub next_cursor: Option<String>,
-}
 
 /// A user as an administrator sees it: the account, its roles and its
 /// effective permissions.
@@ -92,22 +58,11 @@ pub struct UserChanges {
     pub email_verified: Option<bool>,
 }
 
-/// The keyset cursor, serialised into an opaque string.
-#[derive(Serialize, Deserialize)]
-struct CursorToken {
-    /// `c` (created_at) or `e` (email).
-    k: char,
-    /// Created-at of the last row (for `c`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    t: Option<DateTime<Utc>>,
-    /// Email of the last row (for `e`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    e: Option<String>,
-    /// Id of the last row.
-    id: Uuid,
-}
-
-fn violation(field: &'static str, rule: &'static str, message: impl Into<String>) -> FieldViolation {
+pub(super) fn violation(
+    field: &'static str,
+    rule: &'static str,
+    message: impl Into<String>,
+) -> FieldViolation {
     FieldViolation {
         field,
         rule,
@@ -116,96 +71,12 @@ fn violation(field: &'static str, rule: &'static str, message: impl Into<String>
 }
 
 impl AdminService {
-    /// Lists users with filters, order and cursor pagination (`user:read`).
-    pub async fn list_users(&self, caller: &Caller, request: UserListRequest) -> AuthResult<UserPage> {
-        caller.require("user:read")?;
-        let mut violations = Vec::new();
-        let (status, deleted) = match request.status.as_deref() {
-            None => (None, false),
-            Some("deleted") => (None, true),
-            Some(other) => match UserStatus::parse(other) {
-                Some(status) => (Some(status), false),
-                None => {
-                    violations.push(violation(
-                        "status",
-                        "unknown_value",
-                        "one of active, suspended, disabled, deleted",
-                    ));
-                    (None, false)
-                }
-            },
-        };
-        let sort = match request.sort.as_deref() {
-            None | Some("created_at") => UserSort::CreatedAsc,
-            Some("-created_at") => UserSort::CreatedDesc,
-            Some("email") => UserSort::EmailAsc,
-            Some("-email") => UserSort::EmailDesc,
-            Some(_) => {
-                violations.push(violation(
-                    "sort",
-                    "unknown_value",
-                    "one of created_at, -created_at, email, -email",
-                ));
-                UserSort::CreatedAsc
-            }
-        };
-        let limit = request.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-            violations.push(violation(
-                "limit",
-                "out_of_range",
-                format!("between 1 and {MAX_PAGE_SIZE}"),
-            ));
-        }
-        let after = match request.cursor.as_deref() {
-            None => None,
-            Some(raw) => match decode_cursor(raw, sort) {
-                Some(cursor) => Some(cursor),
-                None => {
-                    violations.push(violation(
-                        "cursor",
-                        "invalid",
-                        "not a cursor of this listing's sort order",
-                    ));
-                    None
-                }
-            },
-        };
-        if !violations.is_empty() {
-            return Err(AuthError::Validation(violations));
-        }
-        let query = UserQuery {
-            prefix: request
-                .q
-                .map(|q| q.trim().to_lowercase())
-                .filter(|q| !q.is_empty()),
-            status,
-            deleted,
-            role: request.role,
-            created_after: request.created_after,
-            created_before: request.created_before,
-            sort,
-            after,
-            limit: limit + 1,
-        };
-        let mut items = self.store().list_users(self.tenant_id(), &query).await?;
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|last| encode_cursor(last, sort))
-        } else {
-            None
-        };
-        Ok(UserPage { items, next_cursor })
+    /// One user with roles and permissions.
+    pub async fn get_user(&self, _permit: &Permit<UserRead>, user_id: Uuid) -> AuthResult<AdminUser> {
+        self.admin_user(self.ctx.accounts().user(user_id).await?).await
     }
 
-    /// One user with roles and permissions (`user:read`).
-    pub async fn get_user(&self, caller: &Caller, user_id: Uuid) -> AuthResult<AdminUser> {
-        caller.require("user:read")?;
-        self.admin_user(self.store().get_user(self.tenant_id(), user_id).await?)
-            .await
-    }
-
-    async fn admin_user(&self, user: User) -> AuthResult<AdminUser> {
+    pub(super) async fn admin_user(&self, user: User) -> AuthResult<AdminUser> {
         let access = self.access().for_user(user.user_id).await?;
         Ok(AdminUser {
             user,
@@ -214,84 +85,78 @@ impl AdminService {
         })
     }
 
-    /// The user `user_id` and what it holds, if the caller may manage it
-    /// (rank rule).
+    /// The user `user_id`, if `caller` may manage it (rank rule).
     async fn manageable_user(&self, caller: &Caller, user_id: Uuid) -> AuthResult<User> {
-        let user = self.store().get_user(self.tenant_id(), user_id).await?;
+        let user = self.ctx.accounts().user(user_id).await?;
         let access = self.access().for_user(user_id).await?;
         caller.may_manage(&access.grants, "this user")?;
         Ok(user)
     }
 
-    /// Creates a user (`user:create`), with or without a password, holding
-    /// `roles` (default `user`); the caller must be able to grant each role
-    /// and to manage the resulting user.
-    pub async fn create_user(&self, caller: &Caller, input: NewUser) -> AuthResult<AdminUser> {
-        caller.require("user:create")?;
-        self.insert_user(Some(caller), input).await
-    }
-
-    /// Creates a user for the operator (the `tessera users create` command,
-    /// the bootstrap administrator): no caller, so no permission or rank
-    /// check — whoever runs the binary against the database is trusted.
-    pub async fn provision_user(&self, input: NewUser) -> AuthResult<AdminUser> {
-        self.insert_user(None, input).await
+    /// Creates a user, with or without a password, holding `roles`
+    /// (default `user`); the caller must be able to grant each role and to
+    /// manage the resulting user. The operator's permit (the CLI, the
+    /// bootstrap administrator) passes every rank check.
+    pub async fn create_user(&self, permit: &Permit<UserCreate>, input: NewUser) -> AuthResult<AdminUser> {
+        let caller = permit.caller();
+        let (pending, roles) = self.new_user(input).await?;
+        let graph = self.access().graph().await?;
+        for role in &roles {
+            caller.may_grant(&graph.effective([role.as_str()]), &format!("role {role}"))?;
+        }
+        caller.may_manage(&graph.effective(roles.iter().map(String::as_str)), "the new user")?;
+        let user = self.hash_initial_password(pending).await?;
+        self.ctx.accounts().create_user(&user, &roles).await?;
+        self.admin_user(user).await
     }
 
     /// On a tenant without an active `super_admin`, makes `email` one:
     /// creates the account with `password`, or gives an existing account of
     /// that email the role. Returns the user it touched, or `None` when the
-    /// tenant already had a super admin (then nothing changes).
-    pub async fn bootstrap_super_admin(&self, email: &str, password: &str) -> AuthResult<Option<AdminUser>> {
+    /// tenant already had a super admin (then nothing changes). Needs the
+    /// founding right over this tenant (the operator's, or its creator's).
+    pub async fn bootstrap_super_admin(
+        &self,
+        founder: &Founder,
+        email: &str,
+        password: &str,
+    ) -> AuthResult<Option<AdminUser>> {
+        if !founder.covers(self.tenant_id()) {
+            return Err(AuthError::Forbidden("tenant:create"));
+        }
         let holders = UserQuery {
             status: Some(UserStatus::Active),
             role: Some(SUPER_ADMIN.to_string()),
             limit: 1,
             ..UserQuery::default()
         };
-        if !self
-            .store()
-            .list_users(self.tenant_id(), &holders)
-            .await?
-            .is_empty()
-        {
+        let accounts = self.ctx.accounts();
+        if !accounts.list_users(&holders).await?.is_empty() {
             return Ok(None);
         }
         let normalised = Email::parse(email).map_err(|v| AuthError::Validation(vec![v]))?;
-        let existing = match self
-            .store()
-            .find_user_by_identifier(self.tenant_id(), normalised.as_str())
-            .await
-        {
-            Ok(user) => Some(user),
-            Err(tessera_store::StoreError::NotFound) => None,
-            Err(other) => return Err(other.into()),
-        };
-        let admin = match existing {
+        let admin = match accounts.find_user(normalised.as_str()).await? {
             Some(user) => {
-                self.store()
-                    .assign_user_role(self.tenant_id(), user.user_id, SUPER_ADMIN)
-                    .await?;
-                self.access().forget_user(user.user_id).await;
+                self.access().assign_user_role(user.user_id, SUPER_ADMIN).await?;
                 self.admin_user(user).await?
             }
             None => {
-                self.insert_user(
-                    None,
-                    NewUser {
-                        email: email.to_string(),
-                        password: Some(password.to_string()),
-                        roles: Some(vec![SUPER_ADMIN.to_string()]),
-                        ..NewUser::default()
-                    },
-                )
-                .await?
+                let input = NewUser {
+                    email: email.to_string(),
+                    password: Some(password.to_string()),
+                    roles: Some(vec![SUPER_ADMIN.to_string()]),
+                    ..NewUser::default()
+                };
+                // The founding right stands in for the rank rule here.
+                self.create_user(&Caller::operator().permit()?, input).await?
             }
         };
         Ok(Some(admin))
     }
 
-    async fn insert_user(&self, caller: Option<&Caller>, input: NewUser) -> AuthResult<AdminUser> {
+    /// A validated new user (its password not yet hashed) and its roles;
+    /// every broken rule is reported at once.
+    async fn new_user(&self, input: NewUser) -> AuthResult<(PendingUser, Vec<String>)> {
         let mut violations = Vec::new();
         let email = Email::parse(&input.email).map_err(|v| violations.push(v)).ok();
         let username = match input.username.as_deref() {
@@ -306,41 +171,22 @@ impl AdminService {
             &mut violations,
         );
         if let Some(password) = input.password.as_deref() {
-            violations.extend(
-                self.auth
-                    .settings()
-                    .password_policy
-                    .violations(password, email.as_ref()),
-            );
+            let policy = &self.ctx.settings().password_policy;
+            violations.extend(policy.violations(password, email.as_ref()));
         }
         let roles = input.roles.unwrap_or_else(|| vec![DEFAULT_USER_ROLE.to_string()]);
         let graph = self.access().graph().await?;
-        for role in &roles {
-            if graph.get(role).is_none() {
-                violations.push(violation(
-                    "roles",
-                    "unknown_role",
-                    format!("no role named {role}"),
-                ));
-            }
+        for role in roles.iter().filter(|role| graph.get(role).is_none()) {
+            violations.push(violation(
+                "roles",
+                "unknown_role",
+                format!("no role named {role}"),
+            ));
         }
-        let Some(email) = email else {
+        let Some(email) = email.filter(|_| violations.is_empty()) else {
             return Err(AuthError::Validation(violations));
         };
-        if !violations.is_empty() {
-            return Err(AuthError::Validation(violations));
-        }
-        if let Some(caller) = caller {
-            for role in &roles {
-                caller.may_grant(&graph.effective([role.as_str()]), &format!("role {role}"))?;
-            }
-            caller.may_manage(&graph.effective(roles.iter().map(String::as_str)), "the new user")?;
-        }
-        let password_hash = match input.password.as_deref() {
-            Some(password) => Some(self.auth.hasher().hash(password).await?),
-            None => None,
-        };
-        let now = self.auth.clock().now();
+        let now = self.ctx.now();
         let user = User {
             user_id: Uuid::now_v7(),
             tenant_id: self.tenant_id(),
@@ -350,26 +196,33 @@ impl AdminService {
             display_name: profile.display_name.flatten(),
             profile: serde_json::json!({}),
             status: UserStatus::Active,
-            password_hash,
+            password_hash: None,
             failed_login_count: 0,
             locked_until: None,
             created_at: now,
             updated_at: now,
             deleted_at: None,
         };
-        self.store().create_user(&user, &roles).await?;
-        self.admin_user(user).await
+        Ok((PendingUser(user, input.password), roles))
     }
 
-    /// Changes a user's email, username, display name or profile
-    /// (`user:update`, rank rule).
+    /// The pending user with its password hashed.
+    async fn hash_initial_password(&self, pending: PendingUser) -> AuthResult<User> {
+        let PendingUser(mut user, password) = pending;
+        if let Some(password) = password {
+            user.password_hash = Some(self.ctx.hasher().hash(&password).await?);
+        }
+        Ok(user)
+    }
+
+    /// Changes a user's email, username, display name or profile (rank
+    /// rule).
     pub async fn update_user(
         &self,
-        caller: &Caller,
+        permit: &Permit<UserUpdate>,
         user_id: Uuid,
         changes: UserChanges,
     ) -> AuthResult<AdminUser> {
-        caller.require("user:update")?;
         let mut violations = Vec::new();
         let mut update = check_profile_changes(changes.profile, &mut violations);
         if let Some(raw) = changes.email.as_deref() {
@@ -382,40 +235,38 @@ impl AdminService {
         if !violations.is_empty() {
             return Err(AuthError::Validation(violations));
         }
-        self.manageable_user(caller, user_id).await?;
-        let user = self
-            .store()
-            .update_user_profile(self.tenant_id(), user_id, &update, self.auth.clock().now())
-            .await?;
-        self.auth.forget_user_sessions(user_id);
+        self.manageable_user(permit.caller(), user_id).await?;
+        let user = self.ctx.accounts().update_profile(user_id, &update).await?;
         self.admin_user(user).await
     }
 
-    /// Suspends a user and ends all their sessions at once (`user:suspend`).
-    pub async fn suspend_user(&self, caller: &Caller, user_id: Uuid) -> AuthResult<AdminUser> {
-        caller.require("user:suspend")?;
-        self.set_status(caller, user_id, UserStatus::Suspended, Some("suspended"))
+    /// Suspends a user and ends all their sessions at once.
+    pub async fn suspend_user(&self, permit: &Permit<UserSuspend>, user_id: Uuid) -> AuthResult<AdminUser> {
+        self.set_status(permit.caller(), user_id, UserStatus::Suspended, Some("suspended"))
             .await
     }
 
-    /// Disables a user and ends all their sessions at once (`user:disable`).
-    pub async fn disable_user(&self, caller: &Caller, user_id: Uuid) -> AuthResult<AdminUser> {
-        caller.require("user:disable")?;
-        self.set_status(caller, user_id, UserStatus::Disabled, Some("disabled"))
+    /// Disables a user and ends all their sessions at once.
+    pub async fn disable_user(&self, permit: &Permit<UserDisable>, user_id: Uuid) -> AuthResult<AdminUser> {
+        self.set_status(permit.caller(), user_id, UserStatus::Disabled, Some("disabled"))
             .await
     }
 
     /// Makes a suspended, disabled or soft-deleted user active again: needs
     /// `user:suspend`, and also `user:disable` for a disabled user and
     /// `user:delete` for a deleted one.
-    pub async fn reactivate_user(&self, caller: &Caller, user_id: Uuid) -> AuthResult<AdminUser> {
-        caller.require("user:suspend")?;
-        let user = self.store().get_user(self.tenant_id(), user_id).await?;
+    pub async fn reactivate_user(
+        &self,
+        permit: &Permit<UserSuspend>,
+        user_id: Uuid,
+    ) -> AuthResult<AdminUser> {
+        let caller = permit.caller();
+        let user = self.ctx.accounts().user(user_id).await?;
         if user.status == UserStatus::Disabled {
-            caller.require("user:disable")?;
+            caller.permit::<UserDisable>()?;
         }
         if user.deleted_at.is_some() {
-            caller.require("user:delete")?;
+            caller.permit::<UserDelete>()?;
         }
         self.set_status(caller, user_id, UserStatus::Active, None).await
     }
@@ -429,47 +280,34 @@ impl AdminService {
     ) -> AuthResult<AdminUser> {
         self.manageable_user(caller, user_id).await?;
         let user = self
-            .store()
-            .set_user_status(
-                self.tenant_id(),
-                user_id,
-                status,
-                revoke_reason,
-                Some(KEEP_SUPER_ADMIN),
-                self.auth.clock().now(),
-            )
+            .ctx
+            .accounts()
+            .set_status(user_id, status, revoke_reason, Some(KEEP_SUPER_ADMIN))
             .await?;
-        self.auth.forget_user_sessions(user_id);
         self.admin_user(user).await
     }
 
-    /// Ends every session of a user (`session:revoke`, rank rule); returns
-    /// how many were open.
-    pub async fn logout_user(&self, caller: &Caller, user_id: Uuid) -> AuthResult<usize> {
-        caller.require("session:revoke")?;
-        self.manageable_user(caller, user_id).await?;
-        let now = self.auth.clock().now();
-        let ended = self
-            .store()
-            .revoke_user_sessions(self.tenant_id(), user_id, None, "admin_logout", now)
-            .await?;
-        self.auth.forget_user_sessions(user_id);
-        Ok(ended.len())
+    /// Ends every session of a user (rank rule); returns how many were open.
+    pub async fn logout_user(&self, permit: &Permit<SessionRevoke>, user_id: Uuid) -> AuthResult<usize> {
+        self.manageable_user(permit.caller(), user_id).await?;
+        self.ctx
+            .accounts()
+            .revoke_user_sessions(user_id, None, "admin_logout")
+            .await
     }
 
-    /// Sets a user's password (`user:update`, rank rule), or with `None`
-    /// generates one that satisfies the policy and returns it (shown once).
-    /// Every session of the user ends.
+    /// Sets a user's password (rank rule), or with `None` generates one that
+    /// satisfies the policy and returns it (shown once). Every session of
+    /// the user ends.
     pub async fn set_password(
         &self,
-        caller: &Caller,
+        permit: &Permit<UserUpdate>,
         user_id: Uuid,
         password: Option<String>,
     ) -> AuthResult<Option<String>> {
-        caller.require("user:update")?;
-        let user = self.manageable_user(caller, user_id).await?;
+        let user = self.manageable_user(permit.caller(), user_id).await?;
         let email = Email::parse(&user.email).ok();
-        let policy = &self.auth.settings().password_policy;
+        let policy = &self.ctx.settings().password_policy;
         let (password, generated) = match password {
             Some(password) => {
                 let violations = policy.violations(&password, email.as_ref());
@@ -480,83 +318,58 @@ impl AdminService {
             }
             None => (generate_password(policy.min_length.max(20)), true),
         };
-        let hash = self.auth.hasher().hash(&password).await?;
-        self.store()
-            .set_password_hash(
-                self.tenant_id(),
-                user_id,
-                &hash,
-                None,
-                "password_set_by_admin",
-                self.auth.clock().now(),
-            )
+        let hash = self.ctx.hasher().hash(&password).await?;
+        self.ctx
+            .accounts()
+            .set_password(user_id, &hash, None, "password_set_by_admin")
             .await?;
-        self.auth.forget_user_sessions(user_id);
         Ok(generated.then_some(password))
     }
 
     /// Soft-deletes a user (they can no longer sign in; reactivation undoes
     /// it) or, with `erase`, removes the account and everything that is
-    /// theirs for good (`user:delete`, rank rule).
-    pub async fn delete_user(&self, caller: &Caller, user_id: Uuid, erase: bool) -> AuthResult<()> {
-        caller.require("user:delete")?;
-        self.manageable_user(caller, user_id).await?;
-        let tenant_id = self.tenant_id();
-        if erase {
-            self.store()
-                .erase_user(tenant_id, user_id, Some(KEEP_SUPER_ADMIN))
-                .await?;
-        } else {
-            self.store()
-                .soft_delete_user(
-                    tenant_id,
-                    user_id,
-                    Some(KEEP_SUPER_ADMIN),
-                    self.auth.clock().now(),
-                )
-                .await?;
-        }
-        self.auth.forget_user_sessions(user_id);
-        self.access().forget_user(user_id).await;
-        Ok(())
+    /// theirs for good (rank rule).
+    pub async fn delete_user(
+        &self,
+        permit: &Permit<UserDelete>,
+        user_id: Uuid,
+        erase: bool,
+    ) -> AuthResult<()> {
+        self.manageable_user(permit.caller(), user_id).await?;
+        self.ctx
+            .accounts()
+            .delete_user(user_id, erase, Some(KEEP_SUPER_ADMIN))
+            .await
     }
 
-    /// Assigns a role to a user (`role:assign`; the caller must hold every
-    /// permission the role grants and outrank the user).
+    /// Assigns a role to a user (the caller must hold every permission the
+    /// role grants and outrank the user).
     pub async fn assign_user_role(
         &self,
-        caller: &Caller,
+        permit: &Permit<RoleAssign>,
         user_id: Uuid,
         role: &str,
     ) -> AuthResult<AdminUser> {
-        caller.require("role:assign")?;
-        let grants = self.role_grants(role).await?;
-        caller.may_grant(&grants, &format!("role {role}"))?;
+        let caller = permit.caller();
+        caller.may_grant(&self.role_grants(role).await?, &format!("role {role}"))?;
         let user = self.manageable_user(caller, user_id).await?;
-        self.store()
-            .assign_user_role(self.tenant_id(), user_id, role)
-            .await?;
-        self.access().forget_user(user_id).await;
+        self.access().assign_user_role(user_id, role).await?;
         self.admin_user(user).await
     }
 
-    /// Removes a role from a user (`role:assign`, as for assigning); the
-    /// last active `super_admin` keeps theirs.
+    /// Removes a role from a user (as for assigning); the last active
+    /// `super_admin` keeps theirs.
     pub async fn remove_user_role(
         &self,
-        caller: &Caller,
+        permit: &Permit<RoleAssign>,
         user_id: Uuid,
         role: &str,
     ) -> AuthResult<AdminUser> {
-        caller.require("role:assign")?;
-        let grants = self.role_grants(role).await?;
-        caller.may_grant(&grants, &format!("role {role}"))?;
+        let caller = permit.caller();
+        caller.may_grant(&self.role_grants(role).await?, &format!("role {role}"))?;
         let user = self.manageable_user(caller, user_id).await?;
         let keep = (role == SUPER_ADMIN).then_some(KEEP_SUPER_ADMIN);
-        self.store()
-            .remove_user_role(self.tenant_id(), user_id, role, keep)
-            .await?;
-        self.access().forget_user(user_id).await;
+        self.access().remove_user_role(user_id, role, keep).await?;
         self.admin_user(user).await
     }
 
@@ -570,33 +383,9 @@ impl AdminService {
     }
 }
 
-fn encode_cursor(user: &User, sort: UserSort) -> String {
-    let token = match sort {
-        UserSort::CreatedAsc | UserSort::CreatedDesc => CursorToken {
-            k: 'c',
-            t: Some(user.created_at),
-            e: None,
-            id: user.user_id,
-        },
-        UserSort::EmailAsc | UserSort::EmailDesc => CursorToken {
-            k: 'e',
-            t: None,
-            e: Some(user.email.clone()),
-            id: user.user_id,
-        },
-    };
-    B64.encode(serde_json::to_vec(&token).unwrap_or_default())
-}
-
-fn decode_cursor(raw: &str, sort: UserSort) -> Option<UserCursor> {
-    let bytes = B64.decode(raw).ok()?;
-    let token: CursorToken = serde_json::from_slice(&bytes).ok()?;
-    match (sort, token.k) {
-        (UserSort::CreatedAsc | UserSort::CreatedDesc, 'c') => Some(UserCursor::Created(token.t?, token.id)),
-        (UserSort::EmailAsc | UserSort::EmailDesc, 'e') => Some(UserCursor::Email(token.e?, token.id)),
-        _ => None,
-    }
-}
+/// A validated new user and the password it is to get (hashed only after
+/// the rank checks, so a refused request costs no hash).
+struct PendingUser(User, Option<String>);
 
 /// A random password of `length` characters with a lowercase and an
 /// uppercase letter, a digit and a symbol (so every policy option holds).

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use chrono::Utc;
+use crate::clock::Clock as _;
 use tessera_store::{ClientType, GrantType};
 
 use super::*;
@@ -21,7 +21,11 @@ fn input() -> NewClient {
 
 /// The `(field, rule)` pairs of a failed validation.
 fn violations(input: NewClient) -> Vec<(&'static str, &'static str)> {
-    match validate(input, Uuid::nil(), Utc::now()) {
+    match validate(
+        input,
+        Uuid::nil(),
+        crate::clock::ManualClock::starting_now().now(),
+    ) {
         Err(AuthError::Validation(errors)) => errors.iter().map(|e| (e.field, e.rule)).collect(),
         other => panic!("expected a validation error, got {other:?}"),
     }
@@ -29,7 +33,12 @@ fn violations(input: NewClient) -> Vec<(&'static str, &'static str)> {
 
 #[test]
 fn a_valid_confidential_client_defaults_to_client_secret_basic() {
-    let client = validate(input(), Uuid::nil(), Utc::now()).unwrap();
+    let client = validate(
+        input(),
+        Uuid::nil(),
+        crate::clock::ManualClock::starting_now().now(),
+    )
+    .unwrap();
     assert_eq!(client.client_type, ClientType::Confidential);
     assert_eq!(
         client.token_endpoint_auth_method,
@@ -59,7 +68,7 @@ fn a_public_client_defaults_to_none_and_duplicates_are_dropped() {
             ..input()
         },
         Uuid::nil(),
-        Utc::now(),
+        crate::clock::ManualClock::starting_now().now(),
     )
     .unwrap();
     assert_eq!(client.token_endpoint_auth_method, TokenEndpointAuthMethod::None);
@@ -79,7 +88,7 @@ fn redirect_uris_are_stored_exactly_as_given() {
             ..input()
         },
         Uuid::nil(),
-        Utc::now(),
+        crate::clock::ManualClock::starting_now().now(),
     )
     .unwrap();
     assert_eq!(client.redirect_uris, vec![uri.to_owned()]);
@@ -100,7 +109,7 @@ fn http_redirect_uris_are_allowed_only_on_loopback_hosts() {
                 ..input()
             },
             Uuid::nil(),
-            Utc::now(),
+            crate::clock::ManualClock::starting_now().now(),
         );
         assert!(result.is_ok(), "{ok}: {result:?}");
     }
@@ -210,7 +219,7 @@ fn auth_method_must_match_the_client_type_and_jwks() {
             ..input()
         },
         Uuid::nil(),
-        Utc::now(),
+        crate::clock::ManualClock::starting_now().now(),
     )
     .unwrap();
     assert_eq!(

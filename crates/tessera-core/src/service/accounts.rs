@@ -18,7 +18,8 @@ impl AuthService {
             None => None,
         };
         violations.extend(
-            self.settings
+            self.ctx
+                .settings()
                 .password_policy
                 .violations(&input.password, email.as_ref()),
         );
@@ -28,11 +29,11 @@ impl AuthService {
         if !violations.is_empty() {
             return Err(AuthError::Validation(violations));
         }
-        let password_hash = self.hasher.hash(&input.password).await?;
-        let now = self.clock.now();
+        let password_hash = self.ctx.hasher().hash(&input.password).await?;
+        let now = self.ctx.now();
         let user = User {
             user_id: Uuid::now_v7(),
-            tenant_id: self.tenant.tenant_id,
+            tenant_id: self.ctx.tenant_id(),
             email: email.as_str().to_string(),
             email_verified: false,
             username: username.map(Username::into_string),
@@ -46,7 +47,8 @@ impl AuthService {
             updated_at: now,
             deleted_at: None,
         };
-        self.store
+        self.ctx
+            .accounts()
             .create_user(&user, &[crate::rbac::DEFAULT_USER_ROLE.to_string()])
             .await?;
         Ok(user)
@@ -59,13 +61,10 @@ impl AuthService {
         if !violations.is_empty() {
             return Err(AuthError::Validation(violations));
         }
-        let user_id = caller.user().user_id;
-        let user = self
-            .store
-            .update_user_profile(self.tenant.tenant_id, user_id, &update, self.clock.now())
-            .await?;
-        self.forget_user_sessions(user_id);
-        Ok(user)
+        self.ctx
+            .accounts()
+            .update_profile(caller.user().user_id, &update)
+            .await
     }
 
     /// Changes the caller's password after checking the current one, and
@@ -77,9 +76,10 @@ impl AuthService {
         new_password: &str,
     ) -> AuthResult<()> {
         let user_id = caller.user().user_id;
-        let user = self.store.get_user(self.tenant.tenant_id, user_id).await?;
+        let user = self.ctx.accounts().user(user_id).await?;
         if !self
-            .hasher
+            .ctx
+            .hasher()
             .verify(user.password_hash.as_deref(), current_password)
             .await?
         {
@@ -87,25 +87,18 @@ impl AuthService {
         }
         let email = Email::parse(&user.email).ok();
         let violations = self
-            .settings
+            .ctx
+            .settings()
             .password_policy
             .violations(new_password, email.as_ref());
         if !violations.is_empty() {
             return Err(AuthError::Validation(violations));
         }
-        let new_hash = self.hasher.hash(new_password).await?;
-        self.store
-            .set_password_hash(
-                self.tenant.tenant_id,
-                user_id,
-                &new_hash,
-                Some(caller.session_id()),
-                "password_changed",
-                self.clock.now(),
-            )
-            .await?;
-        self.forget_user_sessions(user_id);
-        Ok(())
+        let new_hash = self.ctx.hasher().hash(new_password).await?;
+        self.ctx
+            .accounts()
+            .set_password(user_id, &new_hash, Some(caller.session_id()), "password_changed")
+            .await
     }
 }
 

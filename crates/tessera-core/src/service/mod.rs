@@ -14,22 +14,15 @@ pub use oidc::{
     LogoutPlan, OidcService, OidcTokens, SignedInBrowser,
 };
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
-use sha2::{Digest, Sha256};
-use tessera_store::{
-    Client, SessionWithUser, Store, StoreError, Tenant, User, UserStatus, DEFAULT_TENANT_SLUG,
-};
+use chrono::{DateTime, Utc};
+use tessera_store::{SessionWithUser, Tenant, User};
 use uuid::Uuid;
 
-use crate::access::{Access, AccessControl};
-use crate::clock::Clock;
-use crate::error::{AuthError, AuthResult};
-use crate::jwt::{self, AccessClaims, Expectations};
-use crate::keys::KeyRing;
+use crate::context::TenantContext;
+use crate::error::AuthResult;
+use crate::jwt::AccessClaims;
 use crate::password::PasswordHasher;
 use crate::settings::{LockoutPolicy, PasswordPolicy, TokenSettings};
 
@@ -159,266 +152,59 @@ impl Authenticated {
 /// The `amr` value of a password login (RFC 8176 §2).
 pub(crate) const AMR_PASSWORD: &str = "pwd";
 
-/// Who an access token is issued to.
-pub(crate) enum TokenAudience<'a> {
-    /// Tessera's own JSON API (`client_id` = `tessera`, no scope).
-    FirstParty,
-    /// An OAuth client, with the scopes it was granted (space-separated).
-    Client {
-        /// The client.
-        client: &'a Client,
-        /// Granted scopes.
-        scope: &'a str,
-    },
-}
-
-/// The account and session service.
+/// The account and session service: what the first-party JSON API does.
 pub struct AuthService {
-    store: Arc<dyn Store>,
-    hasher: PasswordHasher,
-    keys: Arc<KeyRing>,
-    clock: Arc<dyn Clock>,
-    settings: ServiceSettings,
-    audience: String,
-    tenant: Tenant,
-    /// Roles and effective permissions of the tenant's users and clients.
-    access: Arc<AccessControl>,
-    /// Session + user snapshots by session id; invalidated locally on every
-    /// change, expiring after `session_cache_ttl_secs` for other nodes'.
-    sessions: moka::future::Cache<Uuid, Arc<SessionWithUser>>,
-    /// Claims of access tokens whose signature was already verified, by the
-    /// SHA-256 of the token: a repeat caller skips the signature check
-    /// (expiry is re-checked on every hit).
-    verified: moka::sync::Cache<[u8; 32], Arc<AccessClaims>>,
-    /// The tenant's revoked, unexpired access-token `jti`s (RFC 7009): read
-    /// from the store at most once per `session_cache_ttl_secs` (so a
-    /// revocation on another node takes effect here within that TTL) and
-    /// dropped locally on every revocation.
-    revoked: moka::future::Cache<(), Arc<HashSet<String>>>,
+    ctx: Arc<TenantContext>,
 }
 
 impl AuthService {
-    /// Prepares the default tenant and its signing keys (creating both on
-    /// first start) and returns the service.
-    pub async fn start(
-        store: Arc<dyn Store>,
-        hasher: PasswordHasher,
-        keys: Arc<KeyRing>,
-        clock: Arc<dyn Clock>,
-        settings: ServiceSettings,
-    ) -> AuthResult<AuthService> {
-        let tenant = store
-            .ensure_tenant(DEFAULT_TENANT_SLUG, "Default", clock.now())
-            .await?;
-        Self::start_for_tenant(store, hasher, keys, clock, settings, tenant).await
+    /// The service of the tenant of `ctx`.
+    pub fn new(ctx: Arc<TenantContext>) -> AuthService {
+        AuthService { ctx }
     }
 
-    /// The service of `tenant` (its issuer is in `settings`): prepares its
-    /// signing keys and seeded roles on first use.
-    pub async fn start_for_tenant(
-        store: Arc<dyn Store>,
-        hasher: PasswordHasher,
-        keys: Arc<KeyRing>,
-        clock: Arc<dyn Clock>,
-        settings: ServiceSettings,
-        tenant: Tenant,
-    ) -> AuthResult<AuthService> {
-        let now = clock.now();
-        keys.ensure_loaded(tenant.tenant_id, now).await?;
-        let access = Arc::new(AccessControl::new(
-            store.clone(),
-            tenant.tenant_id,
-            StdDuration::from_secs(settings.tokens.session_cache_ttl_secs),
-        ));
-        access.seed(now).await?;
-        let audience = if settings.tokens.audience.is_empty() {
-            settings.issuer.clone()
-        } else {
-            settings.tokens.audience.clone()
-        };
-        let sessions = moka::future::Cache::builder()
-            .max_capacity(100_000)
-            .time_to_live(StdDuration::from_secs(settings.tokens.session_cache_ttl_secs))
-            .support_invalidation_closures()
-            .build();
-        let verified = moka::sync::Cache::builder()
-            .max_capacity(100_000)
-            .time_to_live(StdDuration::from_secs(
-                settings.tokens.access_token_ttl_secs.max(1),
-            ))
-            .build();
-        let revoked = moka::future::Cache::builder()
-            .max_capacity(1)
-            .time_to_live(StdDuration::from_secs(settings.tokens.session_cache_ttl_secs))
-            .build();
-        Ok(AuthService {
-            store,
-            hasher,
-            keys,
-            clock,
-            settings,
-            audience,
-            tenant,
-            access,
-            sessions,
-            verified,
-            revoked,
-        })
+    /// The tenant context.
+    pub fn context(&self) -> &Arc<TenantContext> {
+        &self.ctx
     }
 
     /// The tenant requests are served for.
     pub fn tenant(&self) -> &Tenant {
-        &self.tenant
-    }
-
-    /// Roles and effective permissions of the tenant.
-    pub fn access(&self) -> &Arc<AccessControl> {
-        &self.access
-    }
-
-    /// The store (for the admin service of the same crate).
-    pub(crate) fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
-    /// The clock.
-    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
-    }
-
-    /// The settings.
-    pub(crate) fn settings(&self) -> &ServiceSettings {
-        &self.settings
+        self.ctx.tenant()
     }
 
     /// The issuer URL.
     pub fn issuer(&self) -> &str {
-        &self.settings.issuer
+        self.ctx.issuer()
     }
 
     /// The password hasher (for its queue-depth metric).
     pub fn hasher(&self) -> &PasswordHasher {
-        &self.hasher
+        self.ctx.hasher()
     }
 
     /// Whether the database answers.
     pub async fn ready(&self) -> AuthResult<()> {
-        Ok(self.store.ping().await?)
+        Ok(self.ctx.resources().ping().await?)
     }
 
     /// Deletes what has expired and can never be used again: authorization
     /// codes, browser sessions, and the revoked-`jti` rows of access tokens
     /// that expired anyway. Run periodically by the server.
     pub async fn purge_expired(&self) -> AuthResult<tessera_store::PurgeCounts> {
-        Ok(self.store.purge_expired(self.clock.now()).await?)
+        Ok(self.ctx.resources().purge_expired(self.ctx.now()).await?)
     }
 
     /// The JWKS of the tenant.
     pub async fn jwks(&self) -> AuthResult<Arc<serde_json::Value>> {
-        self.keys.jwks(self.tenant.tenant_id, self.clock.now()).await
+        self.ctx.keys().jwks(self.ctx.tenant_id(), self.ctx.now()).await
     }
 
-    pub(crate) async fn verify_token(&self, token: &str) -> AuthResult<Arc<AccessClaims>> {
-        let fingerprint: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let now = self.clock.now().timestamp();
-        let leeway = i64::try_from(self.settings.tokens.leeway_secs).unwrap_or(0);
-        if let Some(claims) = self.verified.get(&fingerprint) {
-            if claims.exp + leeway > now {
-                return Ok(claims);
-            }
-            return Err(AuthError::InvalidToken("expired"));
-        }
-        let (kid, _) = jwt::peek_header(token)?;
-        let key = self
-            .keys
-            .verification_key(self.tenant.tenant_id, &kid, self.clock.now())
-            .await?
-            .ok_or(AuthError::InvalidToken("unknown key"))?;
-        let expect = Expectations {
-            issuer: &self.settings.issuer,
-            audience: &self.audience,
-            leeway_secs: self.settings.tokens.leeway_secs,
-            now,
-        };
-        let claims = Arc::new(jwt::verify_access_token(token, &key, &expect)?);
-        if claims.tid != self.tenant.tenant_id {
-            return Err(AuthError::InvalidToken("wrong tenant"));
-        }
-        self.verified.insert(fingerprint, claims.clone());
-        Ok(claims)
+    /// Accepts a bearer access token of a live user session: see
+    /// [`TenantContext::authenticate`].
+    pub async fn authenticate(&self, token: &str) -> AuthResult<Authenticated> {
+        self.ctx.authenticate(token).await
     }
-
-    async fn session_state(&self, session_id: Uuid) -> AuthResult<Arc<SessionWithUser>> {
-        if let Some(state) = self.sessions.get(&session_id).await {
-            return Ok(state);
-        }
-        let state = match self
-            .store
-            .get_session_with_user(self.tenant.tenant_id, session_id)
-            .await
-        {
-            Ok(state) => Arc::new(state),
-            Err(StoreError::NotFound) => return Err(AuthError::InvalidToken("session ended")),
-            Err(other) => return Err(other.into()),
-        };
-        self.sessions.insert(session_id, state.clone()).await;
-        Ok(state)
-    }
-
-    pub(crate) async fn revoke_sessions(&self, session_ids: &[Uuid], reason: &str) -> AuthResult<()> {
-        let now = self.clock.now();
-        for session_id in session_ids {
-            match self
-                .store
-                .revoke_session(self.tenant.tenant_id, *session_id, reason, now)
-                .await
-            {
-                Ok(()) | Err(StoreError::NotFound) => {}
-                Err(other) => return Err(other.into()),
-            }
-            self.sessions.invalidate(session_id).await;
-        }
-        Ok(())
-    }
-
-    pub(crate) fn forget_user_sessions(&self, user_id: Uuid) {
-        // Only fails when closures are not enabled, which `start` does.
-        let _ = self
-            .sessions
-            .invalidate_entries_if(move |_, state| state.user.user_id == user_id);
-    }
-
-    /// Access-token lifetime for `client`: its own override, else the
-    /// configured default.
-    fn access_token_ttl(&self, client: &Client) -> u64 {
-        client
-            .access_token_ttl_secs
-            .and_then(|secs| u64::try_from(secs).ok())
-            .filter(|secs| *secs > 0)
-            .unwrap_or(self.settings.tokens.access_token_ttl_secs)
-    }
-
-    fn secs(&self, secs: u64) -> Duration {
-        Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000))
-    }
-}
-/// Whether a session is open at `now`: not revoked, not expired, its user
-/// active.
-fn session_is_live(state: &SessionWithUser, now: DateTime<Utc>) -> bool {
-    state.session.revoked_at.is_none() && state.session.expires_at > now && user_may_sign_in(&state.user)
-}
-
-/// Whether the account may sign in and use its sessions: active and not
-/// soft-deleted.
-pub(crate) fn user_may_sign_in(user: &User) -> bool {
-    user.status == UserStatus::Active && user.deleted_at.is_none()
-}
-
-/// The `roles` and `permissions` claims for `access`; permissions only when
-/// `with_permissions`.
-pub(crate) fn access_claims(access: &Access, with_permissions: bool) -> (Vec<String>, Option<Vec<String>>) {
-    let permissions = with_permissions.then(|| access.grants.names().map(str::to_string).collect());
-    (access.roles.clone(), permissions)
 }
 
 /// Whether any key or string inside `value` holds U+0000.

@@ -1,14 +1,11 @@
 //! OAuth client credentials (RFC 6749 §4.4), introspection (RFC 7662) and
 //! revocation (RFC 7009).
 
-use chrono::{DateTime, Utc};
-use tessera_store::{Client, ClientType, GrantType, RefreshToken, StoreError};
-use uuid::Uuid;
+use tessera_store::{Client, ClientType, GrantType};
 
 use super::*;
+use crate::accounts::session_is_live;
 use crate::error::{AuthError, AuthResult};
-use crate::jwt::{self, AccessClaims, ACCESS_TOKEN_TYP};
-use crate::tokens::token_hash;
 
 impl AuthService {
     /// Issues an access token to `client` for itself (RFC 6749 §4.4). The
@@ -41,33 +38,10 @@ impl AuthService {
             }
         };
         let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
-        let ttl = self.access_token_ttl(client);
-        let now = self.clock.now();
-        let key = self.keys.signing_key(self.tenant.tenant_id, now).await?;
-        let iat = now.timestamp();
-        let client_id = client.client_id.to_string();
-        let access = self.access.for_client(client.client_id).await?;
-        let (roles, permissions) = access_claims(&access, client.token_permissions);
-        let claims = AccessClaims {
-            iss: self.settings.issuer.clone(),
-            sub: client_id.clone(),
-            aud: self.audience.clone(),
-            exp: iat + i64::try_from(ttl).unwrap_or(i64::MAX / 2),
-            iat,
-            nbf: Some(iat),
-            jti: Uuid::new_v4().to_string(),
-            client_id,
-            sid: None,
-            scope: scope.clone(),
-            tid: self.tenant.tenant_id,
-            email: None,
-            roles,
-            permissions,
-        };
-        let access_token = jwt::sign(&key, ACCESS_TOKEN_TYP, &claims)?;
+        let (access_token, expires_in) = self.ctx.tokens().for_client(client, scope.clone()).await?;
         Ok(ClientToken {
             access_token,
-            expires_in: ttl,
+            expires_in,
             scope,
         })
     }
@@ -81,16 +55,16 @@ impl AuthService {
     /// Reads through the caches; writes nothing.
     pub async fn introspect(&self, token: &str) -> AuthResult<Introspection> {
         if token.contains('.') {
-            let claims = match self.verify_token(token).await {
+            let claims = match self.ctx.tokens().verify(token).await {
                 Ok(claims) => claims,
                 Err(AuthError::InvalidToken(_)) => return Ok(Introspection::Inactive),
                 Err(other) => return Err(other),
             };
-            if self.is_revoked(&claims.jti).await? {
+            if self.ctx.tokens().is_revoked(&claims.jti).await? {
                 return Ok(Introspection::Inactive);
             }
             if let Some(sid) = claims.sid {
-                match self.live_session(sid, &claims.sub).await {
+                match self.ctx.accounts().live_session(sid, &claims.sub).await {
                     Ok(_) => {}
                     Err(AuthError::InvalidToken(_)) => return Ok(Introspection::Inactive),
                     Err(other) => return Err(other),
@@ -98,18 +72,18 @@ impl AuthService {
             }
             return Ok(Introspection::AccessToken(claims));
         }
-        let Some(refresh) = self.find_refresh_token(token).await? else {
+        let Some(refresh) = self.ctx.accounts().find_refresh_token(token).await? else {
             return Ok(Introspection::Inactive);
         };
-        if refresh.used_at.is_some() || refresh.expires_at <= self.clock.now() {
+        if refresh.used_at.is_some() || refresh.expires_at <= self.ctx.now() {
             return Ok(Introspection::Inactive);
         }
-        let state = match self.session_state(refresh.session_id).await {
+        let state = match self.ctx.accounts().session_state(refresh.session_id).await {
             Ok(state) => state,
             Err(AuthError::InvalidToken(_)) => return Ok(Introspection::Inactive),
             Err(other) => return Err(other),
         };
-        if !session_is_live(&state, self.clock.now()) {
+        if !session_is_live(&state, self.ctx.now()) {
             return Ok(Introspection::Inactive);
         }
         Ok(Introspection::RefreshToken {
@@ -130,7 +104,7 @@ impl AuthService {
     /// success).
     pub async fn revoke_token(&self, token: &str, caller: &Client) -> AuthResult<()> {
         if token.contains('.') {
-            let claims = match self.verify_token(token).await {
+            let claims = match self.ctx.tokens().verify(token).await {
                 Ok(claims) => claims,
                 Err(AuthError::InvalidToken(_)) => return Ok(()),
                 Err(other) => return Err(other),
@@ -138,16 +112,10 @@ impl AuthService {
             if claims.client_id != caller.client_id.to_string() {
                 return Err(AuthError::UnauthorizedClient);
             }
-            let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0)
-                .ok_or_else(|| AuthError::Internal("token expiry out of range".into()))?;
-            self.store
-                .revoke_access_token(self.tenant.tenant_id, &claims.jti, expires_at, self.clock.now())
-                .await?;
-            self.revoked.invalidate(&()).await;
-            return Ok(());
+            return self.ctx.tokens().revoke(&claims).await;
         }
-        if let Some(refresh) = self.find_refresh_token(token).await? {
-            let state = match self.session_state(refresh.session_id).await {
+        if let Some(refresh) = self.ctx.accounts().find_refresh_token(token).await? {
+            let state = match self.ctx.accounts().session_state(refresh.session_id).await {
                 Ok(state) => state,
                 Err(AuthError::InvalidToken(_)) => return Ok(()),
                 Err(other) => return Err(other),
@@ -155,22 +123,11 @@ impl AuthService {
             if state.session.client_id != Some(caller.client_id) {
                 return Err(AuthError::UnauthorizedClient);
             }
-            self.revoke_sessions(&[refresh.session_id], "token_revoked")
+            self.ctx
+                .accounts()
+                .revoke_sessions(&[refresh.session_id], "token_revoked")
                 .await?;
         }
         Ok(())
-    }
-
-    /// The stored refresh token `presented` hashes to, if any.
-    async fn find_refresh_token(&self, presented: &str) -> AuthResult<Option<RefreshToken>> {
-        match self
-            .store
-            .get_refresh_token(self.tenant.tenant_id, &token_hash(presented))
-            .await
-        {
-            Ok(token) => Ok(Some(token)),
-            Err(StoreError::NotFound) => Ok(None),
-            Err(other) => Err(other.into()),
-        }
     }
 }

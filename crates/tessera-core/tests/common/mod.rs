@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use tessera_core::{
-    AuthService, HashSettings, KeyEncryptor, KeyRing, LockoutPolicy, ManualClock, PasswordHasher,
-    PasswordPolicy, Registration, ServiceSettings, SigningAlg, TokenSettings,
+    AuthService, Clock, HashSettings, KeyEncryptor, KeyRing, LockoutPolicy, ManualClock, MemoryEventSink,
+    MemoryMailer, PasswordHasher, PasswordPolicy, Ports, Registration, ServiceSettings, SigningAlg,
+    TenantContext, TokenSettings,
 };
 use tessera_store::prelude::*;
 
@@ -32,7 +32,7 @@ pub async fn test_service(tokens: TokenSettings, key_cache_ttl_secs: u64) -> Tes
     let store = tessera_sqlite::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
-    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let clock = Arc::new(ManualClock::starting_now());
     let keys = Arc::new(KeyRing::new(
         store.clone(),
         KeyEncryptor::new(&[1; 32]).unwrap(),
@@ -51,9 +51,19 @@ pub async fn test_service(tokens: TokenSettings, key_cache_ttl_secs: u64) -> Tes
         password_policy: PasswordPolicy::default(),
         lockout: LockoutPolicy::default(),
     };
-    let service = AuthService::start(store, hasher, keys.clone(), clock.clone(), settings)
+    let tenant = store
+        .ensure_tenant(tessera_store::DEFAULT_TENANT_SLUG, "Default", clock.now())
         .await
         .unwrap();
+    let ports = Ports {
+        clock: clock.clone(),
+        mailer: Arc::new(MemoryMailer::default()),
+        events: Arc::new(MemoryEventSink::default()),
+    };
+    let context = TenantContext::start(store, ports, keys.clone(), hasher, settings, tenant)
+        .await
+        .unwrap();
+    let service = AuthService::new(context);
     service
         .register(Registration {
             email: EMAIL.into(),

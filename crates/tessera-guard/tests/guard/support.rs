@@ -2,7 +2,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -109,9 +108,10 @@ impl TestKey {
     }
 }
 
-/// Seconds since the epoch.
+/// Seconds since the epoch, by the clock the guard checks `exp` and `nbf`
+/// with (jsonwebtoken's: the guard verifies against the wall clock).
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    jsonwebtoken::get_current_timestamp() as i64
 }
 
 /// The claims of a Tessera user token of `issuer`, valid for 5 minutes,

@@ -68,7 +68,12 @@ pub async fn check(
     };
     let decision = state
         .admin
-        .check(&caller, subject, &body.permission, body.resource.as_deref())
+        .check(
+            &caller.permit()?,
+            subject,
+            &body.permission,
+            body.resource.as_deref(),
+        )
         .await?;
     Ok(Json(CheckResult {
         allowed: decision.allowed,

@@ -46,37 +46,36 @@ pub trait Housekeeping: Send + Sync + 'static {
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<PurgeCounts>;
 }
 
-/// Everything Tessera persists: the sum of the aggregate stores. One
-/// implementation per database engine; implemented for every type that
-/// implements the parts.
-pub trait Store:
-    Database
-    + Housekeeping
-    + TenantStore
-    + UserStore
-    + SessionStore
-    + SigningKeyStore
-    + ClientStore
-    + RevokedTokenStore
-    + BrowserSessionStore
-    + AuthorizationCodeStore
-    + ConsentStore
-    + RbacStore
+/// People and their sessions: users, login sessions with their refresh
+/// tokens, browser sessions, authorization codes (whose redemption opens a
+/// session) and consents (whose withdrawal ends sessions). The service layer
+/// writes these through one component that also keeps its caches right.
+pub trait AccountStore:
+    UserStore + SessionStore + BrowserSessionStore + AuthorizationCodeStore + ConsentStore
 {
 }
 
-impl<T> Store for T where
-    T: Database
-        + Housekeeping
-        + TenantStore
-        + UserStore
-        + SessionStore
-        + SigningKeyStore
-        + ClientStore
-        + RevokedTokenStore
-        + BrowserSessionStore
-        + AuthorizationCodeStore
-        + ConsentStore
-        + RbacStore
+impl<T: ?Sized> AccountStore for T where
+    T: UserStore + SessionStore + BrowserSessionStore + AuthorizationCodeStore + ConsentStore
 {
 }
+
+/// What the tenant is made of besides its people and its roles: the tenant
+/// itself, signing keys, clients, revoked tokens, and the database.
+pub trait ResourceStore:
+    Database + Housekeeping + TenantStore + SigningKeyStore + ClientStore + RevokedTokenStore
+{
+}
+
+impl<T: ?Sized> ResourceStore for T where
+    T: Database + Housekeeping + TenantStore + SigningKeyStore + ClientStore + RevokedTokenStore
+{
+}
+
+/// Everything Tessera persists: accounts, roles and resources. One
+/// implementation per database engine; implemented for every type that
+/// implements the parts, and upcast to its parts (`Arc<dyn Store>` →
+/// `Arc<dyn AccountStore>`) where a component may only touch one of them.
+pub trait Store: AccountStore + RbacStore + ResourceStore {}
+
+impl<T: ?Sized> Store for T where T: AccountStore + RbacStore + ResourceStore {}

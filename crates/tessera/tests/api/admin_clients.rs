@@ -131,6 +131,7 @@ every_engine_admin! {
         }
         assert!(!listed.to_string().contains("\"d\""), "no private key material: {listed}");
 
+        app.advance(1); // the new key is younger than the first one
         let rotated = app.admin_ok(Method::POST, "/api/v1/admin/keys/rotate", &root, Some(json!({"activation_delay_secs": 0})), 201).await;
         let kid = rotated["kid"].as_str().expect("kid").to_string();
         assert_eq!(rotated["alg"], "ES256", "the configured signing_alg by default");

@@ -51,8 +51,13 @@ fn emails(page: &Value) -> Vec<String> {
 }
 
 /// Creates a user with `email` (201 expected) and returns the answer.
+/// Creates a user through the admin API (201 expected); the clock then
+/// moves a millisecond, so users created in a row have increasing creation
+/// times, as they would in real time.
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
-    app.admin_ok(Method::POST, USERS, token, Some(body), 201).await
+    let user = app.admin_ok(Method::POST, USERS, token, Some(body), 201).await;
+    app.clock.advance(chrono::Duration::milliseconds(1));
+    user
 }
 
 /// The body of a failed login of an unknown user (every failed login must

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
 use tessera::Config;
+use tessera_core::{ManualClock, MemoryEventSink, MemoryMailer};
 use tessera_sql::testing::{fresh_database, Server, TestDatabase};
 use tokio::sync::oneshot;
 
@@ -81,10 +82,44 @@ pub struct TestApp {
     pub engine: Engine,
     /// HTTP client without a cookie jar.
     pub client: Client,
+    /// The server's clock: tests move it instead of sleeping.
+    pub clock: Arc<ManualClock>,
+    /// Every mail the server sent.
+    pub mail: Arc<MemoryMailer>,
+    /// Every event the server published.
+    pub events: Arc<MemoryEventSink>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _database: Option<Arc<TestDatabase>>,
     _data_dir: Option<Arc<TempDir>>,
+}
+
+/// The ports a test server runs with: a manual clock starting now, and
+/// captures of mail and events.
+#[derive(Clone)]
+struct Ports {
+    clock: Arc<ManualClock>,
+    mail: Arc<MemoryMailer>,
+    events: Arc<MemoryEventSink>,
+}
+
+impl Ports {
+    fn fresh() -> Ports {
+        Ports {
+            clock: Arc::new(ManualClock::starting_now()),
+            mail: Arc::new(MemoryMailer::default()),
+            events: Arc::new(MemoryEventSink::default()),
+        }
+    }
+
+    /// The composition root with these ports, as `main` uses it with the
+    /// real ones.
+    fn builder(&self, config: &Config) -> tessera::AppBuilder {
+        tessera::App::builder(config)
+            .clock(self.clock.clone())
+            .mailer(self.mail.clone())
+            .events(self.events.clone())
+    }
 }
 
 /// A directory removed when dropped.
@@ -165,7 +200,8 @@ impl TestApp {
             }
         };
         tweak(&mut config);
-        Some(Self::start(config, engine, database, Some(data_dir)).await)
+        let ports = Ports::fresh();
+        Some(Self::start(config, engine, database, Some(data_dir), ports).await)
     }
 
     /// Starts another server on the same database (e.g. to test a restart,
@@ -179,6 +215,7 @@ impl TestApp {
             self.engine,
             self._database.clone(),
             self._data_dir.clone(),
+            self.ports(),
         )
         .await
     }
@@ -187,7 +224,33 @@ impl TestApp {
     pub async fn try_sibling(&self, tweak: impl FnOnce(&mut Config)) -> anyhow::Result<axum::Router> {
         let mut config = self.config.clone();
         tweak(&mut config);
-        tessera::build_app(&config).await
+        Ok(self.ports().builder(&config).build().await?.router)
+    }
+
+    /// The ports of this server, shared with its siblings (one clock for
+    /// every node of a test).
+    fn ports(&self) -> Ports {
+        Ports {
+            clock: self.clock.clone(),
+            mail: self.mail.clone(),
+            events: self.events.clone(),
+        }
+    }
+
+    /// Moves the server's clock forward by `seconds`.
+    pub fn advance(&self, seconds: i64) {
+        self.clock.advance(chrono::Duration::seconds(seconds));
+    }
+
+    /// Moves the server's clock up to the wall clock, if it fell behind:
+    /// before the server judges what another process (the CLI) wrote with
+    /// the real time.
+    pub fn catch_up_with_wall_clock(&self) {
+        use tessera_core::Clock;
+        let behind = tessera_core::SystemClock.now() - self.clock.now();
+        if behind > chrono::Duration::zero() {
+            self.clock.advance(behind);
+        }
     }
 
     async fn start(
@@ -195,6 +258,7 @@ impl TestApp {
         engine: Engine,
         database: Option<Arc<TestDatabase>>,
         data_dir: Option<Arc<TempDir>>,
+        ports: Ports,
     ) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -203,7 +267,7 @@ impl TestApp {
             config.issuer = format!("http://{addr}");
         }
         let (tx, rx) = oneshot::channel::<()>();
-        let app = tessera::build_app(&config).await.expect("build app");
+        let app = ports.builder(&config).build().await.expect("build app").router;
         let server = tokio::spawn(async move {
             tessera_server::serve(listener, app, async move {
                 let _ = rx.await;
@@ -221,6 +285,9 @@ impl TestApp {
             config,
             engine,
             client,
+            clock: ports.clock,
+            mail: ports.mail,
+            events: ports.events,
             shutdown: Some(tx),
             server: Some(server),
             _database: database,

@@ -113,7 +113,7 @@ every_engine_with! {
         let (_, email) = app.fresh_user(PASSWORD).await;
         fail_times(&app, &email, 5).await;
         assert_eq!(attempt(&app, &email, PASSWORD).await, (StatusCode::UNAUTHORIZED, expected), "locked account");
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        app.advance(1);
         app.login(&email, PASSWORD).await;
     }
 
@@ -132,13 +132,12 @@ every_engine_with! {
     }; {
         let (_, email) = app.fresh_user(PASSWORD).await;
         fail_times(&app, &email, 5).await;
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        app.advance(1);
         fail_times(&app, &email, 1).await;
-        let locked_at = Instant::now();
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        app.advance(1);
         let (status, _) = attempt(&app, &email, PASSWORD).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "still locked at +1.1 s");
-        tokio::time::sleep(Duration::from_millis(2200).saturating_sub(locked_at.elapsed())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "still locked 1 s into a 2 s lock");
+        app.advance(1);
         app.login(&email, PASSWORD).await;
     }
 

@@ -2,8 +2,6 @@
 //! §9): clients registered with a JWK Set through the real `tessera clients
 //! create` binary, assertions signed here with ES256 keys made by `ring`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use reqwest::Response;
@@ -120,22 +118,19 @@ async fn jwt_client(app: &TestApp, key: &Es256Key) -> String {
     out["client_id"].as_str().expect("client_id").to_owned()
 }
 
-fn now() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    i64::try_from(secs).expect("seconds")
+/// The server's now, seconds (its clock is the test's).
+fn now(app: &TestApp) -> i64 {
+    tessera_core::Clock::now(app.clock.as_ref()).timestamp()
 }
 
 /// Claims of a valid assertion of `client_id` for `aud`.
-fn claims(client_id: &str, aud: &str) -> Value {
+fn claims(app: &TestApp, client_id: &str, aud: &str) -> Value {
     json!({
         "iss": client_id,
         "sub": client_id,
         "aud": aud,
-        "iat": now(),
-        "exp": now() + 60,
+        "iat": now(app),
+        "exp": now(app) + 60,
         "jti": uuid::Uuid::new_v4().to_string(),
     })
 }
@@ -179,7 +174,7 @@ every_engine! {
         let key = Es256Key::generate("k1");
         let client_id = jwt_client(&app, &key).await;
         let aud = format!("{}/oauth2/token", app.url);
-        let assertion = key.sign(&es256_header(&key), &claims(&client_id, &aud));
+        let assertion = key.sign(&es256_header(&key), &claims(&app, &client_id, &aud));
 
         let response = token_with(&app, &assertion, &[("client_id", &client_id)]).await;
         assert_eq!(response.status(), 200);
@@ -192,7 +187,7 @@ every_engine! {
 
         // A fresh assertion (new jti) with the issuer as audience, no kid
         // and no client_id works again.
-        let mut fresh = claims(&client_id, &app.url);
+        let mut fresh = claims(&app, &client_id, &app.url);
         fresh["aud"] = json!([app.url]);
         let response = token_with(&app, &key.sign(&json!({"alg": "ES256"}), &fresh), &[]).await;
         assert_eq!(response.status(), 200);
@@ -204,7 +199,7 @@ every_engine! {
         let stranger = Es256Key::generate("k1");
         let aud = format!("{}/oauth2/token", app.url);
         let header = es256_header(&key);
-        let valid = || claims(&client_id, &aud);
+        let valid = || claims(&app, &client_id, &aud);
         let with = |name: &str, value: Value| {
             let mut c = valid();
             c[name] = value;
@@ -230,8 +225,8 @@ every_engine! {
         let cases: Vec<Case> = vec![
             ("signed with another key", stranger.sign(&header, &valid()), vec![]),
             ("wrong audience", key.sign(&header, &with("aud", json!("https://elsewhere.example.com"))), vec![]),
-            ("expired", key.sign(&header, &with("exp", json!(now() - 120))), vec![]),
-            ("expires too late", key.sign(&header, &with("exp", json!(now() + 3600))), vec![]),
+            ("expired", key.sign(&header, &with("exp", json!(now(&app) - 120))), vec![]),
+            ("expires too late", key.sign(&header, &with("exp", json!(now(&app) + 3600))), vec![]),
             ("no jti", key.sign(&header, &without("jti")), vec![]),
             ("no exp", key.sign(&header, &without("exp")), vec![]),
             ("iss is not sub", key.sign(&header, &with("sub", json!(other_id))), vec![]),
@@ -274,7 +269,7 @@ every_engine! {
         .json();
         let client_id = out["client_id"].as_str().expect("client_id");
         let aud = format!("{}/oauth2/token", app.url);
-        let assertion = key.sign(&es256_header(&key), &claims(client_id, &aud));
+        let assertion = key.sign(&es256_header(&key), &claims(&app, client_id, &aud));
         assert_invalid_client(token_with(&app, &assertion, &[]).await, "secret client").await;
     }
 
@@ -282,13 +277,13 @@ every_engine! {
         let key = Es256Key::generate("k1");
         let client_id = jwt_client(&app, &key).await;
         let token_aud = format!("{}/oauth2/token", app.url);
-        let response = token_with(&app, &key.sign(&es256_header(&key), &claims(&client_id, &token_aud)), &[]).await;
+        let response = token_with(&app, &key.sign(&es256_header(&key), &claims(&app, &client_id, &token_aud)), &[]).await;
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.expect("token json");
         let access_token = body["access_token"].as_str().expect("access_token");
 
         let introspect_aud = format!("{}/oauth2/introspect", app.url);
-        let assertion = key.sign(&es256_header(&key), &claims(&client_id, &introspect_aud));
+        let assertion = key.sign(&es256_header(&key), &claims(&app, &client_id, &introspect_aud));
         let response = post_assertion(&app, "/oauth2/introspect", &assertion, &[("token", access_token)]).await;
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.expect("introspection json");
@@ -296,17 +291,17 @@ every_engine! {
         assert_eq!(body["client_id"], client_id.as_str());
 
         // The token endpoint is an audience every endpoint accepts.
-        let assertion = key.sign(&es256_header(&key), &claims(&client_id, &token_aud));
+        let assertion = key.sign(&es256_header(&key), &claims(&app, &client_id, &token_aud));
         let response = post_assertion(&app, "/oauth2/revoke", &assertion, &[("token", access_token)]).await;
         assert_eq!(response.status(), 200);
 
         // The revocation endpoint is not an audience of introspection.
         let revoke_aud = format!("{}/oauth2/revoke", app.url);
-        let assertion = key.sign(&es256_header(&key), &claims(&client_id, &revoke_aud));
+        let assertion = key.sign(&es256_header(&key), &claims(&app, &client_id, &revoke_aud));
         let response = post_assertion(&app, "/oauth2/introspect", &assertion, &[("token", access_token)]).await;
         assert_invalid_client(response, "revocation audience at introspection").await;
 
-        let assertion = key.sign(&es256_header(&key), &claims(&client_id, &introspect_aud));
+        let assertion = key.sign(&es256_header(&key), &claims(&app, &client_id, &introspect_aud));
         let response = post_assertion(&app, "/oauth2/introspect", &assertion, &[("token", access_token)]).await;
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.expect("introspection json");

@@ -1,8 +1,6 @@
 //! Refresh-token rotation: one use per token, reuse revokes the session,
 //! idle and absolute lifetimes, and what is stored of the token.
 
-use std::time::Duration;
-
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -88,7 +86,7 @@ every_engine_with! {
         c.tokens.refresh_idle_ttl_secs = 1;
     }; {
         let (_, tokens, _) = app.signed_in_user().await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        app.advance(1);
         assert_problem(app.refresh_response(&tokens.refresh_token).await, 401, "invalid_grant").await;
     }
 
@@ -97,9 +95,9 @@ every_engine_with! {
         c.tokens.refresh_idle_ttl_secs = 60;
     }; {
         let (_, first, _) = app.signed_in_user().await;
-        tokio::time::sleep(Duration::from_millis(1000)).await;
+        app.advance(1);
         let second = app.refresh(&first.refresh_token).await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        app.advance(1);
         assert_problem(app.refresh_response(&second.refresh_token).await, 401, "invalid_grant").await;
     }
 }

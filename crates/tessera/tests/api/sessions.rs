@@ -62,7 +62,7 @@ every_engine! {
             let agent = if id == laptop.session_id { "TesseraTest/1.0 (laptop)" } else { "TesseraTest/1.0 (phone)" };
             assert_eq!(session["user_agent"], agent);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        app.advance(1);
         app.refresh(&phone.refresh_token).await;
         let refreshed = list(&app, &laptop).await;
         let phone_now = refreshed.iter().find(|s| s["id"] == phone.session_id.as_str()).unwrap();
@@ -113,7 +113,7 @@ every_engine_with! {
         // a change made elsewhere (another node, an admin) reaches this node
         // within the session cache lifetime.
         app.set_user_status(&user_id(&user), "suspended").await;
-        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        app.advance(1);
         assert_problem(app.me(&tokens.access_token).await, 401, "invalid_token").await;
     }
 }

@@ -16,7 +16,7 @@ impl OidcService {
     ) -> Result<AuthorizeStep, AuthorizeError> {
         let request = self.validate(params).await?;
         let browser = self.browser(cookie).await?;
-        let now = self.auth.clock.now();
+        let now = self.ctx.now();
         let Some(browser) = browser.filter(|b| {
             !request.prompt_login
                 && request
@@ -64,24 +64,21 @@ impl OidcService {
         if !allow {
             return Err(self.redirect_error(&request, "access_denied", "the user denied the request"));
         }
-        let tenant_id = self.auth.tenant.tenant_id;
-        let now = self.auth.clock.now();
-        let (created_at, mut scopes) = match self
-            .auth
-            .store
-            .get_consent(tenant_id, browser.user.user_id, request.client.client_id)
-            .await
+        let tenant_id = self.ctx.tenant_id();
+        let now = self.ctx.now();
+        let accounts = self.ctx.accounts();
+        let (created_at, mut scopes) = match accounts
+            .consent(browser.user.user_id, request.client.client_id)
+            .await?
         {
-            Ok(existing) => (existing.created_at, existing.scopes),
-            Err(StoreError::NotFound) => (now, Vec::new()),
-            Err(other) => return Err(AuthError::from(other).into()),
+            Some(existing) => (existing.created_at, existing.scopes),
+            None => (now, Vec::new()),
         };
         scopes.extend(request.scopes.iter().cloned());
         scopes.sort();
         scopes.dedup();
-        self.auth
-            .store
-            .upsert_consent(&Consent {
+        accounts
+            .save_consent(&Consent {
                 tenant_id,
                 user_id: browser.user.user_id,
                 client_id: request.client.client_id,
@@ -89,8 +86,7 @@ impl OidcService {
                 created_at,
                 updated_at: now,
             })
-            .await
-            .map_err(AuthError::from)?;
+            .await?;
         Ok(AuthorizeStep::Redirect(
             self.issue_code(&request, &browser).await?,
         ))
@@ -102,28 +98,24 @@ impl OidcService {
         if request.client.first_party {
             return Ok(true);
         }
-        match self
-            .auth
-            .store
-            .get_consent(self.auth.tenant.tenant_id, user.user_id, request.client.client_id)
-            .await
-        {
-            Ok(consent) => Ok(request.scopes.iter().all(|s| consent.scopes.contains(s))),
-            Err(StoreError::NotFound) => Ok(false),
-            Err(other) => Err(other.into()),
-        }
+        Ok(self
+            .ctx
+            .accounts()
+            .consent(user.user_id, request.client.client_id)
+            .await?
+            .is_some_and(|consent| request.scopes.iter().all(|s| consent.scopes.contains(s))))
     }
 
     /// Stores a new code and returns the redirect that carries it.
     async fn issue_code(&self, request: &ValidRequest, browser: &SignedInBrowser) -> AuthResult<String> {
-        let now = self.auth.clock.now();
+        let now = self.ctx.now();
         let code = new_opaque_token();
-        let ttl = self.auth.settings.tokens.authorization_code_ttl_secs.min(60);
-        self.auth
-            .store
-            .insert_authorization_code(&AuthorizationCode {
+        let ttl = self.ctx.settings().tokens.authorization_code_ttl_secs.min(60);
+        self.ctx
+            .accounts()
+            .insert_code(&AuthorizationCode {
                 code_hash: token_hash(&code),
-                tenant_id: self.auth.tenant.tenant_id,
+                tenant_id: self.ctx.tenant_id(),
                 client_id: request.client.client_id,
                 user_id: browser.user.user_id,
                 browser_session_id: browser.session.browser_session_id,
@@ -134,7 +126,7 @@ impl OidcService {
                 auth_time: browser.session.auth_time,
                 amr: browser.session.amr.clone(),
                 created_at: now,
-                expires_at: now + self.auth.secs(ttl),
+                expires_at: now + secs(ttl),
                 used_at: None,
                 session_id: None,
             })
@@ -341,7 +333,7 @@ impl OidcService {
             if let Some(state) = state {
                 query.append_pair("state", state);
             }
-            query.append_pair("iss", self.auth.issuer());
+            query.append_pair("iss", self.ctx.issuer());
         }
         url.to_string()
     }

@@ -20,17 +20,10 @@ impl OidcService {
         if !client.grant_types.contains(&GrantType::AuthorizationCode) {
             return Err(AuthError::UnauthorizedClient);
         }
-        let tenant_id = self.auth.tenant.tenant_id;
-        let code_hash = token_hash(code);
-        let stored = match self
-            .auth
-            .store
-            .get_authorization_code(tenant_id, &code_hash)
-            .await
-        {
-            Ok(stored) => stored,
-            Err(StoreError::NotFound) => return Err(AuthError::InvalidGrant),
-            Err(other) => return Err(other.into()),
+        let tenant_id = self.ctx.tenant_id();
+        let accounts = self.ctx.accounts();
+        let Some(stored) = accounts.find_code(code).await? else {
+            return Err(AuthError::InvalidGrant);
         };
         if stored.client_id != client.client_id {
             return Err(AuthError::InvalidGrant);
@@ -38,7 +31,7 @@ impl OidcService {
         if stored.used_at.is_some() {
             return Err(self.code_reused(stored.session_id).await);
         }
-        let now = self.auth.clock.now();
+        let now = self.ctx.now();
         if stored.expires_at <= now {
             return Err(AuthError::InvalidGrant);
         }
@@ -50,10 +43,10 @@ impl OidcService {
             return Err(AuthError::InvalidGrant);
         }
         check_pkce(stored.code_challenge.as_deref(), code_verifier)?;
-        let user = match self.auth.store.get_user(tenant_id, stored.user_id).await {
-            Ok(user) if crate::service::user_may_sign_in(&user) => user,
-            Ok(_) | Err(StoreError::NotFound) => return Err(AuthError::InvalidGrant),
-            Err(other) => return Err(other.into()),
+        let user = match accounts.user(stored.user_id).await {
+            Ok(user) if user_may_sign_in(&user) => user,
+            Ok(_) | Err(AuthError::NotFound) => return Err(AuthError::InvalidGrant),
+            Err(other) => return Err(other),
         };
         let session = Session {
             session_id: Uuid::now_v7(),
@@ -63,10 +56,7 @@ impl OidcService {
             user_agent: None,
             created_at: now,
             last_used_at: now,
-            expires_at: now
-                + self
-                    .auth
-                    .secs(self.auth.settings.tokens.session_absolute_ttl_secs),
+            expires_at: now + secs(self.ctx.settings().tokens.session_absolute_ttl_secs),
             revoked_at: None,
             revoke_reason: None,
             client_id: Some(client.client_id),
@@ -81,11 +71,9 @@ impl OidcService {
             .then(new_opaque_token);
         let first = refresh_token
             .as_deref()
-            .map(|token| self.auth.refresh_row(token, &session, None, now));
-        match self
-            .auth
-            .store
-            .redeem_authorization_code(tenant_id, &code_hash, &session, first.as_ref(), now)
+            .map(|token| accounts.refresh_row(token, &session, None, now));
+        match accounts
+            .redeem_code(&stored.code_hash, &session, first.as_ref())
             .await?
         {
             CodeRedemption::Redeemed => {}
@@ -111,7 +99,8 @@ impl OidcService {
             return AuthError::InvalidGrant;
         };
         match self
-            .auth
+            .ctx
+            .accounts()
             .revoke_sessions(&[session_id], "authorization_code_reuse")
             .await
         {
@@ -133,7 +122,8 @@ impl OidcService {
             return Err(AuthError::UnauthorizedClient);
         }
         let (state, refresh_token) = self
-            .auth
+            .ctx
+            .accounts()
             .spend_refresh_token(presented, Some(client.client_id))
             .await?;
         let granted = state.session.scope.clone().unwrap_or_default();
@@ -153,7 +143,7 @@ impl OidcService {
                     .join(" ")
             }
         };
-        let now = self.auth.clock.now();
+        let now = self.ctx.now();
         self.tokens_for(
             client,
             &state.user,
@@ -178,9 +168,10 @@ impl OidcService {
         refresh_token: Option<String>,
         now: DateTime<Utc>,
     ) -> AuthResult<OidcTokens> {
-        let access_token = self
-            .auth
-            .issue_access_token(user, session, &TokenAudience::Client { client, scope }, now)
+        let (access_token, expires_in) = self
+            .ctx
+            .tokens()
+            .for_user(user, session, &TokenAudience::Client { client, scope })
             .await?;
         let scopes: Vec<&str> = scope.split(' ').collect();
         let id_token = if scopes.contains(&OPENID) {
@@ -193,7 +184,7 @@ impl OidcService {
         };
         Ok(OidcTokens {
             access_token,
-            expires_in: self.auth.access_token_ttl(client),
+            expires_in,
             refresh_token,
             id_token,
             scope: scope.to_string(),
@@ -219,15 +210,15 @@ impl OidcService {
             .and_then(SigningAlg::parse)
             .unwrap_or(SigningAlg::RS256);
         let key = self
-            .auth
-            .keys
-            .signing_key_or_create(self.auth.tenant.tenant_id, alg, now)
+            .ctx
+            .keys()
+            .signing_key_or_create(self.ctx.tenant_id(), alg, now)
             .await?;
         let iat = now.timestamp();
-        let ttl = i64::try_from(self.auth.access_token_ttl(client)).unwrap_or(i64::MAX / 2);
+        let ttl = i64::try_from(self.ctx.tokens().ttl_for(client)).unwrap_or(i64::MAX / 2);
         let client_id = client.client_id.to_string();
         let claims = IdClaims {
-            iss: self.auth.issuer().to_string(),
+            iss: self.ctx.issuer().to_string(),
             sub: user.user_id.to_string(),
             aud: client_id.clone(),
             azp: client_id,
@@ -249,7 +240,7 @@ impl OidcService {
     /// The UserInfo response (OIDC Core §5.3) for a bearer access token
     /// granted `openid`: `sub` plus the claims of `profile` and `email`.
     pub async fn userinfo(&self, access_token: &str) -> AuthResult<serde_json::Value> {
-        let caller = self.auth.authenticate(access_token).await?;
+        let caller = self.ctx.authenticate(access_token).await?;
         let scope = caller.claims.scope.as_deref().unwrap_or("");
         let scopes: Vec<&str> = scope.split(' ').collect();
         if !scopes.contains(&OPENID) {

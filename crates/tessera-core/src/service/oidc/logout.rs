@@ -62,16 +62,12 @@ impl OidcService {
                 .await?;
         }
         if let Some(hinted) = plan.hinted_session {
-            let hinted_user = match self
-                .auth
-                .store
-                .get_browser_session_by_id(self.auth.tenant.tenant_id, hinted)
-                .await
-            {
-                Ok(session) => Some(session.user_id),
-                Err(StoreError::NotFound) => None,
-                Err(other) => return Err(other.into()),
-            };
+            let hinted_user = self
+                .ctx
+                .accounts()
+                .browser_session_by_id(hinted)
+                .await?
+                .map(|session| session.user_id);
             let same_user = match (&browser, hinted_user) {
                 (Some(browser), Some(user)) => browser.user.user_id == user,
                 (None, Some(_)) => true,
@@ -88,13 +84,13 @@ impl OidcService {
         let invalid = || AuthError::InvalidRequest("id_token_hint is not an ID token of this issuer".into());
         let (kid, _) = jwt::peek_header(token).map_err(|_| invalid())?;
         let key = self
-            .auth
-            .keys
-            .verification_key(self.auth.tenant.tenant_id, &kid, self.auth.clock.now())
+            .ctx
+            .keys()
+            .verification_key(self.ctx.tenant_id(), &kid, self.ctx.now())
             .await?
             .ok_or_else(invalid)?;
-        let claims = jwt::verify_id_token_hint(token, &key, self.auth.issuer()).map_err(|_| invalid())?;
-        if claims.tid != self.auth.tenant.tenant_id {
+        let claims = jwt::verify_id_token_hint(token, &key, self.ctx.issuer()).map_err(|_| invalid())?;
+        if claims.tid != self.ctx.tenant_id() {
             return Err(invalid());
         }
         Ok(claims)
@@ -104,11 +100,7 @@ impl OidcService {
 
     /// The user's remembered approvals, with the clients' names.
     pub async fn list_consents(&self, user_id: Uuid) -> AuthResult<Vec<(Consent, Option<String>)>> {
-        let consents = self
-            .auth
-            .store
-            .list_consents(self.auth.tenant.tenant_id, user_id)
-            .await?;
+        let consents = self.ctx.accounts().consents(user_id).await?;
         let mut named = Vec::with_capacity(consents.len());
         for consent in consents {
             let name = self
@@ -124,20 +116,9 @@ impl OidcService {
     /// Withdraws an approval and ends the sessions the user granted that
     /// client. `NotFound` if there was none.
     pub async fn revoke_consent(&self, user_id: Uuid, client_id: Uuid) -> AuthResult<()> {
-        let revoked = self
-            .auth
-            .store
-            .delete_consent(
-                self.auth.tenant.tenant_id,
-                user_id,
-                client_id,
-                "consent_revoked",
-                self.auth.clock.now(),
-            )
-            .await?;
-        for session_id in revoked {
-            self.auth.sessions.invalidate(&session_id).await;
-        }
-        Ok(())
+        self.ctx
+            .accounts()
+            .withdraw_consent(user_id, client_id, "consent_revoked")
+            .await
     }
 }

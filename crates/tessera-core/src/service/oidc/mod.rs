@@ -3,8 +3,8 @@
 //! the hosted pages, remembered consent, the code exchange (§4.1.3), ID
 //! tokens, refresh for OAuth clients, userinfo and RP-initiated logout.
 //!
-//! [`OidcService`] sits beside [`AuthService`] (it shares its store, keys,
-//! caches and session logic) and the client registry.
+//! [`OidcService`] works on the tenant context (accounts, tokens, keys)
+//! and the client registry.
 
 use std::sync::Arc;
 
@@ -14,17 +14,19 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tessera_store::{
-    AuthorizationCode, BrowserSession, Client, ClientType, CodeRedemption, Consent, GrantType, Session,
-    StoreError, User,
+    AuthorizationCode, BrowserSession, Client, ClientType, CodeRedemption, Consent, GrantType, Session, User,
 };
 use uuid::Uuid;
 
-use super::{AuthService, TokenAudience, AMR_PASSWORD};
+use super::AMR_PASSWORD;
 
 mod authorize;
 mod grants;
 mod logout;
+use crate::access_tokens::TokenAudience;
+use crate::accounts::{secs, user_may_sign_in};
 use crate::clients::ClientService;
+use crate::context::TenantContext;
 use crate::error::{AuthError, AuthResult};
 use crate::jwt::{self, IdClaims, ID_TOKEN_TYP};
 use crate::keys::SigningAlg;
@@ -183,19 +185,19 @@ struct ValidRequest {
 
 /// The authorization server's browser-facing half and its token grants.
 pub struct OidcService {
-    auth: Arc<AuthService>,
+    ctx: Arc<TenantContext>,
     clients: Arc<ClientService>,
 }
 
 impl OidcService {
-    /// Joins the account service and the client registry.
-    pub fn new(auth: Arc<AuthService>, clients: Arc<ClientService>) -> OidcService {
-        OidcService { auth, clients }
+    /// The OIDC service of the tenant of `ctx`, with its client registry.
+    pub fn new(ctx: Arc<TenantContext>, clients: Arc<ClientService>) -> OidcService {
+        OidcService { ctx, clients }
     }
 
     /// The issuer URL.
     pub fn issuer(&self) -> &str {
-        self.auth.issuer()
+        self.ctx.issuer()
     }
 
     // --- browser sessions ------------------------------------------------------------
@@ -219,28 +221,30 @@ impl OidcService {
         password: &str,
         replacing: Option<&str>,
     ) -> AuthResult<BrowserSignIn> {
-        let user = self.auth.check_credentials(identifier, password).await?;
+        let accounts = self.ctx.accounts();
+        let user = accounts.check_credentials(identifier, password).await?;
         if let Some(previous) = replacing {
             if let Some(signed_in) = self.browser(Some(previous)).await? {
-                self.end_browser_session(signed_in.session.browser_session_id, "replaced")
+                accounts
+                    .end_browser_session(signed_in.session.browser_session_id, "replaced")
                     .await?;
             }
         }
-        let now = self.auth.clock.now();
-        let ttl = self.auth.settings.tokens.browser_session_ttl_secs;
+        let now = self.ctx.now();
+        let ttl = self.ctx.settings().tokens.browser_session_ttl_secs;
         let token = new_opaque_token();
         let session = BrowserSession {
             browser_session_id: Uuid::now_v7(),
-            tenant_id: self.auth.tenant.tenant_id,
+            tenant_id: self.ctx.tenant_id(),
             user_id: user.user_id,
             token_hash: token_hash(&token),
             auth_time: now,
             amr: vec![AMR_PASSWORD.to_string()],
             created_at: now,
-            expires_at: now + self.auth.secs(ttl),
+            expires_at: now + secs(ttl),
             revoked_at: None,
         };
-        self.auth.store.create_browser_session(&session).await?;
+        accounts.create_browser_session(&session).await?;
         Ok(BrowserSignIn {
             token,
             max_age_secs: ttl,
@@ -253,49 +257,26 @@ impl OidcService {
         let Some(cookie) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
             return Ok(None);
         };
-        let tenant_id = self.auth.tenant.tenant_id;
-        let session = match self
-            .auth
-            .store
-            .get_browser_session(tenant_id, &token_hash(cookie))
-            .await
-        {
-            Ok(session) => session,
-            Err(StoreError::NotFound) => return Ok(None),
-            Err(other) => return Err(other.into()),
+        let accounts = self.ctx.accounts();
+        let Some(session) = accounts.browser_session(cookie).await? else {
+            return Ok(None);
         };
-        let now = self.auth.clock.now();
-        if session.revoked_at.is_some() || session.expires_at <= now {
+        if session.revoked_at.is_some() || session.expires_at <= self.ctx.now() {
             return Ok(None);
         }
-        let user = match self.auth.store.get_user(tenant_id, session.user_id).await {
-            Ok(user) if crate::service::user_may_sign_in(&user) => user,
-            Ok(_) | Err(StoreError::NotFound) => return Ok(None),
-            Err(other) => return Err(other.into()),
+        let user = match accounts.user(session.user_id).await {
+            Ok(user) if user_may_sign_in(&user) => user,
+            Ok(_) | Err(AuthError::NotFound) => return Ok(None),
+            Err(other) => return Err(other),
         };
         Ok(Some(SignedInBrowser { session, user }))
     }
 
     /// Ends a browser session and every token session granted from it.
     async fn end_browser_session(&self, browser_session_id: Uuid, reason: &str) -> AuthResult<()> {
-        let revoked = match self
-            .auth
-            .store
-            .end_browser_session(
-                self.auth.tenant.tenant_id,
-                browser_session_id,
-                reason,
-                self.auth.clock.now(),
-            )
+        self.ctx
+            .accounts()
+            .end_browser_session(browser_session_id, reason)
             .await
-        {
-            Ok(revoked) => revoked,
-            Err(StoreError::NotFound) => return Ok(()),
-            Err(other) => return Err(other.into()),
-        };
-        for session_id in revoked {
-            self.auth.sessions.invalidate(&session_id).await;
-        }
-        Ok(())
     }
 }

@@ -198,7 +198,7 @@ pub async fn list_clients(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
 ) -> Result<Json<ItemList<ClientJson>>, ApiError> {
-    let clients = state.admin.list_clients(&caller).await?;
+    let clients = state.admin.list_clients(&caller.permit()?).await?;
     Ok(Json(ItemList {
         items: clients.into_iter().map(ClientJson::from).collect(),
     }))
@@ -227,7 +227,7 @@ pub async fn create_client(
         id_token_signed_response_alg: body.id_token_signed_response_alg,
         token_permissions: body.token_permissions,
     };
-    let registered = state.admin.create_client(&caller, input).await?;
+    let registered = state.admin.create_client(&caller.permit()?, input).await?;
     let created = CreatedClient {
         client_secret: registered.secret.as_ref().map(|s| s.expose().to_string()),
         client: ClientJson::from(ClientView {
@@ -247,7 +247,13 @@ pub async fn get_client(
     AdminCaller(caller): AdminCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ClientJson>, ApiError> {
-    Ok(Json(state.admin.get_client(&caller, path_id(&id)?).await?.into()))
+    Ok(Json(
+        state
+            .admin
+            .get_client(&caller.permit()?, path_id(&id)?)
+            .await?
+            .into(),
+    ))
 }
 
 /// Changes a client's registration.
@@ -273,7 +279,10 @@ pub async fn update_client(
         id_token_signed_response_alg: body.id_token_signed_response_alg,
         token_permissions: body.token_permissions,
     };
-    let client = state.admin.update_client(&caller, path_id(&id)?, changes).await?;
+    let client = state
+        .admin
+        .update_client(&caller.permit()?, path_id(&id)?, changes)
+        .await?;
     Ok(Json(client.into()))
 }
 
@@ -286,7 +295,10 @@ pub async fn delete_client(
     AdminCaller(caller): AdminCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.admin.delete_client(&caller, path_id(&id)?).await?;
+    state
+        .admin
+        .delete_client(&caller.permit()?, path_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -300,7 +312,10 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
 ) -> Result<Json<RotatedSecret>, ApiError> {
     let client_id = path_id(&id)?;
-    let secret = state.admin.rotate_client_secret(&caller, client_id).await?;
+    let secret = state
+        .admin
+        .rotate_client_secret(&caller.permit()?, client_id)
+        .await?;
     Ok(Json(RotatedSecret {
         client_id,
         client_secret: secret.expose().to_string(),
@@ -319,7 +334,7 @@ pub async fn assign_role(
 ) -> Result<Json<ClientJson>, ApiError> {
     let client = state
         .admin
-        .assign_client_role(&caller, path_id(&id)?, &body.role)
+        .assign_client_role(&caller.permit()?, path_id(&id)?, &body.role)
         .await?;
     Ok(Json(client.into()))
 }
@@ -335,7 +350,7 @@ pub async fn remove_role(
 ) -> Result<Json<ClientJson>, ApiError> {
     let client = state
         .admin
-        .remove_client_role(&caller, path_id(&id)?, &role)
+        .remove_client_role(&caller.permit()?, path_id(&id)?, &role)
         .await?;
     Ok(Json(client.into()))
 }

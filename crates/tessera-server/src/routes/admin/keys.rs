@@ -80,7 +80,7 @@ pub async fn list_keys(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
 ) -> Result<Json<ItemList<KeyJson>>, ApiError> {
-    let keys = state.admin.list_keys(&caller).await?;
+    let keys = state.admin.list_keys(&caller.permit()?).await?;
     Ok(Json(ItemList {
         items: keys.into_iter().map(KeyJson::from).collect(),
     }))
@@ -109,7 +109,7 @@ pub async fn rotate_key(
     };
     let key = state
         .admin
-        .rotate_key(&caller, alg, body.activation_delay_secs)
+        .rotate_key(&caller.permit()?, alg, body.activation_delay_secs)
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -143,7 +143,7 @@ pub async fn list_roles(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
 ) -> Result<Json<ItemList<RoleJson>>, ApiError> {
-    let roles = state.admin.list_roles(&caller).await?;
+    let roles = state.admin.list_roles(&caller.permit()?).await?;
     Ok(Json(ItemList {
         items: roles.into_iter().map(RoleJson::from).collect(),
     }))
@@ -168,7 +168,7 @@ pub async fn create_role(
         parent: body.parent,
         permissions: body.permissions,
     };
-    let role = state.admin.create_role(&caller, input).await?;
+    let role = state.admin.create_role(&caller.permit()?, input).await?;
     Ok((StatusCode::CREATED, Json(RoleJson::from(role))).into_response())
 }
 
@@ -181,7 +181,7 @@ pub async fn get_role(
     AdminCaller(caller): AdminCaller,
     Path(name): Path<String>,
 ) -> Result<Json<RoleJson>, ApiError> {
-    Ok(Json(state.admin.get_role(&caller, &name).await?.into()))
+    Ok(Json(state.admin.get_role(&caller.permit()?, &name).await?.into()))
 }
 
 /// Changes a role's description or parent.
@@ -203,7 +203,11 @@ pub async fn update_role(
         parent: body.parent,
     };
     Ok(Json(
-        state.admin.update_role(&caller, &name, changes).await?.into(),
+        state
+            .admin
+            .update_role(&caller.permit()?, &name, changes)
+            .await?
+            .into(),
     ))
 }
 
@@ -220,7 +224,7 @@ pub async fn delete_role(
     AdminCaller(caller): AdminCaller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.admin.delete_role(&caller, &name).await?;
+    state.admin.delete_role(&caller.permit()?, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -236,7 +240,7 @@ pub async fn grant_permission(
     Ok(Json(
         state
             .admin
-            .grant_permission(&caller, &name, &permission)
+            .grant_permission(&caller.permit()?, &name, &permission)
             .await?
             .into(),
     ))
@@ -254,7 +258,7 @@ pub async fn revoke_permission(
     Ok(Json(
         state
             .admin
-            .revoke_permission(&caller, &name, &permission)
+            .revoke_permission(&caller.permit()?, &name, &permission)
             .await?
             .into(),
     ))
@@ -267,7 +271,7 @@ pub async fn list_permissions(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
 ) -> Result<Json<ItemList<PermissionJson>>, ApiError> {
-    let permissions = state.admin.list_permissions(&caller).await?;
+    let permissions = state.admin.list_permissions(&caller.permit()?).await?;
     Ok(Json(ItemList {
         items: permissions.into_iter().map(PermissionJson::from).collect(),
     }))
@@ -289,7 +293,7 @@ pub async fn create_permission(
         name: body.name,
         description: body.description,
     };
-    let permission = state.admin.create_permission(&caller, input).await?;
+    let permission = state.admin.create_permission(&caller.permit()?, input).await?;
     Ok((StatusCode::CREATED, Json(PermissionJson::from(permission))).into_response())
 }
 
@@ -306,6 +310,6 @@ pub async fn delete_permission(
     AdminCaller(caller): AdminCaller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.admin.delete_permission(&caller, &name).await?;
+    state.admin.delete_permission(&caller.permit()?, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -98,7 +98,7 @@ pub async fn list_tenants(
     AdminCaller(caller): AdminCaller,
 ) -> Result<Json<ItemList<TenantJson>>, ApiError> {
     let issuer = state.auth.issuer().to_string();
-    let tenants = state.admin.list_tenants(&caller).await?;
+    let tenants = state.admin.list_tenants(&caller.permit()?).await?;
     Ok(Json(ItemList {
         items: tenants.into_iter().map(|t| tenant_json(t, &issuer)).collect(),
     }))
@@ -116,13 +116,13 @@ pub async fn create_tenant(
     AdminCaller(caller): AdminCaller,
     ApiJson(body): ApiJson<CreateTenantBody>,
 ) -> Result<Response, ApiError> {
+    let permit = caller.permit()?;
     if let Some(admin) = &body.admin {
-        caller.require("tenant:create")?;
         state
             .admin
             .check_admin_credentials(&admin.email, &admin.password)?;
     }
-    let tenant = state.admin.create_tenant(&caller, &body.slug, &body.name).await?;
+    let (tenant, founder) = state.admin.create_tenant(&permit, &body.slug, &body.name).await?;
     if let Some(admin) = body.admin {
         let directory = state
             .tenants
@@ -135,7 +135,7 @@ pub async fn create_tenant(
         handle
             .state
             .admin
-            .bootstrap_super_admin(&admin.email, &admin.password)
+            .bootstrap_super_admin(&founder, &admin.email, &admin.password)
             .await?;
     }
     let issuer = state.auth.issuer().to_string();
@@ -156,7 +156,10 @@ pub async fn update_tenant(
         name: body.name,
         disabled: body.disabled,
     };
-    let tenant = state.admin.update_tenant(&caller, &slug, changes).await?;
+    let tenant = state
+        .admin
+        .update_tenant(&caller.permit()?, &slug, changes)
+        .await?;
     if let Some(directory) = &state.tenants {
         directory.forget(&slug).await;
     }

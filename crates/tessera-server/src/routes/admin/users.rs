@@ -244,7 +244,7 @@ pub async fn list_users(
         limit,
         cursor: query.cursor,
     };
-    let page = state.admin.list_users(&caller, request).await?;
+    let page = state.admin.list_users(&caller.permit()?, request).await?;
     Ok(Json(UserPageView {
         items: page.items.iter().map(AdminUserListItem::from).collect(),
         next_cursor: page.next_cursor,
@@ -272,7 +272,7 @@ pub async fn create_user(
         email_verified: body.email_verified,
         roles: body.roles,
     };
-    let user = state.admin.create_user(&caller, input).await?;
+    let user = state.admin.create_user(&caller.permit()?, input).await?;
     Ok((StatusCode::CREATED, Json(AdminUserView::from(user))).into_response())
 }
 
@@ -288,7 +288,7 @@ pub async fn get_user(
     AdminCaller(caller): AdminCaller,
     Path(id): Path<String>,
 ) -> Result<Json<AdminUserView>, ApiError> {
-    let user = state.admin.get_user(&caller, path_id(&id)?).await?;
+    let user = state.admin.get_user(&caller.permit()?, path_id(&id)?).await?;
     Ok(Json(user.into()))
 }
 
@@ -317,7 +317,10 @@ pub async fn update_user(
         email: body.email,
         email_verified: body.email_verified,
     };
-    let user = state.admin.update_user(&caller, path_id(&id)?, changes).await?;
+    let user = state
+        .admin
+        .update_user(&caller.permit()?, path_id(&id)?, changes)
+        .await?;
     Ok(Json(user.into()))
 }
 
@@ -337,7 +340,7 @@ pub async fn delete_user(
 ) -> Result<StatusCode, ApiError> {
     state
         .admin
-        .delete_user(&caller, path_id(&id)?, query.erase)
+        .delete_user(&caller.permit()?, path_id(&id)?, query.erase)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -352,7 +355,11 @@ pub async fn suspend_user(
     Path(id): Path<String>,
 ) -> Result<Json<AdminUserView>, ApiError> {
     Ok(Json(
-        state.admin.suspend_user(&caller, path_id(&id)?).await?.into(),
+        state
+            .admin
+            .suspend_user(&caller.permit()?, path_id(&id)?)
+            .await?
+            .into(),
     ))
 }
 
@@ -366,7 +373,11 @@ pub async fn disable_user(
     Path(id): Path<String>,
 ) -> Result<Json<AdminUserView>, ApiError> {
     Ok(Json(
-        state.admin.disable_user(&caller, path_id(&id)?).await?.into(),
+        state
+            .admin
+            .disable_user(&caller.permit()?, path_id(&id)?)
+            .await?
+            .into(),
     ))
 }
 
@@ -380,7 +391,11 @@ pub async fn reactivate_user(
     Path(id): Path<String>,
 ) -> Result<Json<AdminUserView>, ApiError> {
     Ok(Json(
-        state.admin.reactivate_user(&caller, path_id(&id)?).await?.into(),
+        state
+            .admin
+            .reactivate_user(&caller.permit()?, path_id(&id)?)
+            .await?
+            .into(),
     ))
 }
 
@@ -393,7 +408,7 @@ pub async fn logout_user(
     AdminCaller(caller): AdminCaller,
     Path(id): Path<String>,
 ) -> Result<Json<LogoutResult>, ApiError> {
-    let sessions_ended = state.admin.logout_user(&caller, path_id(&id)?).await?;
+    let sessions_ended = state.admin.logout_user(&caller.permit()?, path_id(&id)?).await?;
     Ok(Json(LogoutResult { sessions_ended }))
 }
 
@@ -413,7 +428,7 @@ pub async fn set_password(
 ) -> Result<Response, ApiError> {
     match state
         .admin
-        .set_password(&caller, path_id(&id)?, body.password)
+        .set_password(&caller.permit()?, path_id(&id)?, body.password)
         .await?
     {
         Some(password) => Ok(Json(GeneratedPassword { password }).into_response()),
@@ -433,7 +448,7 @@ pub async fn assign_role(
 ) -> Result<Json<AdminUserView>, ApiError> {
     let user = state
         .admin
-        .assign_user_role(&caller, path_id(&id)?, &body.role)
+        .assign_user_role(&caller.permit()?, path_id(&id)?, &body.role)
         .await?;
     Ok(Json(user.into()))
 }
@@ -449,7 +464,7 @@ pub async fn remove_role(
 ) -> Result<Json<AdminUserView>, ApiError> {
     let user = state
         .admin
-        .remove_user_role(&caller, path_id(&id)?, &role)
+        .remove_user_role(&caller.permit()?, path_id(&id)?, &role)
         .await?;
     Ok(Json(user.into()))
 }

@@ -182,7 +182,7 @@ every_engine! {
         let email = user(&app).await;
         let browser = Browser::new(&app);
         sign_in_plainly(&browser, &email).await;
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        app.advance(1);
         let response = authorize_signing_in(&browser, &email, &request(&id, &[("max_age", "0")])).await;
         assert_code_redirect(&app, &response);
     }

@@ -1,0 +1,309 @@
+//! The composition root: one builder that opens the store, resolves the
+//! master key and picks the ports (clock, mail, events), then starts the
+//! services of a tenant or the whole application. `main`, the admin
+//! commands and the test harness all go through it; a test swaps a port
+//! with `.clock(…)`, `.mailer(…)` or `.events(…)`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tessera_core::admin::{AdminService, KeyDefaults};
+use tessera_core::capability::Founder;
+use tessera_core::{
+    AuthService, Caller, ClientAuthSettings, ClientService, Clock, EmlDirectoryMailer, EventSink,
+    KeyEncryptor, KeyRing, Mailer, NoEventSink, OidcService, PasswordHasher, Ports, ServiceSettings,
+    SystemClock, TenantContext,
+};
+use tessera_server::{AppState, HttpSettings};
+use tessera_store::{Store, Tenant, DEFAULT_TENANT_SLUG};
+
+use crate::config::Config;
+use crate::directory::Directory;
+
+/// After this long without a password hash, hashing memory is released.
+const HASH_MEMORY_IDLE_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How often expired codes, browser sessions and revoked-token rows are
+/// deleted.
+const PURGE_PERIOD: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Builds the application (or one tenant's services) from a configuration
+/// and the ports.
+pub struct AppBuilder {
+    config: Config,
+    clock: Option<Arc<dyn Clock>>,
+    mailer: Option<Arc<dyn Mailer>>,
+    events: Option<Arc<dyn EventSink>>,
+}
+
+/// The assembled application: its router and the default tenant's services.
+pub struct App {
+    /// The HTTP application.
+    pub router: axum::Router,
+    /// The default tenant's services.
+    pub services: Services,
+}
+
+/// The services of one tenant, as the server and the admin commands use
+/// them.
+pub struct Services {
+    /// The tenant context they share.
+    pub context: Arc<TenantContext>,
+    /// Accounts, sessions, tokens.
+    pub auth: Arc<AuthService>,
+    /// The client registry.
+    pub clients: Arc<ClientService>,
+    /// The authorization code flow and OIDC.
+    pub oidc: Arc<OidcService>,
+    /// Roles, permissions, administration.
+    pub admin: Arc<AdminService>,
+}
+
+impl App {
+    /// A builder with the production ports: the system clock, mail written
+    /// as `.eml` files into `{data_dir}/outbox`, events dropped (until a
+    /// destination is configured).
+    pub fn builder(config: &Config) -> AppBuilder {
+        AppBuilder {
+            config: config.clone(),
+            clock: None,
+            mailer: None,
+            events: None,
+        }
+    }
+}
+
+impl AppBuilder {
+    /// Takes time from `clock`.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> AppBuilder {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Sends mail through `mailer`.
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> AppBuilder {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Publishes events to `events`.
+    pub fn events(mut self, events: Arc<dyn EventSink>) -> AppBuilder {
+        self.events = Some(events);
+        self
+    }
+
+    fn ports(&self) -> anyhow::Result<Ports> {
+        let mailer: Arc<dyn Mailer> = match &self.mailer {
+            Some(mailer) => mailer.clone(),
+            None => {
+                let (name, address) = self.config.mail_from();
+                Arc::new(EmlDirectoryMailer::new(
+                    self.config.data_dir.join("outbox"),
+                    &name,
+                    &address,
+                )?)
+            }
+        };
+        Ok(Ports {
+            clock: self.clock.clone().unwrap_or_else(|| Arc::new(SystemClock)),
+            mailer,
+            events: self.events.clone().unwrap_or_else(|| Arc::new(NoEventSink)),
+        })
+    }
+
+    /// Opens (and migrates) the store and starts the services of tenant
+    /// `slug` (`default` for the default tenant, created on first use): what
+    /// the admin commands work with.
+    pub async fn services(self, slug: &str) -> anyhow::Result<Services> {
+        let ports = self.ports()?;
+        Shared::open(&self.config, ports).await?.services_of(slug).await
+    }
+
+    /// Builds the whole application: the default tenant's services (with the
+    /// bootstrap super admin, if configured), the directory of the other
+    /// tenants, the periodic purge, and the router.
+    pub async fn build(self) -> anyhow::Result<App> {
+        let ports = self.ports()?;
+        let shared = Arc::new(Shared::open(&self.config, ports).await?);
+        let services = shared.services_of(DEFAULT_TENANT_SLUG).await?;
+        bootstrap_admin(&self.config, &services.admin).await?;
+        tokio::spawn(purge_expired_periodically(services.auth.clone()));
+        let metrics = tessera_server::metrics_handle();
+        let state = AppState {
+            auth: services.auth.clone(),
+            clients: services.clients.clone(),
+            oidc: services.oidc.clone(),
+            admin: services.admin.clone(),
+            tenants: Some(Arc::new(Directory::new(shared.clone(), metrics.clone()))),
+            metrics,
+            http: Arc::new(shared.http_settings(String::new())),
+        };
+        Ok(App {
+            router: tessera_server::router(state),
+            services,
+        })
+    }
+}
+
+/// What the services of every tenant share: the store, the key ring (keys
+/// are kept per tenant inside), the password hasher and the ports.
+pub(crate) struct Shared {
+    config: Config,
+    store: Arc<dyn Store>,
+    keys: Arc<KeyRing>,
+    hasher: PasswordHasher,
+    ports: Ports,
+}
+
+impl Shared {
+    async fn open(config: &Config, ports: Ports) -> anyhow::Result<Shared> {
+        let store = crate::open_store(config).await?;
+        store.migrate().await.context("migrations failed")?;
+        let master_key = crate::master_key::resolve(config)?;
+        let keys = Arc::new(KeyRing::new(
+            store.clone(),
+            KeyEncryptor::new(&master_key)?,
+            config.signing_alg,
+            config.keys.cache_ttl_secs,
+        ));
+        let hasher = PasswordHasher::new(&config.password_hash)?;
+        tokio::spawn(hasher.clone().release_memory_when_idle(HASH_MEMORY_IDLE_PERIOD));
+        Ok(Shared {
+            config: config.clone(),
+            store,
+            keys,
+            hasher,
+            ports,
+        })
+    }
+
+    /// The clock port.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.ports.clock
+    }
+
+    /// The store.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The issuer of tenant `slug`: the configured one for the default
+    /// tenant, `{issuer}/t/{slug}` for the others.
+    fn issuer_of(&self, slug: &str) -> String {
+        if slug == DEFAULT_TENANT_SLUG {
+            self.config.issuer.clone()
+        } else {
+            format!("{}/t/{slug}", self.config.issuer)
+        }
+    }
+
+    /// Starts the services of `tenant` (its keys and seeded roles are
+    /// created on first use).
+    pub(crate) async fn services_for(&self, tenant: Tenant) -> anyhow::Result<Services> {
+        let config = &self.config;
+        let issuer = self.issuer_of(&tenant.slug);
+        let settings = ServiceSettings {
+            issuer: issuer.clone(),
+            tokens: config.tokens.clone(),
+            password_policy: config.password_policy.clone(),
+            lockout: config.lockout.clone(),
+        };
+        let client_auth = ClientAuthSettings {
+            issuer,
+            leeway_secs: config.tokens.leeway_secs,
+        };
+        let context = TenantContext::start(
+            self.store.clone(),
+            self.ports.clone(),
+            self.keys.clone(),
+            self.hasher.clone(),
+            settings,
+            tenant,
+        )
+        .await?;
+        let clients = Arc::new(ClientService::for_tenant(
+            context.resources().clone(),
+            self.ports.clock.clone(),
+            client_auth,
+            context.tenant_id(),
+        ));
+        let key_defaults = KeyDefaults {
+            alg: config.signing_alg,
+            activation_delay_secs: config.keys.activation_delay_secs,
+        };
+        Ok(Services {
+            auth: Arc::new(AuthService::new(context.clone())),
+            oidc: Arc::new(OidcService::new(context.clone(), clients.clone())),
+            admin: Arc::new(AdminService::new(context.clone(), clients.clone(), key_defaults)),
+            clients,
+            context,
+        })
+    }
+
+    /// The services of tenant `slug`; `NotFound` in the error if missing.
+    async fn services_of(&self, slug: &str) -> anyhow::Result<Services> {
+        let tenant = if slug == DEFAULT_TENANT_SLUG {
+            self.store
+                .ensure_tenant(DEFAULT_TENANT_SLUG, "Default", self.ports.clock.now())
+                .await
+                .context("cannot read the default tenant")?
+        } else {
+            self.store
+                .get_tenant_by_slug(slug)
+                .await
+                .with_context(|| format!("tenant {slug:?}"))?
+        };
+        self.services_for(tenant).await
+    }
+
+    /// The HTTP settings of a tenant served under `base_path`.
+    pub(crate) fn http_settings(&self, base_path: String) -> HttpSettings {
+        let config = &self.config;
+        HttpSettings {
+            cookie_mode_default: config.cookie_mode,
+            secure_cookies: config.issuer_is_https(),
+            cors_origins: config.cors_origins.clone(),
+            max_body_bytes: config.max_body_bytes,
+            refresh_cookie_max_age_secs: config.tokens.refresh_idle_ttl_secs,
+            theme: config.theme.clone(),
+            base_path,
+        }
+    }
+}
+
+/// Creates the configured bootstrap super admin if the tenant has none.
+async fn bootstrap_admin(config: &Config, admin: &AdminService) -> anyhow::Result<()> {
+    let Some((email, password)) = config.bootstrap_admin()? else {
+        return Ok(());
+    };
+    let founder = Founder::operator(&Caller::operator())?;
+    match admin
+        .bootstrap_super_admin(&founder, &email, password.expose_secret())
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "bootstrap_admin_email: cannot create the super admin: {}",
+                crate::users::describe(err)
+            )
+        })? {
+        Some(user) => tracing::info!(user_id = %user.user.user_id, "bootstrap super_admin created"),
+        None => tracing::debug!("a super_admin exists; bootstrap settings ignored"),
+    }
+    Ok(())
+}
+
+/// Deletes expired rows every [`PURGE_PERIOD`] for as long as the server
+/// runs. Every node does it; the deletes are idempotent, so overlapping
+/// runs on several nodes are harmless.
+async fn purge_expired_periodically(auth: Arc<AuthService>) {
+    let mut ticks = tokio::time::interval(PURGE_PERIOD);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match auth.purge_expired().await {
+            Ok(counts) => tracing::debug!(?counts, "purged expired rows"),
+            Err(err) => tracing::warn!(error = %err, "could not purge expired rows; will retry"),
+        }
+    }
+}
