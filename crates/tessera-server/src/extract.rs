@@ -28,18 +28,7 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        ErrorCode::PayloadTooLarge,
-                        Some("request body exceeds the limit".into()),
-                    )
-                } else {
-                    ApiError::new(ErrorCode::MalformedJson, Some(rejection.body_text()))
-                }
-            })?;
+        let bytes = read_body(Request::from_parts(parts.clone(), body), state).await?;
         decode_json_object(&parts.headers, &bytes).map(ApiJson)
     }
 }
@@ -92,6 +81,41 @@ pub fn decode_json_object<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]
         .end()
         .map_err(|err| ApiError::new(ErrorCode::MalformedJson, Some(err.to_string())))?;
     Ok(value)
+}
+
+/// A JSON object body that may also be absent (empty): `None` then. A body
+/// that is present is held to the rules of [`ApiJson`].
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T, S> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = read_body(Request::from_parts(parts.clone(), body), state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        decode_json_object(&parts.headers, &bytes).map(|value| OptionalJson(Some(value)))
+    }
+}
+
+/// The body of `req`, within the size limit.
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                Some("request body exceeds the limit".into()),
+            )
+        } else {
+            ApiError::new(ErrorCode::MalformedJson, Some(rejection.body_text()))
+        }
+    })
 }
 
 /// `Query<T>` whose rejections are problem documents (`invalid_query`).
@@ -181,8 +205,14 @@ pub fn check_csrf(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
     if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    let cookie = read_cookie(&parts.headers, &state.http.cookie_name(CSRF_COOKIE));
-    let header = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+    check_csrf_of_write(&parts.headers, state)
+}
+
+/// For a cookie-authenticated write: the CSRF header must equal the CSRF
+/// cookie (double submit).
+pub fn check_csrf_of_write(headers: &HeaderMap, state: &AppState) -> Result<(), ApiError> {
+    let cookie = read_cookie(headers, &state.http.cookie_name(CSRF_COOKIE));
+    let header = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
     match (cookie, header) {
         (Some(cookie), Some(header))
             if !cookie.is_empty() && bool::from(cookie.as_bytes().ct_eq(header.as_bytes())) =>

@@ -70,22 +70,11 @@ pub fn router(state: AppState) -> Router {
 
 /// The routes of one tenant, without layers: what `/t/{slug}/…` forwards to.
 pub fn routes(state: AppState) -> Router {
-    let tenant_admin = state.tenants.is_some();
-    let mut app = Router::new()
-        .merge(routes::auth::router())
-        .merge(routes::admin::router())
-        .merge(routes::authz::router())
-        .merge(routes::users::router())
-        .merge(routes::sessions::router())
-        .merge(routes::oauth::router())
-        .merge(routes::pages::router())
-        .merge(routes::oidc::router())
-        .merge(routes::well_known::router())
-        .merge(routes::health::router());
-    if tenant_admin {
-        app = app.merge(routes::admin::tenants::router());
-    }
-    app.fallback(not_found)
+    // The document the API router carries is dropped here: it is built
+    // again, on its first request, by `openapi::document`.
+    let (api, _) = routes::api(state.tenants.is_some()).split_for_parts();
+    api.merge(routes::pages::router())
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }

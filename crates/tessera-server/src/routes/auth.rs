@@ -1,30 +1,29 @@
 //! Registration, login, refresh and logout.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use tessera_core::{IssuedTokens, LoginRequest, Registration};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::cookies::{clear_token_cookies, read_cookie, set_token_cookies, REFRESH_COOKIE};
 use crate::error::{ApiError, ErrorCode, Problem};
-use crate::extract::{check_csrf, decode_json_object, ApiJson, ApiQuery, Caller, ClientMeta};
+use crate::extract::{check_csrf_of_write, ApiJson, ApiQuery, Caller, ClientMeta, OptionalJson};
 use crate::routes::UserView;
 use crate::state::AppState;
 
 /// Routes under `/api/v1/auth`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/register", post(register))
-        .route("/api/v1/auth/login", post(login))
-        .route("/api/v1/auth/refresh", post(refresh))
-        .route("/api/v1/auth/logout", post(logout))
-        .route("/api/v1/auth/logout-all", post(logout_all))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(crate::documented!(register))
+        .routes(crate::documented!(login))
+        .routes(crate::documented!(refresh))
+        .routes(crate::documented!(logout))
+        .routes(crate::documented!(logout_all))
 }
 
 /// Body of `register`.
@@ -54,6 +53,7 @@ pub struct LoginBody {
 
 /// `?mode=` of login.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LoginMode {
     /// `cookie` for HttpOnly cookies instead of tokens in the body; `token`
     /// for the body (the default unless configured otherwise).
@@ -101,10 +101,7 @@ pub struct CookieSessionResponse {
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterBody,
     responses(
         (status = 201, description = "Account created", body = UserView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email or username taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Validation failed (every rule listed)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy or database down", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register(
     State(state): State<AppState>,
@@ -126,8 +123,6 @@ pub async fn register(
     responses(
         (status = 200, description = "Signed in (cookie mode answers CookieSessionResponse)", body = TokenResponse),
         (status = 401, description = "Invalid credentials (same for every cause)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy (Retry-After) or database down", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -193,54 +188,31 @@ fn token_response(state: &AppState, tokens: IssuedTokens, cookie_mode: bool) -> 
     responses(
         (status = 200, description = "New tokens (cookie mode: CookieSessionResponse)", body = TokenResponse),
         (status = 401, description = "invalid_grant: unknown, spent, expired or revoked", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Cookie mode without CSRF header", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database down", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refresh(
     State(state): State<AppState>,
-    request: axum::extract::Request,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> Result<Response, ApiError> {
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, state.http.max_body_bytes)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                Some("request body exceeds the limit".into()),
-            )
-        })?;
-    let from_body = parse_optional_body::<RefreshBody>(&parts.headers, &bytes)?.and_then(|b| b.refresh_token);
-    if let Some(token) = from_body {
+    if let Some(token) = body.and_then(|b| b.refresh_token) {
         let tokens = state.auth.refresh(&token).await?;
         return Ok(token_response(&state, tokens, false));
     }
-    let Some(token) = read_cookie(&parts.headers, &state.http.cookie_name(REFRESH_COOKIE)) else {
+    let Some(token) = read_cookie(&headers, &state.http.cookie_name(REFRESH_COOKIE)) else {
         return Err(ApiError::new(
             ErrorCode::InvalidBody,
             Some("refresh_token is required".into()),
         ));
     };
-    check_csrf(&parts, &state)?;
+    check_csrf_of_write(&headers, &state)?;
     let tokens = state.auth.refresh(&token).await?;
     Ok(token_response(&state, tokens, true))
-}
-
-/// An empty body is "no body" (cookie mode); anything else must be a JSON object.
-fn parse_optional_body<T: serde::de::DeserializeOwned>(
-    headers: &HeaderMap,
-    bytes: &Bytes,
-) -> Result<Option<T>, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    decode_json_object(headers, bytes).map(Some)
 }
 
 /// End the current session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 204, description = "Session revoked"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     state.auth.logout(&caller.auth).await?;
@@ -251,7 +223,6 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
 #[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 204, description = "All sessions revoked"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn logout_all(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     state.auth.logout_all(&caller.auth).await?;

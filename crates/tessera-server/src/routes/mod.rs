@@ -12,10 +12,35 @@ pub mod users;
 pub mod well_known;
 
 use chrono::{DateTime, Utc};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
 use serde::{Deserialize, Deserializer, Serialize};
 use tessera_store::User;
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+/// Every documented route (the JSON API, OAuth and discovery endpoints,
+/// health): registered once, for the router and for the OpenAPI document.
+/// `with_tenant_admin`: the tenant administration routes (default tenant
+/// only).
+pub fn api(with_tenant_admin: bool) -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .merge(auth::router())
+        .merge(admin::router())
+        .merge(authz::router())
+        .merge(users::router())
+        .merge(sessions::router())
+        .merge(oauth::router())
+        .merge(oidc::router())
+        .merge(well_known::router())
+        .merge(health::router());
+    if with_tenant_admin {
+        api.merge(admin::tenants::router())
+    } else {
+        api
+    }
+}
 
 /// An account as the API shows it (never the password hash or lockout
 /// bookkeeping).

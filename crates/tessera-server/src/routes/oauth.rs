@@ -5,14 +5,14 @@
 //! client, and answer errors as RFC 6749 §5.2 JSON ([`ApiError::oauth`]).
 
 use std::collections::HashMap;
+use utoipa_axum::router::OpenApiRouter;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Serialize;
@@ -24,11 +24,11 @@ use crate::error::{ApiError, ErrorCode, OAuthErrorBody};
 use crate::state::AppState;
 
 /// Routes under `/oauth2`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/oauth2/token", post(issue_token))
-        .route("/oauth2/introspect", post(introspect_token))
-        .route("/oauth2/revoke", post(revoke_token))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(crate::documented!(issue_token))
+        .routes(crate::documented!(introspect_token))
+        .routes(crate::documented!(revoke_token))
 }
 
 /// Form of the token request (RFC 6749 §4.1.3, §6, §4.4.2), as

@@ -5,12 +5,12 @@
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorCode, Problem};
@@ -18,16 +18,13 @@ use crate::extract::Caller;
 use crate::state::AppState;
 
 /// Discovery, UserInfo and consent routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/.well-known/openid-configuration", get(openid_configuration))
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(authorization_server_metadata),
-        )
-        .route("/oauth2/userinfo", get(userinfo).post(userinfo))
-        .route("/api/v1/users/me/consents", get(list_consents))
-        .route("/api/v1/users/me/consents/{client_id}", delete(revoke_consent))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(crate::documented!(openid_configuration))
+        .routes(crate::documented!(authorization_server_metadata))
+        .routes(crate::documented!(userinfo))
+        .routes(crate::documented!(list_consents))
+        .routes(crate::documented!(revoke_consent))
 }
 
 /// The metadata both discovery documents share; the OIDC one adds the
@@ -104,7 +101,7 @@ fn discovery_response(document: serde_json::Value) -> Response {
 /// `updated_at`; with `email` `email`, `email_verified`. The token comes
 /// in the `Authorization: Bearer` header or, on POST, as the form field
 /// `access_token` (RFC 6750 §2.2).
-#[utoipa::path(get, path = "/oauth2/userinfo", tag = "oauth", security(("bearer" = [])),
+#[utoipa::path(method(get, post), path = "/oauth2/userinfo", tag = "oauth", security(("bearer" = [])),
     responses(
         (status = 200, description = "UserInfo claims", body = Object),
         (status = 401, description = "invalid_token (WWW-Authenticate: Bearer)", body = Problem, content_type = "application/problem+json"),
@@ -192,7 +189,6 @@ pub struct ConsentView {
 #[utoipa::path(get, path = "/api/v1/users/me/consents", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<ConsentView>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_consents(
     State(state): State<AppState>,
@@ -219,8 +215,6 @@ pub async fn list_consents(
     params(("client_id" = Uuid, Path, description = "The approved client")),
     responses(
         (status = 204, description = "Withdrawn"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn revoke_consent(
     State(state): State<AppState>,

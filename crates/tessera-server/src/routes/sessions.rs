@@ -3,22 +3,22 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ErrorCode, Problem};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::Caller;
 use crate::state::AppState;
 
 /// Routes under `/api/v1/sessions`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/sessions", get(list_sessions))
-        .route("/api/v1/sessions/{id}", delete(revoke_session))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(crate::documented!(list_sessions))
+        .routes(crate::documented!(revoke_session))
 }
 
 /// One open session.
@@ -44,7 +44,6 @@ pub struct SessionView {
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<SessionView>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_sessions(
     State(state): State<AppState>,
@@ -73,8 +72,6 @@ pub async fn list_sessions(
     params(("id" = Uuid, Path, description = "Session id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn revoke_session(
     State(state): State<AppState>,

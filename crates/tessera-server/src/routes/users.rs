@@ -3,11 +3,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use tessera_core::ProfileChanges;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, Caller};
@@ -15,10 +15,10 @@ use crate::routes::{double_option, UserView};
 use crate::state::AppState;
 
 /// Routes under `/api/v1/users/me`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/users/me", get(get_me).patch(update_me))
-        .route("/api/v1/users/me/password", post(change_password))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(crate::documented!(get_me, update_me))
+        .routes(crate::documented!(change_password))
 }
 
 /// Body of `PATCH /users/me`: absent fields stay, `null` clears.
@@ -52,7 +52,6 @@ pub struct ChangePasswordBody {
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, body = UserView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_me(caller: Caller) -> Json<UserView> {
     Json(UserView::from(caller.auth.user()))
@@ -62,9 +61,7 @@ pub async fn get_me(caller: Caller) -> Json<UserView> {
 #[utoipa::path(patch, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = UpdateMeBody,
     responses(
         (status = 200, body = UserView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Username taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_me(
     State(state): State<AppState>,
@@ -85,8 +82,6 @@ pub async fn update_me(
     responses(
         (status = 204, description = "Changed"),
         (status = 400, description = "Current password wrong", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn change_password(
     State(state): State<AppState>,

@@ -10,6 +10,7 @@ mod admin_roles;
 mod admin_users;
 mod authz;
 mod binary;
+mod cache_coherence;
 mod clients_cli;
 mod cookies;
 mod flow;

@@ -3,33 +3,30 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_core::admin::{ClientChanges, ClientView};
 use tessera_core::NewClient;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use super::{path_id, ItemList};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::extract::{AdminCaller, ApiJson};
 use crate::routes::admin::users::RoleBody;
 use crate::routes::double_option;
 use crate::state::AppState;
 
 /// Routes under `/api/v1/admin/clients`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/clients", get(list_clients).post(create_client))
-        .route(
-            "/api/v1/admin/clients/{id}",
-            get(get_client).patch(update_client).delete(delete_client),
-        )
-        .route("/api/v1/admin/clients/{id}/secret", post(rotate_secret))
-        .route("/api/v1/admin/clients/{id}/roles", post(assign_role))
-        .route("/api/v1/admin/clients/{id}/roles/{role}", delete(remove_role))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(crate::documented!(list_clients, create_client))
+        .routes(crate::documented!(get_client, update_client, delete_client))
+        .routes(crate::documented!(rotate_secret))
+        .routes(crate::documented!(assign_role))
+        .routes(crate::documented!(remove_role))
 }
 
 /// A client registration (never a secret).
@@ -193,7 +190,7 @@ pub struct UpdateClientBody {
 
 /// Every client.
 #[utoipa::path(get, path = "/api/v1/admin/clients", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = ItemList<ClientJson>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ItemList<ClientJson>)))]
 pub async fn list_clients(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -206,7 +203,7 @@ pub async fn list_clients(
 
 /// Registers a client; its secret is in this answer only.
 #[utoipa::path(post, path = "/api/v1/admin/clients", tag = "admin", security(("bearer" = [])), request_body = CreateClientBody,
-    responses((status = 201, body = CreatedClient), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = CreatedClient)))]
 pub async fn create_client(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -241,7 +238,7 @@ pub async fn create_client(
 /// One client.
 #[utoipa::path(get, path = "/api/v1/admin/clients/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "Client id")),
-    responses((status = 200, body = ClientJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ClientJson)))]
 pub async fn get_client(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -259,7 +256,7 @@ pub async fn get_client(
 /// Changes a client's registration.
 #[utoipa::path(patch, path = "/api/v1/admin/clients/{id}", tag = "admin", security(("bearer" = [])), request_body = UpdateClientBody,
     params(("id" = String, Path, description = "Client id")),
-    responses((status = 200, body = ClientJson), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ClientJson)))]
 pub async fn update_client(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -289,7 +286,7 @@ pub async fn update_client(
 /// Deletes a client.
 #[utoipa::path(delete, path = "/api/v1/admin/clients/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "Client id")),
-    responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete_client(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -305,7 +302,7 @@ pub async fn delete_client(
 /// Rotates a client's secret.
 #[utoipa::path(post, path = "/api/v1/admin/clients/{id}/secret", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "Client id")),
-    responses((status = 200, body = RotatedSecret), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = RotatedSecret)))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -325,7 +322,7 @@ pub async fn rotate_secret(
 /// Assigns a role to a client.
 #[utoipa::path(post, path = "/api/v1/admin/clients/{id}/roles", tag = "admin", security(("bearer" = [])), request_body = RoleBody,
     params(("id" = String, Path, description = "Client id")),
-    responses((status = 200, body = ClientJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ClientJson)))]
 pub async fn assign_role(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -342,7 +339,7 @@ pub async fn assign_role(
 /// Removes a role from a client.
 #[utoipa::path(delete, path = "/api/v1/admin/clients/{id}/roles/{role}", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "Client id"), ("role" = String, Path, description = "Role name")),
-    responses((status = 200, body = ClientJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ClientJson)))]
 pub async fn remove_role(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,

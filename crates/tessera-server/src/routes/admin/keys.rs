@@ -3,23 +3,23 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_core::{KeyInfo, SigningAlg};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 
 use super::ItemList;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::extract::{AdminCaller, ApiJson};
 use crate::state::AppState;
 
 /// Routes of the signing keys.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/keys", get(list_keys))
-        .route("/api/v1/admin/keys/rotate", post(rotate_key))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(crate::documented!(list_keys))
+        .routes(crate::documented!(rotate_key))
 }
 
 /// A signing key and its schedule (never private material).
@@ -75,7 +75,7 @@ pub struct RotatedKey {
 
 /// The tenant's signing keys.
 #[utoipa::path(get, path = "/api/v1/admin/keys", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = ItemList<KeyJson>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ItemList<KeyJson>)))]
 pub async fn list_keys(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -89,7 +89,7 @@ pub async fn list_keys(
 /// Starts a key rotation: the new key is published at once and signs
 /// after the activation delay.
 #[utoipa::path(post, path = "/api/v1/admin/keys/rotate", tag = "admin", security(("bearer" = [])), request_body = RotateKeyBody,
-    responses((status = 201, body = RotatedKey), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = RotatedKey)))]
 pub async fn rotate_key(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,

@@ -8,17 +8,17 @@ pub mod roles;
 pub mod tenants;
 pub mod users;
 
-use axum::Router;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// Every admin route.
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(users::router())
         .merge(roles::router())
         .merge(clients::router())

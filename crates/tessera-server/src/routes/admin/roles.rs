@@ -3,13 +3,13 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, put};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_core::admin::{NewPermission, NewRole, RoleChanges, RoleView};
 use tessera_store::Permission;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 
 use super::ItemList;
 use crate::error::{ApiError, Problem};
@@ -18,22 +18,13 @@ use crate::routes::double_option;
 use crate::state::AppState;
 
 /// Routes of roles and permissions.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/roles", get(list_roles).post(create_role))
-        .route(
-            "/api/v1/admin/roles/{name}",
-            get(get_role).patch(update_role).delete(delete_role),
-        )
-        .route(
-            "/api/v1/admin/roles/{name}/permissions/{permission}",
-            put(grant_permission).delete(revoke_permission),
-        )
-        .route(
-            "/api/v1/admin/permissions",
-            get(list_permissions).post(create_permission),
-        )
-        .route("/api/v1/admin/permissions/{name}", delete(delete_permission))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(crate::documented!(list_roles, create_role))
+        .routes(crate::documented!(get_role, update_role, delete_role))
+        .routes(crate::documented!(grant_permission, revoke_permission))
+        .routes(crate::documented!(list_permissions, create_permission))
+        .routes(crate::documented!(delete_permission))
 }
 
 /// A role.
@@ -138,7 +129,7 @@ pub struct CreatePermissionBody {
 
 /// Every role.
 #[utoipa::path(get, path = "/api/v1/admin/roles", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = ItemList<RoleJson>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ItemList<RoleJson>)))]
 pub async fn list_roles(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -153,9 +144,7 @@ pub async fn list_roles(
 #[utoipa::path(post, path = "/api/v1/admin/roles", tag = "admin", security(("bearer" = [])), request_body = CreateRoleBody,
     responses(
         (status = 201, body = RoleJson),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_role(
     State(state): State<AppState>,
@@ -175,7 +164,7 @@ pub async fn create_role(
 /// One role.
 #[utoipa::path(get, path = "/api/v1/admin/roles/{name}", tag = "admin", security(("bearer" = [])),
     params(("name" = String, Path, description = "Role name")),
-    responses((status = 200, body = RoleJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = RoleJson)))]
 pub async fn get_role(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -189,7 +178,6 @@ pub async fn get_role(
     params(("name" = String, Path, description = "Role name")),
     responses(
         (status = 200, body = RoleJson),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Cycle", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_role(
@@ -216,7 +204,6 @@ pub async fn update_role(
     params(("name" = String, Path, description = "Role name")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Built in or a parent", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_role(
@@ -231,7 +218,10 @@ pub async fn delete_role(
 /// Grants a permission (or wildcard) to a role.
 #[utoipa::path(put, path = "/api/v1/admin/roles/{name}/permissions/{permission}", tag = "admin", security(("bearer" = [])),
     params(("name" = String, Path, description = "Role name"), ("permission" = String, Path, description = "Permission or wildcard")),
-    responses((status = 200, body = RoleJson), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses(
+        (status = 200, body = RoleJson),
+        (status = 422, description = "The permission is not `resource:action`, `resource:*` or `*`, or not in the catalogue (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn grant_permission(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -249,7 +239,10 @@ pub async fn grant_permission(
 /// Takes a directly granted permission from a role.
 #[utoipa::path(delete, path = "/api/v1/admin/roles/{name}/permissions/{permission}", tag = "admin", security(("bearer" = [])),
     params(("name" = String, Path, description = "Role name"), ("permission" = String, Path, description = "Permission or wildcard")),
-    responses((status = 200, body = RoleJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses(
+        (status = 200, body = RoleJson),
+        (status = 409, description = "The `*` of super_admin is built in (`builtin_protected`)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn revoke_permission(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -266,7 +259,7 @@ pub async fn revoke_permission(
 
 /// The permission catalogue.
 #[utoipa::path(get, path = "/api/v1/admin/permissions", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = ItemList<PermissionJson>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ItemList<PermissionJson>)))]
 pub async fn list_permissions(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -282,7 +275,6 @@ pub async fn list_permissions(
     responses(
         (status = 201, body = PermissionJson),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_permission(
     State(state): State<AppState>,
@@ -302,7 +294,6 @@ pub async fn create_permission(
     params(("name" = String, Path, description = "Permission name")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Built in", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_permission(

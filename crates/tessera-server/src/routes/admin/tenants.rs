@@ -3,13 +3,13 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_core::admin::TenantChanges;
 use tessera_store::Tenant;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use super::ItemList;
@@ -18,10 +18,10 @@ use crate::extract::{AdminCaller, ApiJson};
 use crate::state::AppState;
 
 /// Routes of the tenants.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/tenants", get(list_tenants).post(create_tenant))
-        .route("/api/v1/admin/tenants/{slug}", patch(update_tenant))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(crate::documented!(list_tenants, create_tenant))
+        .routes(crate::documented!(update_tenant))
 }
 
 /// A tenant.
@@ -92,7 +92,7 @@ pub struct UpdateTenantBody {
 
 /// Every tenant.
 #[utoipa::path(get, path = "/api/v1/admin/tenants", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = ItemList<TenantJson>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ItemList<TenantJson>)))]
 pub async fn list_tenants(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -109,7 +109,6 @@ pub async fn list_tenants(
     responses(
         (status = 201, body = TenantJson),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_tenant(
     State(state): State<AppState>,
@@ -145,7 +144,7 @@ pub async fn create_tenant(
 /// Renames, disables or enables a tenant.
 #[utoipa::path(patch, path = "/api/v1/admin/tenants/{slug}", tag = "admin", security(("bearer" = [])), request_body = UpdateTenantBody,
     params(("slug" = String, Path, description = "Tenant slug")),
-    responses((status = 200, body = TenantJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TenantJson)))]
 pub async fn update_tenant(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,

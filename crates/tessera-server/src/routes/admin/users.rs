@@ -3,14 +3,14 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_core::admin::{AdminUser, NewUser, UserChanges, UserListRequest};
 use tessera_core::{AuthError, FieldViolation, ProfileChanges};
 use tessera_store::User;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
 
 use super::path_id;
 use crate::error::{ApiError, Problem};
@@ -19,20 +19,17 @@ use crate::routes::{double_option, UserView};
 use crate::state::AppState;
 
 /// Routes under `/api/v1/admin/users`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/users", get(list_users).post(create_user))
-        .route(
-            "/api/v1/admin/users/{id}",
-            get(get_user).patch(update_user).delete(delete_user),
-        )
-        .route("/api/v1/admin/users/{id}/suspend", post(suspend_user))
-        .route("/api/v1/admin/users/{id}/disable", post(disable_user))
-        .route("/api/v1/admin/users/{id}/reactivate", post(reactivate_user))
-        .route("/api/v1/admin/users/{id}/logout", post(logout_user))
-        .route("/api/v1/admin/users/{id}/password", post(set_password))
-        .route("/api/v1/admin/users/{id}/roles", post(assign_role))
-        .route("/api/v1/admin/users/{id}/roles/{role}", delete(remove_role))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(crate::documented!(list_users, create_user))
+        .routes(crate::documented!(get_user, update_user, delete_user))
+        .routes(crate::documented!(suspend_user))
+        .routes(crate::documented!(disable_user))
+        .routes(crate::documented!(reactivate_user))
+        .routes(crate::documented!(logout_user))
+        .routes(crate::documented!(set_password))
+        .routes(crate::documented!(assign_role))
+        .routes(crate::documented!(remove_role))
 }
 
 /// A user in a listing: the account fields plus `deleted_at`.
@@ -90,6 +87,7 @@ pub struct UserPageView {
 
 /// Query of the user listing.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UserListQuery {
     /// Email or username prefix (case-insensitive).
@@ -152,6 +150,7 @@ pub struct UpdateUserBody {
 
 /// Query of `DELETE /admin/users/{id}`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteUserQuery {
     /// `true` erases the account for good; otherwise a soft delete.
@@ -193,8 +192,7 @@ pub struct RoleBody {
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = [])), params(UserListQuery),
     responses(
         (status = 200, body = UserPageView),
-        (status = 403, description = "Needs user:read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A filter, sort, limit or cursor value is invalid (`validation_failed`, every rule listed)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_users(
     State(state): State<AppState>,
@@ -255,9 +253,7 @@ pub async fn list_users(
 #[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = [])), request_body = CreateUserBody,
     responses(
         (status = 201, body = AdminUserView),
-        (status = 403, description = "Needs user:create, or the rank rule refuses", body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_user(
     State(state): State<AppState>,
@@ -281,7 +277,6 @@ pub async fn create_user(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, body = AdminUserView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_user(
     State(state): State<AppState>,
@@ -297,10 +292,7 @@ pub async fn get_user(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, body = AdminUserView),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_user(
     State(state): State<AppState>,
@@ -329,7 +321,6 @@ pub async fn update_user(
     params(("id" = String, Path, description = "User id"), DeleteUserQuery),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Last super_admin", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_user(
@@ -348,7 +339,7 @@ pub async fn delete_user(
 /// Suspends a user; every session ends at once.
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/suspend", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
-    responses((status = 200, body = AdminUserView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = AdminUserView)))]
 pub async fn suspend_user(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -366,7 +357,7 @@ pub async fn suspend_user(
 /// Disables a user; every session ends at once.
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
-    responses((status = 200, body = AdminUserView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = AdminUserView)))]
 pub async fn disable_user(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -384,7 +375,7 @@ pub async fn disable_user(
 /// Makes a suspended, disabled or soft-deleted user active again.
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/reactivate", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
-    responses((status = 200, body = AdminUserView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = AdminUserView)))]
 pub async fn reactivate_user(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -402,7 +393,7 @@ pub async fn reactivate_user(
 /// Ends every session of a user (force logout).
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/logout", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
-    responses((status = 200, body = LogoutResult), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = LogoutResult)))]
 pub async fn logout_user(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -418,7 +409,6 @@ pub async fn logout_user(
     responses(
         (status = 200, description = "Generated", body = GeneratedPassword),
         (status = 204, description = "Set"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn set_password(
     State(state): State<AppState>,
@@ -439,7 +429,7 @@ pub async fn set_password(
 /// Assigns a role to a user.
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/roles", tag = "admin", security(("bearer" = [])), request_body = RoleBody,
     params(("id" = String, Path, description = "User id")),
-    responses((status = 200, body = AdminUserView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = AdminUserView)))]
 pub async fn assign_role(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
@@ -456,7 +446,7 @@ pub async fn assign_role(
 /// Removes a role from a user.
 #[utoipa::path(delete, path = "/api/v1/admin/users/{id}/roles/{role}", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id"), ("role" = String, Path, description = "Role name")),
-    responses((status = 200, body = AdminUserView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = AdminUserView)))]
 pub async fn remove_role(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
