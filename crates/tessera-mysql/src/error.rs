@@ -1,28 +1,12 @@
-//! The one place where MariaDB / MySQL driver errors become [`StoreError`]s.
+//! Which MariaDB / MySQL errors mean "the server cannot serve us right now".
 
-use tessera_store::{Conflict, StoreError};
+use sqlx::error::DatabaseError;
 
-/// Maps a driver error: no row → `NotFound`, unique violation →
-/// `Conflict(Unique)` (callers that know the field rename it), lost or
-/// refused connections, pool timeouts, deadlocks and lock-wait timeouts →
-/// `Unavailable` (worth retrying), the rest → `Other`.
-pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(Conflict::Unique),
-        sqlx::Error::Database(db)
-            if db
-                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-                .is_some_and(|e| is_unavailable_number(e.number())) =>
-        {
-            StoreError::Unavailable(err.to_string())
-        }
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.to_string()),
-        _ => StoreError::Other(err.to_string()),
-    }
+/// Whether a server error means "the server cannot serve us right now" (an
+/// overload, a shutdown, a lock timeout or deadlock: worth retrying).
+pub(crate) fn unavailable(err: &dyn DatabaseError) -> bool {
+    err.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .is_some_and(|e| is_unavailable_number(e.number()))
 }
 
 /// Server error numbers that mean "the server cannot serve us right now"
@@ -37,14 +21,6 @@ fn is_unavailable_number(number: u16) -> bool {
         | 1213 // ER_LOCK_DEADLOCK
         | 1927 // ER_CONNECTION_KILLED
     )
-}
-
-/// Maps a migration failure; database errors go through [`map_err`].
-pub(crate) fn map_migrate_err(err: sqlx::migrate::MigrateError) -> StoreError {
-    match err {
-        sqlx::migrate::MigrateError::Execute(e) => map_err(e),
-        other => StoreError::Other(format!("migration failed: {other}")),
-    }
 }
 
 #[cfg(test)]

@@ -18,23 +18,20 @@
 #![forbid(unsafe_code)]
 
 mod error;
-mod exec;
 mod placeholders;
 mod row;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::Executor as _;
-use tessera_sql::{Engine, SqlStore};
+use sqlx::{Executor as _, MySql};
+use tessera_sql::SqlStore;
 use tessera_store::{StoreError, StoreResult};
 
-use crate::error::{map_err, map_migrate_err};
-pub use crate::exec::{MySqlPoolHandle, MySqlTransaction};
 pub use crate::row::Row;
+use crate::row::Statement;
 
 /// The migrations of this engine, embedded at compile time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -46,7 +43,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The Tessera store on MariaDB / MySQL.
 pub type MySqlStore = SqlStore<MySqlEngine>;
 
-/// The MariaDB / MySQL [`Engine`]: one pool.
+/// The MariaDB / MySQL [`tessera_sql::Engine`]: one pool.
 #[derive(Debug, Clone)]
 pub struct MySqlEngine {
     pool: MySqlPool,
@@ -93,35 +90,12 @@ impl MySqlEngine {
     }
 }
 
-#[async_trait]
-impl Engine for MySqlEngine {
-    type Row = Row;
-    type Pool<'p> = MySqlPoolHandle<'p>;
-    type Tx = MySqlTransaction;
-
-    fn reader(&self) -> MySqlPoolHandle<'_> {
-        MySqlPoolHandle(&self.pool)
-    }
-
-    fn writer(&self) -> MySqlPoolHandle<'_> {
-        MySqlPoolHandle(&self.pool)
-    }
-
-    async fn begin(&self) -> StoreResult<MySqlTransaction> {
-        Ok(MySqlTransaction(self.pool.begin().await.map_err(map_err)?))
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(map_migrate_err)
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("select 1")
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
+tessera_sql::sqlx_engine! {
+    one pool: MySqlEngine, MySql,
+    unavailable: crate::error::unavailable,
+    types: MySqlPoolHandle, MySqlTransaction,
+    insert_unless_duplicate: catch,
+    lock: for_update,
 }
 
 #[cfg(test)]

@@ -1,28 +1,13 @@
-//! The one place where PostgreSQL driver errors become [`StoreError`]s.
+//! Which PostgreSQL errors mean "the server cannot serve us right now".
 
-use tessera_store::{Conflict, StoreError};
-
-/// Maps a driver error: no row → `NotFound`, unique violation →
-/// `Conflict(Unique)` (callers that know the field rename it), pool
-/// timeouts, I/O and lost or refused connections → `Unavailable`, the rest →
-/// `Other`.
-pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(Conflict::Unique),
-        sqlx::Error::Database(db) if db.code().as_deref().is_some_and(is_unavailable_code) => {
-            StoreError::Unavailable(err.to_string())
-        }
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.to_string()),
-        _ => StoreError::Other(err.to_string()),
-    }
-}
+use sqlx::error::DatabaseError;
 
 /// SQLSTATEs that mean "the server cannot serve us right now" rather than
 /// "this statement is wrong" (PostgreSQL manual, appendix A).
+pub(crate) fn unavailable(err: &dyn DatabaseError) -> bool {
+    err.code().as_deref().is_some_and(is_unavailable_code)
+}
+
 fn is_unavailable_code(code: &str) -> bool {
     // Class 08: connection exception.
     code.starts_with("08")
@@ -33,14 +18,6 @@ fn is_unavailable_code(code: &str) -> bool {
             | "57P03" // cannot_connect_now (starting up, recovery)
             | "53300" // too_many_connections
         )
-}
-
-/// Maps a migration failure; database errors go through [`map_err`].
-pub(crate) fn map_migrate_err(err: sqlx::migrate::MigrateError) -> StoreError {
-    match err {
-        sqlx::migrate::MigrateError::Execute(e) => map_err(e),
-        other => StoreError::Other(format!("migration failed: {other}")),
-    }
 }
 
 #[cfg(test)]

@@ -1,31 +1,29 @@
-//! PostgreSQL backend of the Tessera store: the scale-out choice, shared by
+//! PostgreSQL engine of the Tessera store: the scale-out choice, shared by
 //! any number of stateless nodes.
 //!
 //! Times are truncated to the millisecond before they are written, so that
-//! this backend and the SQLite one return the same values. Transactions run
+//! every engine returns the same values. Transactions run
 //! at `read committed`: a refresh-token rotation is guarded by its
 //! conditional `update … where used_at is null`, which PostgreSQL re-checks
 //! after waiting for a concurrent writer of the same row.
 #![forbid(unsafe_code)]
 
 mod error;
-mod exec;
 mod row;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use tessera_sql::{Engine, SqlStore};
+use sqlx::Postgres;
+use tessera_sql::SqlStore;
 use tessera_store::{StoreError, StoreResult};
 
-use crate::error::{map_err, map_migrate_err};
-pub use crate::exec::{PgPoolHandle, PgTransaction};
 pub use crate::row::Row;
+use crate::row::Statement;
 
-/// The migrations of this backend, embedded at compile time.
+/// The migrations of this engine, embedded at compile time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// How long a caller waits for a pooled connection (including opening a new
@@ -36,7 +34,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The Tessera store on PostgreSQL.
 pub type PostgresStore = SqlStore<PostgresEngine>;
 
-/// The PostgreSQL [`Engine`]: one pool.
+/// The PostgreSQL [`tessera_sql::Engine`]: one pool.
 ///
 /// The pool checks a connection before handing it out and replaces broken
 /// ones, so the store recovers by itself when the database comes back.
@@ -70,33 +68,10 @@ impl PostgresEngine {
     }
 }
 
-#[async_trait]
-impl Engine for PostgresEngine {
-    type Row = Row;
-    type Pool<'p> = PgPoolHandle<'p>;
-    type Tx = PgTransaction;
-
-    fn reader(&self) -> PgPoolHandle<'_> {
-        PgPoolHandle(&self.pool)
-    }
-
-    fn writer(&self) -> PgPoolHandle<'_> {
-        PgPoolHandle(&self.pool)
-    }
-
-    async fn begin(&self) -> StoreResult<PgTransaction> {
-        Ok(PgTransaction(self.pool.begin().await.map_err(map_err)?))
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(map_migrate_err)
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("select 1")
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
+tessera_sql::sqlx_engine! {
+    one pool: PostgresEngine, Postgres,
+    unavailable: crate::error::unavailable,
+    types: PgPoolHandle, PgTransaction,
+    insert_unless_duplicate: on_conflict,
+    lock: for_update,
 }

@@ -2,13 +2,11 @@
 //! millisecond precision), `jsonb` (lists too), `boolean` and `bytea`.
 
 use chrono::{DateTime, Timelike, Utc};
-use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::query::Query;
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{Column as _, Postgres, Row as _, TypeInfo as _};
 use tessera_sql::{column_error, Arg, SqlRow};
 use tessera_store::StoreResult;
-use uuid::Uuid;
 
 /// A time as stored: truncated to the millisecond, the precision every
 /// engine keeps, so that all return the same values.
@@ -18,42 +16,19 @@ fn ms(t: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(t)
 }
 
-/// A statement with its parameters bound in PostgreSQL's encoding.
-pub(crate) fn bind<'q>(sql: &'q str, args: &[Arg<'q>]) -> Query<'q, Postgres, PgArguments> {
-    let mut query = sqlx::query(sql);
-    for arg in args {
-        query = match *arg {
-            Arg::Id(v) => query.bind(v),
-            Arg::OptId(v) => query.bind(v),
-            Arg::Time(t) => query.bind(ms(t)),
-            Arg::OptTime(t) => query.bind(t.map(ms)),
-            Arg::Text(v) => query.bind(v),
-            Arg::OptText(v) => query.bind(v),
-            Arg::I32(v) => query.bind(v),
-            Arg::I64(v) => query.bind(v),
-            Arg::OptI64(v) => query.bind(v),
-            Arg::Bool(v) => query.bind(v),
-            Arg::OptBool(v) => query.bind(v),
-            Arg::Json(v) => query.bind(Json(v)),
-            Arg::OptJson(v) => query.bind(v.map(Json)),
-            Arg::List(items) => query.bind(Json(items)),
-            Arg::Bytes(v) => query.bind(v),
-        };
-    }
-    query
-}
+tessera_sql::numbered_statement!(Postgres, |query| {
+    Arg::Id(v) => query.bind(v),
+    Arg::OptId(v) => query.bind(v),
+    Arg::Time(t) => query.bind(ms(t)),
+    Arg::OptTime(t) => query.bind(t.map(ms)),
+    Arg::Json(v) => query.bind(Json(v)),
+    Arg::OptJson(v) => query.bind(v.map(Json)),
+    Arg::List(items) => query.bind(Json(items)),
+});
 
-/// A result row of PostgreSQL.
-pub struct Row(pub(crate) PgRow);
+tessera_sql::sqlx_row!(Row, Postgres, PgRow);
 
 impl Row {
-    fn get<'r, T>(&'r self, column: &str) -> StoreResult<T>
-    where
-        T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
-    {
-        self.0.try_get(column).map_err(|e| column_error(column, e))
-    }
-
     /// The column's type name (`INT4`, `INT8`, …).
     fn type_name(&self, column: &str) -> StoreResult<&str> {
         self.0
@@ -66,29 +41,15 @@ impl Row {
 }
 
 impl SqlRow for Row {
-    fn id(&self, column: &str) -> StoreResult<Uuid> {
-        self.get(column)
-    }
-
-    fn opt_id(&self, column: &str) -> StoreResult<Option<Uuid>> {
-        self.get(column)
-    }
-
-    fn time(&self, column: &str) -> StoreResult<DateTime<Utc>> {
-        self.get(column)
-    }
-
-    fn opt_time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        self.get(column)
-    }
-
-    fn text(&self, column: &str) -> StoreResult<String> {
-        self.get(column)
-    }
-
-    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
-        self.get(column)
-    }
+    tessera_sql::native_getters!(
+        native uuid and time;
+        text: String,
+        opt_text: Option<String>,
+        bool: bool,
+        bytes: Vec<u8>,
+        json: serde_json::Value,
+        opt_json: Option<serde_json::Value>,
+    );
 
     fn i64(&self, column: &str) -> StoreResult<i64> {
         self.opt_i64(column)?
@@ -104,23 +65,7 @@ impl SqlRow for Row {
         }
     }
 
-    fn bool(&self, column: &str) -> StoreResult<bool> {
-        self.get(column)
-    }
-
-    fn json(&self, column: &str) -> StoreResult<serde_json::Value> {
-        self.get(column)
-    }
-
-    fn opt_json(&self, column: &str) -> StoreResult<Option<serde_json::Value>> {
-        self.get(column)
-    }
-
     fn list(&self, column: &str) -> StoreResult<Vec<String>> {
         Ok(self.get::<Json<Vec<String>>>(column)?.0)
-    }
-
-    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
-        self.get(column)
     }
 }

@@ -193,20 +193,42 @@ pub trait SqlRow: Send + Sync + 'static {
     fn opt_i64(&self, column: &str) -> StoreResult<Option<i64>>;
     /// A boolean column (or a boolean expression such as `exists (…)`).
     fn bool(&self, column: &str) -> StoreResult<bool>;
-    /// A JSON column.
-    fn json(&self, column: &str) -> StoreResult<serde_json::Value>;
-    /// A nullable JSON column.
-    fn opt_json(&self, column: &str) -> StoreResult<Option<serde_json::Value>>;
-    /// A list of strings (stored as a JSON array).
-    fn list(&self, column: &str) -> StoreResult<Vec<String>>;
     /// A bytes column.
     fn bytes(&self, column: &str) -> StoreResult<Vec<u8>>;
+
+    /// A JSON column (by default: JSON text).
+    fn json(&self, column: &str) -> StoreResult<serde_json::Value> {
+        parse_json(column, &self.text(column)?)
+    }
+
+    /// A nullable JSON column (by default: JSON text).
+    fn opt_json(&self, column: &str) -> StoreResult<Option<serde_json::Value>> {
+        self.opt_text(column)?
+            .map(|text| parse_json(column, &text))
+            .transpose()
+    }
+
+    /// A list of strings, stored as a JSON array (by default: its text).
+    fn list(&self, column: &str) -> StoreResult<Vec<String>> {
+        parse_json(column, &self.text(column)?)
+    }
 
     /// An `integer` column that holds an `i32` in the model.
     fn i32(&self, column: &str) -> StoreResult<i32> {
         let value = self.i64(column)?;
         i32::try_from(value).map_err(|_| column_error(column, format!("{value} does not fit in 32 bits")))
     }
+}
+
+/// `value` as JSON text: how engines without a JSON type store JSON and
+/// lists.
+pub fn json_text(value: &(impl serde::Serialize + ?Sized)) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Other(format!("encode json: {e}")))
+}
+
+/// JSON text of `column`, parsed.
+fn parse_json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| column_error(column, e))
 }
 
 /// The error of a column that cannot be read as the model needs it.

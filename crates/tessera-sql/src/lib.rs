@@ -22,6 +22,7 @@ mod revocation;
 mod role_assignment;
 mod session;
 mod signing_key;
+pub mod sqlx_engine;
 mod tenant;
 mod user;
 mod user_admin;
@@ -29,7 +30,7 @@ mod user_admin;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use engine::{column_error, Arg, Engine, Exec, SqlRow, Transaction};
+pub use engine::{column_error, json_text, Arg, Engine, Exec, SqlRow, Transaction};
 
 /// The store on engine `E`.
 #[derive(Debug, Clone)]

@@ -1,28 +1,16 @@
-//! The one place where SQLite driver errors become [`StoreError`]s.
+//! Which SQLite errors mean "the database cannot serve us right now".
 
-use tessera_store::{Conflict, StoreError};
+use sqlx::error::DatabaseError;
 
 /// `SQLITE_BUSY`: another connection holds the lock past `busy_timeout`.
 const SQLITE_BUSY: i32 = 5;
 /// `SQLITE_LOCKED`: a conflict inside one connection or shared cache.
 const SQLITE_LOCKED: i32 = 6;
 
-/// Maps a driver error: no row → `NotFound`, unique violation →
-/// `Conflict(Unique)` (callers that know the field rename it), lock
-/// contention and pool or I/O failures → `Unavailable`, the rest → `Other`.
-pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(Conflict::Unique),
-        sqlx::Error::Database(db) if is_busy(db.code().as_deref()) => {
-            StoreError::Unavailable(err.to_string())
-        }
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.to_string()),
-        _ => StoreError::Other(err.to_string()),
-    }
+/// Lock contention (BUSY, LOCKED and their extended codes) past the busy
+/// timeout: worth retrying.
+pub(crate) fn unavailable(err: &dyn DatabaseError) -> bool {
+    is_busy(err.code().as_deref())
 }
 
 /// Whether an (extended) SQLite result code is a BUSY or LOCKED variant.
@@ -30,14 +18,6 @@ fn is_busy(code: Option<&str>) -> bool {
     code.and_then(|c| c.parse::<i32>().ok())
         .map(|c| c & 0xff)
         .is_some_and(|primary| primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
-}
-
-/// Maps a migration failure; database errors go through [`map_err`].
-pub(crate) fn map_migrate_err(err: sqlx::migrate::MigrateError) -> StoreError {
-    match err {
-        sqlx::migrate::MigrateError::Execute(e) => map_err(e),
-        other => StoreError::Other(format!("migration failed: {other}")),
-    }
 }
 
 #[cfg(test)]

@@ -10,25 +10,23 @@
 #![forbid(unsafe_code)]
 
 mod error;
-mod exec;
 mod row;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use tessera_sql::{Engine, SqlStore};
+use sqlx::Sqlite;
+use tessera_sql::SqlStore;
 use tessera_store::{Conflict, RefreshToken, StoreError, StoreResult};
 use uuid::Uuid;
 
-use crate::error::{map_err, map_migrate_err};
-pub use crate::exec::{SqlitePoolHandle, SqliteTransaction};
 pub use crate::row::Row;
+use crate::row::Statement;
 
 /// The migrations of this engine, embedded at compile time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -47,7 +45,7 @@ const READ_CONNECTIONS: u32 = 4;
 /// The Tessera store on SQLite.
 pub type SqliteStore = SqlStore<SqliteEngine>;
 
-/// The SQLite [`Engine`]: a pool of readers and a single writer.
+/// The SQLite [`tessera_sql::Engine`]: a pool of readers and a single writer.
 #[derive(Debug, Clone)]
 pub struct SqliteEngine {
     /// Serves queries that only read.
@@ -116,88 +114,72 @@ impl SqliteEngine {
     }
 }
 
-#[async_trait]
-impl Engine for SqliteEngine {
-    type Row = Row;
-    type Pool<'p> = SqlitePoolHandle<'p>;
-    type Tx = SqliteTransaction;
-
-    fn reader(&self) -> SqlitePoolHandle<'_> {
-        SqlitePoolHandle(&self.reader)
-    }
-
-    fn writer(&self) -> SqlitePoolHandle<'_> {
-        SqlitePoolHandle(&self.writer)
-    }
-
-    async fn begin(&self) -> StoreResult<SqliteTransaction> {
-        let tx = self.writer.begin_with("begin immediate").await.map_err(map_err)?;
-        Ok(SqliteTransaction(tx))
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.writer).await.map_err(map_migrate_err)
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("select 1")
-            .execute(&self.reader)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn rotate_refresh_token(
-        &self,
-        tenant_id: Uuid,
-        old_hash: &str,
-        next: &RefreshToken,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        // Two round trips to the writer thread instead of five: every hop to
-        // that thread costs a wake-up, and the single writer bounds refresh
-        // throughput. The first carries `begin immediate` and the three
-        // statements; spending is the guard (of concurrent rotations only
-        // one finds `used_at is null`) and each later statement runs only
-        // if the one before it changed exactly one row (`changes()`), so the
-        // last one returns a row exactly when all three happened. The second
-        // commits or rolls back. This bypasses sqlx's `Transaction`, so every
-        // exit below ends the transaction itself.
-        let mut conn = self.writer.acquire().await.map_err(map_err)?;
-        let spent = sqlx::query(
-            "begin immediate; \
-             update refresh_token set used_at = $3 \
-             where token_hash = $1 and tenant_id = $2 and session_id = $4 and used_at is null; \
-             insert into refresh_token (token_hash, tenant_id, session_id, parent_hash, created_at, \
-                expires_at, used_at) \
-             select $5, $2, $4, $6, $7, $8, null where changes() = 1; \
-             update session set last_used_at = $3 \
-             where tenant_id = $2 and session_id = $4 and changes() = 1 returning 1 as rotated;",
-        )
-        .bind(old_hash)
-        .bind(tenant_id.hyphenated().to_string())
-        .bind(now.timestamp_millis())
-        .bind(next.session_id.hyphenated().to_string())
-        .bind(&next.token_hash)
-        .bind(&next.parent_hash)
-        .bind(next.created_at.timestamp_millis())
-        .bind(next.expires_at.timestamp_millis())
-        .fetch_all(&mut *conn)
-        .await;
-        let rotated = match spent {
-            Ok(rows) => !rows.is_empty(),
-            Err(err) => {
-                // Harmless when `begin` itself failed and no transaction is open.
+tessera_sql::sqlx_engine! {
+    engine: SqliteEngine,
+    database: Sqlite,
+    unavailable: crate::error::unavailable,
+    pool_handle: SqlitePoolHandle,
+    transaction: SqliteTransaction,
+    insert_unless_duplicate: on_conflict,
+    lock: none,
+    reader: |engine| &engine.reader,
+    writer: |engine| &engine.writer,
+    begin: |engine| engine.writer.begin_with("begin immediate"),
+    migrate: |engine| MIGRATOR.run(&engine.writer).await.map_err(map_migrate_err),
+    extra {
+        async fn rotate_refresh_token(
+            &self,
+            tenant_id: Uuid,
+            old_hash: &str,
+            next: &RefreshToken,
+            now: DateTime<Utc>,
+        ) -> StoreResult<bool> {
+            // Two round trips to the writer thread instead of five: every hop to
+            // that thread costs a wake-up, and the single writer bounds refresh
+            // throughput. The first carries `begin immediate` and the three
+            // statements; spending is the guard (of concurrent rotations only
+            // one finds `used_at is null`) and each later statement runs only
+            // if the one before it changed exactly one row (`changes()`), so the
+            // last one returns a row exactly when all three happened. The second
+            // commits or rolls back. This bypasses sqlx's `Transaction`, so every
+            // exit below ends the transaction itself.
+            let mut conn = self.writer.acquire().await.map_err(map_err)?;
+            let spent = sqlx::query(
+                "begin immediate; \
+                 update refresh_token set used_at = $3 \
+                 where token_hash = $1 and tenant_id = $2 and session_id = $4 and used_at is null; \
+                 insert into refresh_token (token_hash, tenant_id, session_id, parent_hash, created_at, \
+                    expires_at, used_at) \
+                 select $5, $2, $4, $6, $7, $8, null where changes() = 1; \
+                 update session set last_used_at = $3 \
+                 where tenant_id = $2 and session_id = $4 and changes() = 1 returning 1 as rotated;",
+            )
+            .bind(old_hash)
+            .bind(tenant_id.hyphenated().to_string())
+            .bind(now.timestamp_millis())
+            .bind(next.session_id.hyphenated().to_string())
+            .bind(&next.token_hash)
+            .bind(&next.parent_hash)
+            .bind(next.created_at.timestamp_millis())
+            .bind(next.expires_at.timestamp_millis())
+            .fetch_all(&mut *conn)
+            .await;
+            let rotated = match spent {
+                Ok(rows) => !rows.is_empty(),
+                Err(err) => {
+                    // Harmless when `begin` itself failed and no transaction is open.
+                    let _ = sqlx::query("rollback").execute(&mut *conn).await;
+                    return Err(map_err(err).on(Conflict::TokenHash));
+                }
+            };
+            let end = if rotated { "commit" } else { "rollback" };
+            if let Err(err) = sqlx::query(end).execute(&mut *conn).await {
                 let _ = sqlx::query("rollback").execute(&mut *conn).await;
-                return Err(map_err(err).on(Conflict::TokenHash));
+                return Err(map_err(err));
             }
-        };
-        let end = if rotated { "commit" } else { "rollback" };
-        if let Err(err) = sqlx::query(end).execute(&mut *conn).await {
-            let _ = sqlx::query("rollback").execute(&mut *conn).await;
-            return Err(map_err(err));
+            Ok(rotated)
         }
-        Ok(rotated)
+
     }
 }
 
