@@ -51,7 +51,9 @@ impl TenantKeys {
         let mut signing = HashMap::new();
         let mut by_kid = HashMap::new();
         let mut published = Vec::new();
-        let mut fresh_until = now + ttl;
+        // A TTL beyond the calendar (configuration) means "until the last
+        // representable instant", not a panic.
+        let mut fresh_until = now.checked_add_signed(ttl).unwrap_or(DateTime::<Utc>::MAX_UTC);
         for (entry, status) in entries.iter().zip(statuses) {
             for boundary in [Some(entry.activates_at), entry.not_after].into_iter().flatten() {
                 if boundary > now && boundary < fresh_until {

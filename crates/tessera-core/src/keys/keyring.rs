@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::cache::{Entry, TenantKeys};
 use super::material::generate_pkcs8;
-use super::schedule::{statuses, KeyInfo, Schedule};
+use super::schedule::{rotation_times, seconds, statuses, KeyInfo, Schedule};
 use super::{KeyEncryptor, LoadedKey, SigningAlg};
 use crate::error::{AuthError, AuthResult};
 
@@ -50,7 +50,7 @@ impl KeyRing {
             store,
             encryptor,
             default_alg,
-            cache_ttl: Duration::seconds(i64::try_from(cache_ttl_secs).unwrap_or(i64::MAX / 1000)),
+            cache_ttl: seconds(cache_ttl_secs),
             tenants: RwLock::new(HashMap::new()),
             reload: Mutex::new(()),
             create: Mutex::new(()),
@@ -180,6 +180,10 @@ impl KeyRing {
     /// lifetime of a token they may have signed plus leeway (see
     /// [`retention_secs`](super::retention_secs)). Both writes are
     /// one transaction. Other nodes see the new key within the cache TTL.
+    ///
+    /// An `activation_delay_secs` above
+    /// [`MAX_ACTIVATION_DELAY_SECS`](super::MAX_ACTIVATION_DELAY_SECS) is
+    /// refused with [`AuthError::Validation`], before any key is generated.
     pub async fn rotate(
         &self,
         tenant_id: Uuid,
@@ -188,8 +192,8 @@ impl KeyRing {
         retain_secs: u64,
         now: DateTime<Utc>,
     ) -> AuthResult<SigningKey> {
-        let secs = |value: u64| Duration::seconds(i64::try_from(value).unwrap_or(i64::MAX / 1000));
-        let activates_at = now + secs(activation_delay_secs);
+        let (activates_at, not_after) =
+            rotation_times(now, activation_delay_secs, self.cache_ttl, retain_secs)?;
         let state = if activation_delay_secs == 0 {
             KeyState::Active
         } else {
@@ -198,9 +202,6 @@ impl KeyRing {
         let key = self
             .new_signing_key(tenant_id, alg, state, now, activates_at)
             .await?;
-        // Nodes that have not re-read the keys yet keep signing with the old
-        // key for up to one cache TTL after the activation.
-        let not_after = activates_at + self.cache_ttl + secs(retain_secs);
         self.store.rotate_signing_key(&key, not_after).await?;
         tracing::info!(kid = %key.kid, alg = %key.alg, %activates_at, retired_not_after = %not_after,
             "rotated signing key");
@@ -316,5 +317,57 @@ impl KeyRing {
     /// pending, active and not yet expired retired keys.
     pub async fn jwks(&self, tenant_id: Uuid, now: DateTime<Utc>) -> AuthResult<Arc<serde_json::Value>> {
         Ok(self.tenant(tenant_id, now).await?.jwks.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use tessera_store::prelude::*;
+
+    use super::super::MAX_ACTIVATION_DELAY_SECS;
+    use super::*;
+    use crate::clock::{Clock as _, ManualClock};
+
+    async fn key_ring() -> (KeyRing, Uuid, DateTime<Utc>) {
+        let store = tessera_sqlite::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let now = ManualClock::starting_now().now();
+        let tenant = store
+            .ensure_tenant(tessera_store::DEFAULT_TENANT_SLUG, "Default", now)
+            .await
+            .unwrap();
+        let store: Arc<dyn Store> = Arc::new(store);
+        let keys = KeyRing::new(store, KeyEncryptor::new(&[1; 32]).unwrap(), SigningAlg::ES256, 60);
+        (keys, tenant.tenant_id, now)
+    }
+
+    #[tokio::test]
+    async fn rotate_refuses_a_huge_activation_delay_without_panicking() {
+        let (keys, tenant_id, now) = key_ring().await;
+        let result = keys
+            .rotate(tenant_id, SigningAlg::ES256, i64::MAX as u64, 3600, now)
+            .await;
+        match result {
+            Err(AuthError::Validation(violations)) => {
+                assert_eq!(violations[0].field, "activation_delay_secs");
+                assert_eq!(violations[0].rule, "out_of_range");
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert!(
+            keys.list(tenant_id, now).await.unwrap().is_empty(),
+            "nothing stored"
+        );
+    }
+
+    #[tokio::test]
+    async fn rotate_accepts_the_longest_activation_delay() {
+        let (keys, tenant_id, now) = key_ring().await;
+        let key = keys
+            .rotate(tenant_id, SigningAlg::ES256, MAX_ACTIVATION_DELAY_SECS, 3600, now)
+            .await
+            .unwrap();
+        assert_eq!(key.activates_at, now + Duration::days(30));
     }
 }

@@ -17,4 +17,4 @@ pub use alg::SigningAlg;
 pub use encryption::KeyEncryptor;
 pub use keyring::KeyRing;
 pub use material::LoadedKey;
-pub use schedule::{retention_secs, KeyInfo, KeyStatus};
+pub use schedule::{retention_secs, KeyInfo, KeyStatus, MAX_ACTIVATION_DELAY_SECS};

@@ -3,10 +3,18 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::error::{AuthError, AuthResult, FieldViolation};
 use crate::settings::TokenSettings;
+
+/// The longest delay a rotation may put between publishing a key and its
+/// first signature: 30 days. Verifiers re-read JWKS within minutes, so a
+/// longer delay buys nothing, and an unbounded one leaves the calendar
+/// (chrono cannot represent it; MariaDB stores `0000-00-00`, which breaks
+/// JWKS and logins afterwards).
+pub const MAX_ACTIVATION_DELAY_SECS: u64 = 30 * 24 * 3600;
 
 /// Where a key stands at a given instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,6 +110,48 @@ pub struct KeyInfo {
     pub not_after: Option<DateTime<Utc>>,
 }
 
+/// A duration of `secs` seconds, saturating at the longest duration chrono
+/// represents (configured TTLs are `u64` and may exceed it).
+pub(super) fn seconds(secs: u64) -> Duration {
+    i64::try_from(secs)
+        .ok()
+        .and_then(Duration::try_seconds)
+        .unwrap_or(Duration::MAX)
+}
+
+/// When a key rotated at `now` starts signing, and when the keys it
+/// replaces leave JWKS: its activation plus `cache_ttl` (nodes that have not
+/// re-read the keys yet keep signing with the old key that long) plus
+/// `retain_secs`.
+///
+/// The activation delay is operator input: above
+/// [`MAX_ACTIVATION_DELAY_SECS`] it is a validation error. The arithmetic is
+/// checked, so no input panics; a retention beyond the calendar (only
+/// reachable by configuration) is an internal error.
+pub(super) fn rotation_times(
+    now: DateTime<Utc>,
+    activation_delay_secs: u64,
+    cache_ttl: Duration,
+    retain_secs: u64,
+) -> AuthResult<(DateTime<Utc>, DateTime<Utc>)> {
+    if activation_delay_secs > MAX_ACTIVATION_DELAY_SECS {
+        return Err(AuthError::Validation(vec![FieldViolation {
+            field: "activation_delay_secs",
+            rule: "out_of_range",
+            message: format!("between 0 and {MAX_ACTIVATION_DELAY_SECS} seconds"),
+        }]));
+    }
+    let beyond = |what: &str| AuthError::Internal(format!("signing key {what} is beyond the calendar"));
+    let activates_at = now
+        .checked_add_signed(seconds(activation_delay_secs))
+        .ok_or_else(|| beyond("activation"))?;
+    let not_after = activates_at
+        .checked_add_signed(cache_ttl)
+        .and_then(|at| at.checked_add_signed(seconds(retain_secs)))
+        .ok_or_else(|| beyond("retention (check the token TTLs and keys.cache_ttl_secs)"))?;
+    Ok((activates_at, not_after))
+}
+
 /// How long keys replaced by a rotation stay published after the new key
 /// activates: the longest lifetime of any token they may have signed, plus
 /// the verification leeway. `client_ttls` are per-client access-token
@@ -121,8 +171,7 @@ pub fn retention_secs(tokens: &TokenSettings, client_ttls: impl IntoIterator<Ite
 
 #[cfg(test)]
 mod tests {
-    use chrono::Duration;
-
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     #[test]
@@ -146,5 +195,50 @@ mod tests {
         assert_eq!(at(0), [Active, Pending, Active]);
         assert_eq!(at(10), [Retired, Active, Active]);
         assert_eq!(at(100), [Retired, Active, Active]);
+    }
+
+    fn at() -> DateTime<Utc> {
+        use crate::clock::Clock as _;
+        crate::clock::ManualClock::starting_now().now()
+    }
+
+    #[test]
+    fn activation_delay_above_the_bound_is_a_validation_error_not_a_panic() {
+        // i64::MAX is what schemathesis sent; 253e9 s stayed within chrono
+        // but stored `0000-00-00` on MariaDB.
+        for delay in [
+            MAX_ACTIVATION_DELAY_SECS + 1,
+            253_000_000_000,
+            i64::MAX as u64,
+            u64::MAX,
+        ] {
+            match rotation_times(at(), delay, Duration::seconds(60), 3600) {
+                Err(AuthError::Validation(violations)) => {
+                    assert_eq!(violations.len(), 1);
+                    assert_eq!(violations[0].field, "activation_delay_secs");
+                    assert_eq!(violations[0].rule, "out_of_range");
+                }
+                other => panic!("{delay}: expected a validation error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn activation_delay_at_the_bound_is_accepted() {
+        let now = at();
+        let (activates_at, not_after) =
+            rotation_times(now, MAX_ACTIVATION_DELAY_SECS, Duration::seconds(60), 3600).unwrap();
+        assert_eq!(activates_at, now + Duration::days(30));
+        assert_eq!(not_after, activates_at + Duration::seconds(60 + 3600));
+    }
+
+    #[test]
+    fn retention_beyond_the_calendar_is_an_error_not_a_panic() {
+        let now = at();
+        assert!(matches!(
+            rotation_times(now, 0, Duration::MAX, u64::MAX),
+            Err(AuthError::Internal(_))
+        ));
+        assert_eq!(seconds(u64::MAX), Duration::MAX);
     }
 }
