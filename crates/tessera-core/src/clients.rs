@@ -46,7 +46,7 @@ use crate::keys::SigningAlg;
 mod assertion;
 mod validate;
 use crate::tokens::{new_opaque_token, token_hash};
-use assertion::{unverified_issuer, verify_with_jwks, AssertionError};
+use assertion::{unverified_issuer, verify_with_jwks, AssertionClaims, AssertionError};
 use validate::validate;
 
 /// How long a client read from the store is trusted, seconds.
@@ -397,6 +397,8 @@ impl ClientService {
         }
     }
 
+    /// [`ClientService::authenticate_assertion`], keeping the reason of a
+    /// refusal for the debug log.
     async fn check_assertion(
         &self,
         client_id: Option<&str>,
@@ -426,7 +428,36 @@ impl ClientService {
             return Err(Refused("client does not use private_key_jwt"));
         }
         let claims = verify_with_jwks(&client, &header, assertion)?;
+        let leeway = i64::try_from(self.settings.leeway_secs).unwrap_or(0);
+        self.check_assertion_claims(&claims, &client, client_id, endpoint, leeway)?;
+        // Remembered for as long as the assertion is accepted (RFC 7523
+        // §3 item 7): its expiry plus the leeway.
+        let remember_until = DateTime::from_timestamp(claims.exp.saturating_add(leeway), 0)
+            .ok_or(Refused("exp out of range"))?;
+        let first_use = self
+            .store
+            .record_client_assertion(self.tenant_id, client.client_id, &claims.jti, remember_until)
+            .await
+            .map_err(|err| AssertionError::Store(err.into()))?;
+        if !first_use {
+            return Err(Refused("replayed jti"));
+        }
+        Ok(client)
+    }
 
+    /// The claims of a verified assertion (RFC 7523 §3): `iss` and `sub`
+    /// name the client (and so does the form's `client_id`, if sent), `aud`
+    /// names this server, the lifetime is short and current, and `jti` is
+    /// usable. `leeway` applies to every time check.
+    fn check_assertion_claims(
+        &self,
+        claims: &AssertionClaims,
+        client: &Client,
+        client_id: Option<&str>,
+        endpoint: ClientAuthEndpoint,
+        leeway: i64,
+    ) -> Result<(), AssertionError> {
+        use AssertionError::Refused;
         let id = client.client_id.to_string();
         if claims.iss != id || claims.sub != id || client_id.is_some_and(|sent| sent != id) {
             return Err(Refused("iss, sub and client_id must all be the client id"));
@@ -441,7 +472,6 @@ impl ClientService {
             return Err(Refused("audience"));
         }
         let now = self.clock.now().timestamp();
-        let leeway = i64::try_from(self.settings.leeway_secs).unwrap_or(0);
         if claims.exp.saturating_add(leeway) <= now {
             return Err(Refused("expired"));
         }
@@ -465,19 +495,7 @@ impl ClientService {
         if claims.jti.is_empty() || claims.jti.chars().count() > MAX_JTI_CHARS {
             return Err(Refused("jti"));
         }
-        // Remembered for as long as the assertion is accepted (RFC 7523
-        // §3 item 7): its expiry plus the leeway.
-        let remember_until = DateTime::from_timestamp(claims.exp.saturating_add(leeway), 0)
-            .ok_or(Refused("exp out of range"))?;
-        let first_use = self
-            .store
-            .record_client_assertion(self.tenant_id, client.client_id, &claims.jti, remember_until)
-            .await
-            .map_err(|err| AssertionError::Store(err.into()))?;
-        if !first_use {
-            return Err(Refused("replayed jti"));
-        }
-        Ok(client)
+        Ok(())
     }
 
     /// Identifies a public client (RFC 6749 §2.1: it cannot authenticate,

@@ -5,14 +5,14 @@
 //! `--json` as JSON. A running server reads clients from the same database
 //! on every use, so what this changes takes effect at once.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
-use tessera_core::{AuthError, NewClient};
+use tessera_core::{AuthError, ClientService, NewClient};
 use tessera_store::{Client, ClientType, GrantType, TokenEndpointAuthMethod, DEFAULT_TENANT_SLUG};
 use uuid::Uuid;
 
@@ -201,54 +201,7 @@ async fn execute(config: &Config, command: ClientsCommand) -> Result<String, Fai
     let services = crate::App::builder(config).services(DEFAULT_TENANT_SLUG).await?;
     let clients = services.clients;
     match command {
-        ClientsCommand::Create(args) => {
-            let json = args.json;
-            let jwks = match &args.jwks {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .with_context(|| format!("cannot read {}", path.display()))?;
-                    Some(
-                        serde_json::from_str(&text)
-                            .map_err(|e| Failure::Usage(format!("{} is not JSON: {e}", path.display())))?,
-                    )
-                }
-                None => None,
-            };
-            let registered = clients
-                .create(NewClient {
-                    name: args.name,
-                    client_type: args.client_type,
-                    redirect_uris: args.redirect_uris,
-                    grant_types: args.grant_types,
-                    scopes: args.scopes,
-                    token_endpoint_auth_method: args.auth_method,
-                    jwks,
-                    first_party: args.first_party,
-                    access_token_ttl_secs: args.access_token_ttl_secs,
-                    refresh_idle_ttl_secs: args.refresh_idle_ttl_secs,
-                    post_logout_redirect_uris: args.post_logout_redirect_uris,
-                    id_token_signed_response_alg: args.id_token_alg,
-                    token_permissions: Some(!args.no_token_permissions),
-                })
-                .await?;
-            let client_id = registered.client.client_id;
-            let secret = registered.secret.as_ref().map(|s| s.expose());
-            Ok(if json {
-                let mut out = json!({ "client_id": client_id });
-                if let Some(secret) = secret {
-                    out["client_secret"] = json!(secret);
-                }
-                format!("{out}\n")
-            } else {
-                let mut out = format!("client_id:     {client_id}\n");
-                if let Some(secret) = secret {
-                    out.push_str(&format!(
-                        "client_secret: {secret}\nStore the secret now: it is not shown again.\n"
-                    ));
-                }
-                out
-            })
-        }
+        ClientsCommand::Create(args) => create(&clients, *args).await,
         ClientsCommand::List { json } => {
             let list = clients.list().await?;
             if json {
@@ -259,30 +212,86 @@ async fn execute(config: &Config, command: ClientsCommand) -> Result<String, Fai
                 Ok(table(&list))
             }
         }
-        ClientsCommand::RotateSecret { client_id, json } => {
-            let secret = clients
-                .rotate_secret(client_id)
-                .await
-                .map_err(naming(client_id))?;
-            Ok(if json {
-                format!(
-                    "{}\n",
-                    json!({ "client_id": client_id, "client_secret": secret.expose() })
-                )
-            } else {
-                format!(
-                    "client_id:     {client_id}\nclient_secret: {}\n\
-                     Store the secret now: it is not shown again. The previous secret \
-                     stays valid until the next rotation.\n",
-                    secret.expose()
-                )
-            })
-        }
+        ClientsCommand::RotateSecret { client_id, json } => rotate_secret(&clients, client_id, json).await,
         ClientsCommand::Delete { client_id } => {
             clients.delete(client_id).await.map_err(naming(client_id))?;
             Ok(format!("deleted client {client_id}\n"))
         }
     }
+}
+
+/// `tessera clients create`: registers the client and prints its id and
+/// secret (if it has one).
+async fn create(clients: &ClientService, args: CreateArgs) -> Result<String, Failure> {
+    let json = args.json;
+    let jwks = read_jwks(args.jwks.as_deref())?;
+    let registered = clients
+        .create(NewClient {
+            name: args.name,
+            client_type: args.client_type,
+            redirect_uris: args.redirect_uris,
+            grant_types: args.grant_types,
+            scopes: args.scopes,
+            token_endpoint_auth_method: args.auth_method,
+            jwks,
+            first_party: args.first_party,
+            access_token_ttl_secs: args.access_token_ttl_secs,
+            refresh_idle_ttl_secs: args.refresh_idle_ttl_secs,
+            post_logout_redirect_uris: args.post_logout_redirect_uris,
+            id_token_signed_response_alg: args.id_token_alg,
+            token_permissions: Some(!args.no_token_permissions),
+        })
+        .await?;
+    let client_id = registered.client.client_id;
+    let secret = registered.secret.as_ref().map(|s| s.expose());
+    Ok(if json {
+        let mut out = json!({ "client_id": client_id });
+        if let Some(secret) = secret {
+            out["client_secret"] = json!(secret);
+        }
+        format!("{out}\n")
+    } else {
+        let mut out = format!("client_id:     {client_id}\n");
+        if let Some(secret) = secret {
+            out.push_str(&format!(
+                "client_secret: {secret}\nStore the secret now: it is not shown again.\n"
+            ));
+        }
+        out
+    })
+}
+
+/// The JWK Set in the `--jwks` file, if one is given; a file that is not
+/// JSON is refused input.
+fn read_jwks(path: Option<&Path>) -> Result<Option<serde_json::Value>, Failure> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let jwks = serde_json::from_str(&text)
+        .map_err(|e| Failure::Usage(format!("{} is not JSON: {e}", path.display())))?;
+    Ok(Some(jwks))
+}
+
+/// `tessera clients rotate-secret`: issues and prints a new secret.
+async fn rotate_secret(clients: &ClientService, client_id: Uuid, json: bool) -> Result<String, Failure> {
+    let secret = clients
+        .rotate_secret(client_id)
+        .await
+        .map_err(naming(client_id))?;
+    Ok(if json {
+        format!(
+            "{}\n",
+            json!({ "client_id": client_id, "client_secret": secret.expose() })
+        )
+    } else {
+        format!(
+            "client_id:     {client_id}\nclient_secret: {}\n\
+             Store the secret now: it is not shown again. The previous secret \
+             stays valid until the next rotation.\n",
+            secret.expose()
+        )
+    })
 }
 
 /// The human listing: one line per client, aligned columns.

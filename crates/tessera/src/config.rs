@@ -170,8 +170,27 @@ impl Config {
         self.issuer = self.issuer.trim_end_matches('/').to_string();
     }
 
+    /// Checks the settings that serde cannot, in a fixed order: the first
+    /// problem is reported, naming its key.
     fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
+        self.validate_addresses()?;
+        self.validate_secrets()?;
+        self.validate_passwords()?;
+        self.validate_lifetimes()?;
+        if let Some((key, why)) = self.theme.problem() {
+            return bad(key, why);
+        }
+        if self.keys.cache_ttl_secs == 0 {
+            return bad("keys.cache_ttl_secs", "must be at least 1".into());
+        }
+        if self.max_body_bytes < 1024 {
+            return bad("max_body_bytes", "must be at least 1024".into());
+        }
+        Ok(())
+    }
+
+    /// `listen`, `issuer` and `database_url`.
+    fn validate_addresses(&self) -> Result<(), ConfigError> {
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad(
                 "listen",
@@ -199,6 +218,12 @@ impl Config {
                 "must start with sqlite:, postgres://, postgresql://, mysql:// or mariadb://".into(),
             );
         }
+        Ok(())
+    }
+
+    /// The master key and the bootstrap admin: each secret given one way,
+    /// and the admin's email and password together.
+    fn validate_secrets(&self) -> Result<(), ConfigError> {
         if self.master_key.is_some() && self.master_key_file.is_some() {
             return bad("master_key", "set master_key or master_key_file, not both".into());
         }
@@ -216,6 +241,11 @@ impl Config {
                 "set it together with bootstrap_admin_password (or _file), or neither".into(),
             );
         }
+        Ok(())
+    }
+
+    /// `password_policy` and `password_hash`.
+    fn validate_passwords(&self) -> Result<(), ConfigError> {
         let policy = &self.password_policy;
         if policy.min_length == 0 || policy.min_length > policy.max_length {
             return bad(
@@ -233,6 +263,11 @@ impl Config {
                 "memory_kib ≥ 8×parallelism, iterations ≥ 1 and parallelism ≥ 1 are required".into(),
             );
         }
+        Ok(())
+    }
+
+    /// The token and session lifetimes (`tokens.*`).
+    fn validate_lifetimes(&self) -> Result<(), ConfigError> {
         let tokens = &self.tokens;
         if tokens.access_token_ttl_secs == 0
             || tokens.refresh_idle_ttl_secs == 0
@@ -248,15 +283,6 @@ impl Config {
         }
         if tokens.browser_session_ttl_secs == 0 {
             return bad("tokens.browser_session_ttl_secs", "must be positive".into());
-        }
-        if let Some((key, why)) = self.theme.problem() {
-            return bad(key, why);
-        }
-        if self.keys.cache_ttl_secs == 0 {
-            return bad("keys.cache_ttl_secs", "must be at least 1".into());
-        }
-        if self.max_body_bytes < 1024 {
-            return bad("max_body_bytes", "must be at least 1024".into());
         }
         Ok(())
     }
@@ -428,6 +454,11 @@ fn string_or_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Stri
             .collect(),
         Either::Many(v) => v,
     })
+}
+
+/// A validation failure naming the key at fault.
+fn bad(key: &str, why: String) -> Result<(), ConfigError> {
+    Err(ConfigError(format!("{key}: {why}")))
 }
 
 #[cfg(test)]

@@ -9,193 +9,33 @@ use super::*;
 
 /// Checks every rule; the client (without a secret) or every violation.
 pub(super) fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) -> AuthResult<Client> {
-    let mut errors = Vec::new();
-    let mut violation = |field: &'static str, rule: &'static str, message: String| {
-        errors.push(FieldViolation { field, rule, message });
-    };
-
-    let name = input.name.trim().to_owned();
-    if name.is_empty() {
-        violation("name", "required", "a client needs a name".into());
-    } else if name.chars().count() > MAX_CLIENT_NAME_CHARS {
-        violation(
-            "name",
-            "too_long",
-            format!("at most {MAX_CLIENT_NAME_CHARS} characters"),
-        );
-    } else if name.chars().any(char::is_control) {
-        violation("name", "invalid", "control characters are not allowed".into());
-    }
-
-    let client_type = ClientType::parse(input.client_type.trim());
-    if client_type.is_none() {
-        violation(
-            "client_type",
-            "unknown_value",
-            format!("{:?} is not confidential or public", input.client_type),
-        );
-    }
-
-    let mut grant_types = Vec::new();
-    for name in &input.grant_types {
-        match GrantType::parse(name.trim()) {
-            Some(g) if !grant_types.contains(&g) => grant_types.push(g),
-            Some(_) => {}
-            None => violation(
-                "grant_types",
-                "unknown_value",
-                format!(
-                    "unknown grant type {name:?} (known: {})",
-                    GrantType::ALL.map(GrantType::as_str).join(", ")
-                ),
-            ),
-        }
-    }
-    if input.grant_types.is_empty() {
-        violation("grant_types", "required", "at least one grant type".into());
-    }
-    if client_type == Some(ClientType::Public) && grant_types.contains(&GrantType::ClientCredentials) {
-        // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
-        violation(
-            "grant_types",
-            "not_allowed_for_public_client",
-            "client_credentials needs a confidential client".into(),
-        );
-    }
-    let has_code = grant_types.contains(&GrantType::AuthorizationCode);
-    if grant_types.contains(&GrantType::RefreshToken) && !has_code {
-        // RFC 6749 §4.4.3: client credentials do not get refresh tokens.
-        violation(
-            "grant_types",
-            "requires_authorization_code",
-            "refresh_token is only issued with authorization_code".into(),
-        );
-    }
-
-    let mut redirect_uris: Vec<String> = Vec::new();
-    for uri in &input.redirect_uris {
-        match check_redirect_uri(uri) {
-            Ok(()) if !redirect_uris.contains(uri) => redirect_uris.push(uri.clone()),
-            Ok(()) => {}
-            Err((rule, message)) => violation("redirect_uris", rule, message),
-        }
-    }
-    let mut post_logout_redirect_uris: Vec<String> = Vec::new();
-    for uri in &input.post_logout_redirect_uris {
-        match check_redirect_uri(uri) {
-            Ok(()) if !post_logout_redirect_uris.contains(uri) => post_logout_redirect_uris.push(uri.clone()),
-            Ok(()) => {}
-            Err((rule, message)) => violation("post_logout_redirect_uris", rule, message),
-        }
-    }
-    let id_token_signed_response_alg = match input.id_token_signed_response_alg.as_deref().map(str::trim) {
-        None => None,
-        Some(name) => match SigningAlg::parse(name) {
-            Some(alg) => Some(alg.as_str().to_string()),
-            None => {
-                violation(
-                    "id_token_signed_response_alg",
-                    "unknown_value",
-                    format!("unknown algorithm {name:?} (known: RS256, ES256, EdDSA)"),
-                );
-                None
-            }
-        },
-    };
-    if has_code && input.redirect_uris.is_empty() {
-        violation(
+    // Each check pushes its violations in the order the fields are listed,
+    // so the response reports them in a stable order.
+    let mut violations = Violations::default();
+    let name = check_name(&input.name, &mut violations);
+    let client_type = check_client_type(&input.client_type, &mut violations);
+    let grant_types = check_grant_types(&input.grant_types, client_type, &mut violations);
+    let redirect_uris = check_uris("redirect_uris", &input.redirect_uris, &mut violations);
+    let post_logout_redirect_uris = check_uris(
+        "post_logout_redirect_uris",
+        &input.post_logout_redirect_uris,
+        &mut violations,
+    );
+    let id_token_signed_response_alg =
+        check_id_token_alg(input.id_token_signed_response_alg.as_deref(), &mut violations);
+    if grant_types.contains(&GrantType::AuthorizationCode) && input.redirect_uris.is_empty() {
+        violations.push(
             "redirect_uris",
             "required",
             "authorization_code needs at least one redirect URI".into(),
         );
     }
-
-    let mut scopes: Vec<String> = Vec::new();
-    for scope in &input.scopes {
-        if is_scope_token(scope) {
-            if !scopes.contains(scope) {
-                scopes.push(scope.clone());
-            }
-        } else {
-            violation(
-                "scopes",
-                "invalid",
-                format!("{scope:?} is not a scope token (RFC 6749 §3.3)"),
-            );
-        }
-    }
-
-    let method = match input.token_endpoint_auth_method.as_deref().map(str::trim) {
-        None => client_type.map(|t| match t {
-            ClientType::Confidential => TokenEndpointAuthMethod::ClientSecretBasic,
-            ClientType::Public => TokenEndpointAuthMethod::None,
-        }),
-        Some(name) => {
-            let method = TokenEndpointAuthMethod::parse(name);
-            if method.is_none() {
-                violation(
-                    "token_endpoint_auth_method",
-                    "unknown_value",
-                    format!(
-                        "unknown method {name:?} (known: {})",
-                        TokenEndpointAuthMethod::ALL
-                            .map(TokenEndpointAuthMethod::as_str)
-                            .join(", ")
-                    ),
-                );
-            }
-            method
-        }
-    };
-    if let (Some(t), Some(m)) = (client_type, method) {
-        if (t == ClientType::Public) != (m == TokenEndpointAuthMethod::None) {
-            violation(
-                "token_endpoint_auth_method",
-                "mismatch",
-                "public clients, and only they, use none".into(),
-            );
-        }
-    }
-    match (method, &input.jwks) {
-        (Some(TokenEndpointAuthMethod::PrivateKeyJwt), None) => violation(
-            "jwks",
-            "required",
-            "private_key_jwt needs the client's JWK Set".into(),
-        ),
-        (Some(TokenEndpointAuthMethod::PrivateKeyJwt), Some(jwks)) if !is_jwk_set(jwks) => violation(
-            "jwks",
-            "invalid",
-            "a JWK Set is an object with a non-empty \"keys\" array of objects".into(),
-        ),
-        (Some(m), Some(_)) if m != TokenEndpointAuthMethod::PrivateKeyJwt => violation(
-            "jwks",
-            "not_allowed",
-            "a JWK Set is only used with private_key_jwt".into(),
-        ),
-        _ => {}
-    }
-
-    if let Some(ttl) = input.access_token_ttl_secs {
-        if !(1..=MAX_ACCESS_TOKEN_TTL_SECS).contains(&ttl) {
-            violation(
-                "access_token_ttl_secs",
-                "out_of_range",
-                format!("between 1 and {MAX_ACCESS_TOKEN_TTL_SECS} seconds"),
-            );
-        }
-    }
-    if let Some(ttl) = input.refresh_idle_ttl_secs {
-        if !(1..=MAX_REFRESH_IDLE_TTL_SECS).contains(&ttl) {
-            violation(
-                "refresh_idle_ttl_secs",
-                "out_of_range",
-                format!("between 1 and {MAX_REFRESH_IDLE_TTL_SECS} seconds"),
-            );
-        }
-    }
+    let scopes = check_scopes(&input.scopes, &mut violations);
+    let method = check_auth_method(&input, client_type, &mut violations);
+    check_ttls(&input, &mut violations);
 
     match (client_type, method) {
-        (Some(client_type), Some(method)) if errors.is_empty() => Ok(Client {
+        (Some(client_type), Some(method)) if violations.0.is_empty() => Ok(Client {
             client_id: Uuid::now_v7(),
             tenant_id,
             name,
@@ -216,7 +56,231 @@ pub(super) fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) ->
             created_at: now,
             updated_at: now,
         }),
-        _ => Err(AuthError::Validation(errors)),
+        _ => Err(AuthError::Validation(violations.0)),
+    }
+}
+
+/// The violations found so far, in the order found.
+#[derive(Default)]
+struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    fn push(&mut self, field: &'static str, rule: &'static str, message: String) {
+        self.0.push(FieldViolation { field, rule, message });
+    }
+}
+
+/// The trimmed name: present, not too long, no control characters.
+fn check_name(name: &str, violations: &mut Violations) -> String {
+    let name = name.trim().to_owned();
+    if name.is_empty() {
+        violations.push("name", "required", "a client needs a name".into());
+    } else if name.chars().count() > MAX_CLIENT_NAME_CHARS {
+        violations.push(
+            "name",
+            "too_long",
+            format!("at most {MAX_CLIENT_NAME_CHARS} characters"),
+        );
+    } else if name.chars().any(char::is_control) {
+        violations.push("name", "invalid", "control characters are not allowed".into());
+    }
+    name
+}
+
+/// `confidential` or `public`.
+fn check_client_type(client_type: &str, violations: &mut Violations) -> Option<ClientType> {
+    let parsed = ClientType::parse(client_type.trim());
+    if parsed.is_none() {
+        violations.push(
+            "client_type",
+            "unknown_value",
+            format!("{client_type:?} is not confidential or public"),
+        );
+    }
+    parsed
+}
+
+/// The known grant types without duplicates, in a combination the client
+/// type allows.
+fn check_grant_types(
+    names: &[String],
+    client_type: Option<ClientType>,
+    violations: &mut Violations,
+) -> Vec<GrantType> {
+    let mut grant_types = Vec::new();
+    for name in names {
+        match GrantType::parse(name.trim()) {
+            Some(g) if !grant_types.contains(&g) => grant_types.push(g),
+            Some(_) => {}
+            None => violations.push(
+                "grant_types",
+                "unknown_value",
+                format!(
+                    "unknown grant type {name:?} (known: {})",
+                    GrantType::ALL.map(GrantType::as_str).join(", ")
+                ),
+            ),
+        }
+    }
+    if names.is_empty() {
+        violations.push("grant_types", "required", "at least one grant type".into());
+    }
+    if client_type == Some(ClientType::Public) && grant_types.contains(&GrantType::ClientCredentials) {
+        // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+        violations.push(
+            "grant_types",
+            "not_allowed_for_public_client",
+            "client_credentials needs a confidential client".into(),
+        );
+    }
+    if grant_types.contains(&GrantType::RefreshToken) && !grant_types.contains(&GrantType::AuthorizationCode)
+    {
+        // RFC 6749 §4.4.3: client credentials do not get refresh tokens.
+        violations.push(
+            "grant_types",
+            "requires_authorization_code",
+            "refresh_token is only issued with authorization_code".into(),
+        );
+    }
+    grant_types
+}
+
+/// The valid redirect URIs of `field`, without duplicates.
+fn check_uris(field: &'static str, uris: &[String], violations: &mut Violations) -> Vec<String> {
+    let mut valid: Vec<String> = Vec::new();
+    for uri in uris {
+        match check_redirect_uri(uri) {
+            Ok(()) if !valid.contains(uri) => valid.push(uri.clone()),
+            Ok(()) => {}
+            Err((rule, message)) => violations.push(field, rule, message),
+        }
+    }
+    valid
+}
+
+/// The JOSE name of the ID token algorithm, when one is asked for.
+fn check_id_token_alg(name: Option<&str>, violations: &mut Violations) -> Option<String> {
+    let name = name.map(str::trim)?;
+    match SigningAlg::parse(name) {
+        Some(alg) => Some(alg.as_str().to_string()),
+        None => {
+            violations.push(
+                "id_token_signed_response_alg",
+                "unknown_value",
+                format!("unknown algorithm {name:?} (known: RS256, ES256, EdDSA)"),
+            );
+            None
+        }
+    }
+}
+
+/// The valid scope tokens, without duplicates.
+fn check_scopes(scopes: &[String], violations: &mut Violations) -> Vec<String> {
+    let mut valid: Vec<String> = Vec::new();
+    for scope in scopes {
+        if is_scope_token(scope) {
+            if !valid.contains(scope) {
+                valid.push(scope.clone());
+            }
+        } else {
+            violations.push(
+                "scopes",
+                "invalid",
+                format!("{scope:?} is not a scope token (RFC 6749 §3.3)"),
+            );
+        }
+    }
+    valid
+}
+
+/// The token endpoint authentication method (by default the client type's),
+/// which must match the client type and goes with a JWK Set exactly when it
+/// is `private_key_jwt`.
+fn check_auth_method(
+    input: &NewClient,
+    client_type: Option<ClientType>,
+    violations: &mut Violations,
+) -> Option<TokenEndpointAuthMethod> {
+    let method = match input.token_endpoint_auth_method.as_deref().map(str::trim) {
+        None => client_type.map(|t| match t {
+            ClientType::Confidential => TokenEndpointAuthMethod::ClientSecretBasic,
+            ClientType::Public => TokenEndpointAuthMethod::None,
+        }),
+        Some(name) => {
+            let method = TokenEndpointAuthMethod::parse(name);
+            if method.is_none() {
+                violations.push(
+                    "token_endpoint_auth_method",
+                    "unknown_value",
+                    format!(
+                        "unknown method {name:?} (known: {})",
+                        TokenEndpointAuthMethod::ALL
+                            .map(TokenEndpointAuthMethod::as_str)
+                            .join(", ")
+                    ),
+                );
+            }
+            method
+        }
+    };
+    if let (Some(t), Some(m)) = (client_type, method) {
+        if (t == ClientType::Public) != (m == TokenEndpointAuthMethod::None) {
+            violations.push(
+                "token_endpoint_auth_method",
+                "mismatch",
+                "public clients, and only they, use none".into(),
+            );
+        }
+    }
+    check_jwks(method, input.jwks.as_ref(), violations);
+    method
+}
+
+/// A JWK Set is given with `private_key_jwt`, and only with it.
+fn check_jwks(
+    method: Option<TokenEndpointAuthMethod>,
+    jwks: Option<&serde_json::Value>,
+    violations: &mut Violations,
+) {
+    match (method, jwks) {
+        (Some(TokenEndpointAuthMethod::PrivateKeyJwt), None) => violations.push(
+            "jwks",
+            "required",
+            "private_key_jwt needs the client's JWK Set".into(),
+        ),
+        (Some(TokenEndpointAuthMethod::PrivateKeyJwt), Some(jwks)) if !is_jwk_set(jwks) => violations.push(
+            "jwks",
+            "invalid",
+            "a JWK Set is an object with a non-empty \"keys\" array of objects".into(),
+        ),
+        (Some(m), Some(_)) if m != TokenEndpointAuthMethod::PrivateKeyJwt => violations.push(
+            "jwks",
+            "not_allowed",
+            "a JWK Set is only used with private_key_jwt".into(),
+        ),
+        _ => {}
+    }
+}
+
+/// Per-client token lifetimes, when given, are within their bounds.
+fn check_ttls(input: &NewClient, violations: &mut Violations) {
+    if let Some(ttl) = input.access_token_ttl_secs {
+        if !(1..=MAX_ACCESS_TOKEN_TTL_SECS).contains(&ttl) {
+            violations.push(
+                "access_token_ttl_secs",
+                "out_of_range",
+                format!("between 1 and {MAX_ACCESS_TOKEN_TTL_SECS} seconds"),
+            );
+        }
+    }
+    if let Some(ttl) = input.refresh_idle_ttl_secs {
+        if !(1..=MAX_REFRESH_IDLE_TTL_SECS).contains(&ttl) {
+            violations.push(
+                "refresh_idle_ttl_secs",
+                "out_of_range",
+                format!("between 1 and {MAX_REFRESH_IDLE_TTL_SECS} seconds"),
+            );
+        }
     }
 }
 

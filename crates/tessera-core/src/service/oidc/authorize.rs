@@ -141,6 +141,44 @@ impl OidcService {
     /// Checks an authorization request. Client and redirect URI first: until
     /// both are known good, errors are shown, never redirected.
     async fn validate(&self, params: &AuthorizationParams) -> Result<ValidRequest, AuthorizeError> {
+        let (client, redirect_uri) = self.client_and_redirect_uri(params).await?;
+        let partial = ValidRequest {
+            client,
+            redirect_uri,
+            scopes: Vec::new(),
+            state: params
+                .state
+                .clone()
+                .filter(|s| s.chars().count() <= MAX_STATE_CHARS),
+            nonce: None,
+            code_challenge: None,
+            prompt_none: false,
+            prompt_login: false,
+            prompt_consent: false,
+            max_age: None,
+        };
+        let checked = match check_redirectable(params, &partial.client) {
+            Ok(checked) => checked,
+            Err((error, description)) => return Err(self.redirect_error(&partial, error, &description)),
+        };
+        Ok(ValidRequest {
+            scopes: checked.scopes,
+            nonce: checked.nonce,
+            code_challenge: checked.code_challenge,
+            prompt_none: checked.prompt.none,
+            prompt_login: checked.prompt.login,
+            prompt_consent: checked.prompt.consent,
+            max_age: checked.max_age,
+            ..partial
+        })
+    }
+
+    /// The registered client and the redirect URI to answer on; an error
+    /// page (never a redirect) when either is unknown.
+    async fn client_and_redirect_uri(
+        &self,
+        params: &AuthorizationParams,
+    ) -> Result<(Arc<Client>, String), AuthorizeError> {
         let page = |error: &'static str, description: &str| AuthorizeError::Page {
             error,
             description: description.to_string(),
@@ -169,136 +207,7 @@ impl OidcService {
             None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
             None => return Err(page("invalid_request", "The request names no redirect URI.")),
         };
-        let state = params.state.clone();
-        let partial = ValidRequest {
-            client: client.clone(),
-            redirect_uri,
-            scopes: Vec::new(),
-            state: state.filter(|s| s.chars().count() <= MAX_STATE_CHARS),
-            nonce: None,
-            code_challenge: None,
-            prompt_none: false,
-            prompt_login: false,
-            prompt_consent: false,
-            max_age: None,
-        };
-        let fail = |error: &str, description: &str| Err(self.redirect_error(&partial, error, description));
-        if params
-            .state
-            .as_ref()
-            .is_some_and(|s| s.chars().count() > MAX_STATE_CHARS)
-        {
-            return fail("invalid_request", "state is too long");
-        }
-        match params.response_type.as_deref() {
-            Some("code") => {}
-            None => return fail("invalid_request", "response_type is required"),
-            Some(_) => {
-                return fail(
-                    "unsupported_response_type",
-                    "only response_type=code is supported",
-                )
-            }
-        }
-        if !client.grant_types.contains(&GrantType::AuthorizationCode) {
-            return fail(
-                "unauthorized_client",
-                "the client may not use the authorization code grant",
-            );
-        }
-        let Some(scope) = params.scope.as_deref().filter(|s| !s.trim().is_empty()) else {
-            return fail("invalid_scope", "scope is required");
-        };
-        let mut scopes: Vec<String> = Vec::new();
-        for name in scope.split(' ').filter(|s| !s.is_empty()) {
-            if !client.scopes.iter().any(|s| s == name) {
-                return fail(
-                    "invalid_scope",
-                    &format!("scope {name:?} is not allowed for this client"),
-                );
-            }
-            if !scopes.iter().any(|s| s == name) {
-                scopes.push(name.to_string());
-            }
-        }
-        let code_challenge = match (
-            params.code_challenge.as_deref(),
-            params.code_challenge_method.as_deref(),
-        ) {
-            (None, None) if client.client_type == ClientType::Public => {
-                return fail(
-                    "invalid_request",
-                    "PKCE is required: send code_challenge with code_challenge_method=S256",
-                )
-            }
-            (None, None) => None,
-            (None, Some(_)) => {
-                return fail("invalid_request", "code_challenge_method without code_challenge")
-            }
-            // RFC 7636 §4.3: the method defaults to plain, which is refused.
-            (Some(_), None) | (Some(_), Some("plain")) => {
-                return fail(
-                    "invalid_request",
-                    "code_challenge_method must be S256 (plain is not supported)",
-                )
-            }
-            (Some(challenge), Some("S256")) => {
-                // BASE64URL of a SHA-256: exactly 43 characters (§4.2).
-                if challenge.len() != 43 || !challenge.bytes().all(is_base64url) {
-                    return fail("invalid_request", "code_challenge is not a base64url SHA-256");
-                }
-                Some(challenge.to_string())
-            }
-            (Some(_), Some(_)) => return fail("invalid_request", "code_challenge_method must be S256"),
-        };
-        let nonce = params.nonce.clone();
-        if nonce
-            .as_ref()
-            .is_some_and(|n| n.chars().count() > MAX_STATE_CHARS)
-        {
-            return fail("invalid_request", "nonce is too long");
-        }
-        let mut prompt = (false, false, false);
-        for value in params
-            .prompt
-            .as_deref()
-            .unwrap_or("")
-            .split(' ')
-            .filter(|s| !s.is_empty())
-        {
-            match value {
-                "none" => prompt.0 = true,
-                "login" => prompt.1 = true,
-                "consent" => prompt.2 = true,
-                // Only one account per browser: nothing to select.
-                "select_account" => {}
-                other => return fail("invalid_request", &format!("unsupported prompt value {other:?}")),
-            }
-        }
-        if prompt.0 && (prompt.1 || prompt.2) {
-            // OIDC Core §3.1.2.1: none with any other value is an error.
-            return fail(
-                "invalid_request",
-                "prompt=none cannot be combined with other values",
-            );
-        }
-        let max_age = match params.max_age.as_deref() {
-            None => None,
-            Some(text) => match text.parse::<i64>() {
-                Ok(secs) if secs >= 0 => Some(secs),
-                _ => return fail("invalid_request", "max_age must be a non-negative integer"),
-            },
-        };
-        Ok(ValidRequest {
-            scopes,
-            nonce,
-            code_challenge,
-            prompt_none: prompt.0,
-            prompt_login: prompt.1,
-            prompt_consent: prompt.2,
-            max_age,
-            ..partial
-        })
+        Ok((client, redirect_uri))
     }
 
     /// An error response for the client (RFC 6749 §4.1.2.1).
@@ -341,4 +250,160 @@ impl OidcService {
 
 fn is_base64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// A rejection sent back to the client's redirect URI: the OAuth error code
+/// and its description (RFC 6749 §4.1.2.1).
+type Rejection = (&'static str, String);
+
+/// Rejects with `error` and `description`.
+fn reject<T>(error: &'static str, description: &str) -> Result<T, Rejection> {
+    Err((error, description.to_string()))
+}
+
+/// What the checks that run once the redirect URI is trusted extract.
+struct Checked {
+    scopes: Vec<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    prompt: Prompt,
+    max_age: Option<i64>,
+}
+
+/// The `prompt` values that change the flow (OIDC Core §3.1.2.1).
+#[derive(Default)]
+struct Prompt {
+    none: bool,
+    login: bool,
+    consent: bool,
+}
+
+/// The checks whose failures are redirected to the client, in order: the
+/// first failure is reported.
+fn check_redirectable(params: &AuthorizationParams, client: &Client) -> Result<Checked, Rejection> {
+    if params
+        .state
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > MAX_STATE_CHARS)
+    {
+        return reject("invalid_request", "state is too long");
+    }
+    check_response_type(params.response_type.as_deref(), client)?;
+    let scopes = check_scopes(params.scope.as_deref(), client)?;
+    let code_challenge = check_pkce(params, client)?;
+    let nonce = params.nonce.clone();
+    if nonce
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_STATE_CHARS)
+    {
+        return reject("invalid_request", "nonce is too long");
+    }
+    let prompt = check_prompt(params.prompt.as_deref())?;
+    let max_age = match params.max_age.as_deref() {
+        None => None,
+        Some(text) => match text.parse::<i64>() {
+            Ok(secs) if secs >= 0 => Some(secs),
+            _ => return reject("invalid_request", "max_age must be a non-negative integer"),
+        },
+    };
+    Ok(Checked {
+        scopes,
+        nonce,
+        code_challenge,
+        prompt,
+        max_age,
+    })
+}
+
+/// `response_type=code`, from a client allowed the authorization code grant.
+fn check_response_type(response_type: Option<&str>, client: &Client) -> Result<(), Rejection> {
+    match response_type {
+        Some("code") => {}
+        None => return reject("invalid_request", "response_type is required"),
+        Some(_) => {
+            return reject(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            )
+        }
+    }
+    if !client.grant_types.contains(&GrantType::AuthorizationCode) {
+        return reject(
+            "unauthorized_client",
+            "the client may not use the authorization code grant",
+        );
+    }
+    Ok(())
+}
+
+/// The requested scopes, each allowed for the client, without duplicates.
+fn check_scopes(scope: Option<&str>, client: &Client) -> Result<Vec<String>, Rejection> {
+    let Some(scope) = scope.filter(|s| !s.trim().is_empty()) else {
+        return reject("invalid_scope", "scope is required");
+    };
+    let mut scopes: Vec<String> = Vec::new();
+    for name in scope.split(' ').filter(|s| !s.is_empty()) {
+        if !client.scopes.iter().any(|s| s == name) {
+            return reject(
+                "invalid_scope",
+                &format!("scope {name:?} is not allowed for this client"),
+            );
+        }
+        if !scopes.iter().any(|s| s == name) {
+            scopes.push(name.to_string());
+        }
+    }
+    Ok(scopes)
+}
+
+/// The PKCE code challenge (RFC 7636): S256 only, and required of public
+/// clients.
+fn check_pkce(params: &AuthorizationParams, client: &Client) -> Result<Option<String>, Rejection> {
+    match (
+        params.code_challenge.as_deref(),
+        params.code_challenge_method.as_deref(),
+    ) {
+        (None, None) if client.client_type == ClientType::Public => reject(
+            "invalid_request",
+            "PKCE is required: send code_challenge with code_challenge_method=S256",
+        ),
+        (None, None) => Ok(None),
+        (None, Some(_)) => reject("invalid_request", "code_challenge_method without code_challenge"),
+        // RFC 7636 §4.3: the method defaults to plain, which is refused.
+        (Some(_), None) | (Some(_), Some("plain")) => reject(
+            "invalid_request",
+            "code_challenge_method must be S256 (plain is not supported)",
+        ),
+        (Some(challenge), Some("S256")) => {
+            // BASE64URL of a SHA-256: exactly 43 characters (§4.2).
+            if challenge.len() != 43 || !challenge.bytes().all(is_base64url) {
+                return reject("invalid_request", "code_challenge is not a base64url SHA-256");
+            }
+            Ok(Some(challenge.to_string()))
+        }
+        (Some(_), Some(_)) => reject("invalid_request", "code_challenge_method must be S256"),
+    }
+}
+
+/// The space-separated `prompt` values (OIDC Core §3.1.2.1).
+fn check_prompt(prompt: Option<&str>) -> Result<Prompt, Rejection> {
+    let mut flags = Prompt::default();
+    for value in prompt.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
+        match value {
+            "none" => flags.none = true,
+            "login" => flags.login = true,
+            "consent" => flags.consent = true,
+            // Only one account per browser: nothing to select.
+            "select_account" => {}
+            other => return reject("invalid_request", &format!("unsupported prompt value {other:?}")),
+        }
+    }
+    if flags.none && (flags.login || flags.consent) {
+        // OIDC Core §3.1.2.1: none with any other value is an error.
+        return reject(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        );
+    }
+    Ok(flags)
 }
