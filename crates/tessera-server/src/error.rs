@@ -246,6 +246,22 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         self.code
     }
+
+    /// An error whose detail is always the same sentence for its code.
+    fn fixed(code: ErrorCode) -> ApiError {
+        let detail = match code {
+            ErrorCode::InvalidCredentials => Some("the identifier or password is incorrect"),
+            ErrorCode::InvalidGrant => {
+                Some("the authorization code or refresh token is invalid, expired or revoked")
+            }
+            ErrorCode::InvalidClient => Some("client authentication failed"),
+            ErrorCode::UnauthorizedClient => Some("the client is not allowed to use this grant type"),
+            ErrorCode::LastSuperAdmin => Some("the tenant must keep at least one active super_admin"),
+            ErrorCode::RoleCycle => Some("a role cannot inherit from itself or its descendants"),
+            _ => None,
+        };
+        ApiError::new(code, detail.map(str::to_owned))
+    }
 }
 
 impl From<AuthError> for ApiError {
@@ -258,68 +274,7 @@ impl From<AuthError> for ApiError {
                     Some("one or more fields are invalid".into()),
                 )
             },
-            AuthError::Conflict(field) => match field {
-                Conflict::Email => ApiError::new(
-                    ErrorCode::EmailTaken,
-                    Some("this email is already registered".into()),
-                ),
-                Conflict::Username => {
-                    ApiError::new(ErrorCode::UsernameTaken, Some("this username is taken".into()))
-                }
-                Conflict::Parent => ApiError::new(
-                    ErrorCode::Conflict,
-                    Some("the role is the parent of another role; change or delete that role first".into()),
-                ),
-                other => ApiError::new(ErrorCode::Conflict, Some(format!("{other} already in use"))),
-            },
-            AuthError::InvalidCredentials => ApiError::new(
-                ErrorCode::InvalidCredentials,
-                Some("the identifier or password is incorrect".into()),
-            ),
-            AuthError::InvalidGrant => ApiError::new(
-                ErrorCode::InvalidGrant,
-                Some("the authorization code or refresh token is invalid, expired or revoked".into()),
-            ),
-            AuthError::InvalidClient => ApiError::new(
-                ErrorCode::InvalidClient,
-                Some("client authentication failed".into()),
-            ),
-            AuthError::UnauthorizedClient => ApiError::new(
-                ErrorCode::UnauthorizedClient,
-                Some("the client is not allowed to use this grant type".into()),
-            ),
-            AuthError::InvalidScope(scope) => ApiError::new(
-                ErrorCode::InvalidScope,
-                Some(format!("scope {scope:?} is not allowed for this client")),
-            ),
-            AuthError::InvalidToken(why) => ApiError::new(
-                ErrorCode::InvalidToken,
-                Some(format!("access token rejected: {why}")),
-            ),
-            AuthError::InvalidRequest(why) => ApiError::new(ErrorCode::InvalidRequest, Some(why)),
-            AuthError::InsufficientScope(scope) => ApiError::new(
-                ErrorCode::InsufficientScope,
-                Some(format!("the access token lacks the scope {scope}")),
-            ),
-            AuthError::WrongPassword => ApiError::new(ErrorCode::WrongPassword, None),
-            AuthError::NotFound => ApiError::new(ErrorCode::NotFound, None),
-            AuthError::Forbidden(permission) => ApiError::new(
-                ErrorCode::Forbidden,
-                Some(format!("this needs the permission {permission}")),
-            ),
-            AuthError::RankRule(why) => ApiError::new(ErrorCode::RankRule, Some(why)),
-            AuthError::LastSuperAdmin => ApiError::new(
-                ErrorCode::LastSuperAdmin,
-                Some("the tenant must keep at least one active super_admin".into()),
-            ),
-            AuthError::RoleCycle => ApiError::new(
-                ErrorCode::RoleCycle,
-                Some("a role cannot inherit from itself or its descendants".into()),
-            ),
-            AuthError::Builtin(what) => ApiError::new(
-                ErrorCode::BuiltinProtected,
-                Some(format!("{what} is built in and cannot be deleted")),
-            ),
+            AuthError::Conflict(field) => conflict(field),
             AuthError::Overloaded { retry_after_secs } => ApiError {
                 retry_after_secs: Some(retry_after_secs),
                 ..ApiError::new(
@@ -339,7 +294,53 @@ impl From<AuthError> for ApiError {
                 cause: Some(cause),
                 ..ApiError::new(ErrorCode::InternalError, None)
             },
+            AuthError::InvalidCredentials => ApiError::fixed(ErrorCode::InvalidCredentials),
+            AuthError::InvalidGrant => ApiError::fixed(ErrorCode::InvalidGrant),
+            AuthError::InvalidClient => ApiError::fixed(ErrorCode::InvalidClient),
+            AuthError::UnauthorizedClient => ApiError::fixed(ErrorCode::UnauthorizedClient),
+            AuthError::WrongPassword => ApiError::fixed(ErrorCode::WrongPassword),
+            AuthError::NotFound => ApiError::fixed(ErrorCode::NotFound),
+            AuthError::LastSuperAdmin => ApiError::fixed(ErrorCode::LastSuperAdmin),
+            AuthError::RoleCycle => ApiError::fixed(ErrorCode::RoleCycle),
+            AuthError::InvalidScope(scope) => ApiError::new(
+                ErrorCode::InvalidScope,
+                Some(format!("scope {scope:?} is not allowed for this client")),
+            ),
+            AuthError::InvalidToken(why) => ApiError::new(
+                ErrorCode::InvalidToken,
+                Some(format!("access token rejected: {why}")),
+            ),
+            AuthError::InvalidRequest(why) => ApiError::new(ErrorCode::InvalidRequest, Some(why)),
+            AuthError::InsufficientScope(scope) => ApiError::new(
+                ErrorCode::InsufficientScope,
+                Some(format!("the access token lacks the scope {scope}")),
+            ),
+            AuthError::Forbidden(permission) => ApiError::new(
+                ErrorCode::Forbidden,
+                Some(format!("this needs the permission {permission}")),
+            ),
+            AuthError::RankRule(why) => ApiError::new(ErrorCode::RankRule, Some(why)),
+            AuthError::Builtin(what) => ApiError::new(
+                ErrorCode::BuiltinProtected,
+                Some(format!("{what} is built in and cannot be deleted")),
+            ),
         }
+    }
+}
+
+/// A unique value is taken: the code names which, the detail says so.
+fn conflict(field: Conflict) -> ApiError {
+    match field {
+        Conflict::Email => ApiError::new(
+            ErrorCode::EmailTaken,
+            Some("this email is already registered".into()),
+        ),
+        Conflict::Username => ApiError::new(ErrorCode::UsernameTaken, Some("this username is taken".into())),
+        Conflict::Parent => ApiError::new(
+            ErrorCode::Conflict,
+            Some("the role is the parent of another role; change or delete that role first".into()),
+        ),
+        other => ApiError::new(ErrorCode::Conflict, Some(format!("{other} already in use"))),
     }
 }
 

@@ -131,6 +131,9 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
+/// The longest lifetime a setting may give anything: ten years.
+const MAX_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
+
 impl Config {
     /// Loads defaults, then `file` if given, then the environment, and
     /// validates the result.
@@ -182,6 +185,13 @@ impl Config {
         }
         if self.keys.cache_ttl_secs == 0 {
             return bad("keys.cache_ttl_secs", "must be at least 1".into());
+        }
+        let max_delay = tessera_core::keys::MAX_ACTIVATION_DELAY_SECS;
+        if self.keys.activation_delay_secs > max_delay {
+            return bad(
+                "keys.activation_delay_secs",
+                format!("must be at most {max_delay} seconds (30 days)"),
+            );
         }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes", "must be at least 1024".into());
@@ -274,6 +284,25 @@ impl Config {
             || tokens.session_absolute_ttl_secs == 0
         {
             return bad("tokens", "lifetimes must be positive".into());
+        }
+        // Every expiry must stay a date every engine stores (MariaDB's
+        // DATETIME ends in 9999) and chrono can add.
+        for (key, secs) in [
+            ("tokens.access_token_ttl_secs", tokens.access_token_ttl_secs),
+            ("tokens.refresh_idle_ttl_secs", tokens.refresh_idle_ttl_secs),
+            (
+                "tokens.session_absolute_ttl_secs",
+                tokens.session_absolute_ttl_secs,
+            ),
+            ("tokens.browser_session_ttl_secs", tokens.browser_session_ttl_secs),
+            ("tokens.session_cache_ttl_secs", tokens.session_cache_ttl_secs),
+        ] {
+            if secs > MAX_LIFETIME_SECS {
+                return bad(
+                    key,
+                    format!("must be at most {MAX_LIFETIME_SECS} seconds (10 years)"),
+                );
+            }
         }
         if !(1..=60).contains(&tokens.authorization_code_ttl_secs) {
             return bad(

@@ -56,7 +56,12 @@ pub async fn run(config: &Config, command: KeysCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("tessera: {err:#}");
+            // A refused value (e.g. too long an activation delay) names the
+            // field and the rule, not only "validation failed".
+            match err.downcast::<tessera_core::AuthError>() {
+                Ok(auth) => eprintln!("tessera: {}", crate::users::describe(auth)),
+                Err(other) => eprintln!("tessera: {other:#}"),
+            }
             ExitCode::FAILURE
         }
     }

@@ -58,7 +58,9 @@ impl From<KeyInfo> for KeyJson {
 pub struct RotateKeyBody {
     /// `ES256`, `RS256` or `EdDSA` (default: the configured `signing_alg`).
     pub alg: Option<String>,
-    /// Seconds until the new key signs (default `keys.activation_delay_secs`).
+    /// Seconds until the new key signs (default `keys.activation_delay_secs`;
+    /// at most 30 days).
+    #[schema(maximum = 2592000)]
     pub activation_delay_secs: Option<u64>,
 }
 
