@@ -13,6 +13,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use tessera_core::{HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, SigningAlg, TokenSettings};
 use tessera_server::Theme;
 
+mod validate;
+
 /// Environment variables with this prefix configure Tessera.
 pub const ENV_PREFIX: &str = "TESSERA_";
 
@@ -131,9 +133,6 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
-/// The longest lifetime a setting may give anything: ten years.
-const MAX_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
-
 impl Config {
     /// Loads defaults, then `file` if given, then the environment, and
     /// validates the result.
@@ -171,149 +170,6 @@ impl Config {
             self.issuer = format!("http://{}", self.listen);
         }
         self.issuer = self.issuer.trim_end_matches('/').to_string();
-    }
-
-    /// Checks the settings that serde cannot, in a fixed order: the first
-    /// problem is reported, naming its key.
-    fn validate(&self) -> Result<(), ConfigError> {
-        self.validate_addresses()?;
-        self.validate_secrets()?;
-        self.validate_passwords()?;
-        self.validate_lifetimes()?;
-        if let Some((key, why)) = self.theme.problem() {
-            return bad(key, why);
-        }
-        if self.keys.cache_ttl_secs == 0 {
-            return bad("keys.cache_ttl_secs", "must be at least 1".into());
-        }
-        let max_delay = tessera_core::keys::MAX_ACTIVATION_DELAY_SECS;
-        if self.keys.activation_delay_secs > max_delay {
-            return bad(
-                "keys.activation_delay_secs",
-                format!("must be at most {max_delay} seconds (30 days)"),
-            );
-        }
-        if self.max_body_bytes < 1024 {
-            return bad("max_body_bytes", "must be at least 1024".into());
-        }
-        Ok(())
-    }
-
-    /// `listen`, `issuer` and `database_url`.
-    fn validate_addresses(&self) -> Result<(), ConfigError> {
-        if self.listen.parse::<std::net::SocketAddr>().is_err() {
-            return bad(
-                "listen",
-                format!("'{}' is not an address like 127.0.0.1:8080", self.listen),
-            );
-        }
-        match url::Url::parse(&self.issuer) {
-            Ok(url)
-                if matches!(url.scheme(), "http" | "https")
-                    && url.query().is_none()
-                    && url.fragment().is_none() => {}
-            _ => {
-                return bad(
-                    "issuer",
-                    format!(
-                        "'{}' is not an http(s) URL without query or fragment",
-                        self.issuer
-                    ),
-                )
-            }
-        }
-        if DatabaseEngine::of_url(&self.database_url).is_none() {
-            return bad(
-                "database_url",
-                "must start with sqlite:, postgres://, postgresql://, mysql:// or mariadb://".into(),
-            );
-        }
-        Ok(())
-    }
-
-    /// The master key and the bootstrap admin: each secret given one way,
-    /// and the admin's email and password together.
-    fn validate_secrets(&self) -> Result<(), ConfigError> {
-        if self.master_key.is_some() && self.master_key_file.is_some() {
-            return bad("master_key", "set master_key or master_key_file, not both".into());
-        }
-        let has_password =
-            self.bootstrap_admin_password.is_some() || self.bootstrap_admin_password_file.is_some();
-        if self.bootstrap_admin_password.is_some() && self.bootstrap_admin_password_file.is_some() {
-            return bad(
-                "bootstrap_admin_password",
-                "set bootstrap_admin_password or bootstrap_admin_password_file, not both".into(),
-            );
-        }
-        if self.bootstrap_admin_email.is_some() != has_password {
-            return bad(
-                "bootstrap_admin_email",
-                "set it together with bootstrap_admin_password (or _file), or neither".into(),
-            );
-        }
-        Ok(())
-    }
-
-    /// `password_policy` and `password_hash`.
-    fn validate_passwords(&self) -> Result<(), ConfigError> {
-        let policy = &self.password_policy;
-        if policy.min_length == 0 || policy.min_length > policy.max_length {
-            return bad(
-                "password_policy.min_length",
-                "must be between 1 and max_length".into(),
-            );
-        }
-        if policy.min_character_classes > 4 {
-            return bad("password_policy.min_character_classes", "must be 0 to 4".into());
-        }
-        let hash = &self.password_hash;
-        if hash.memory_kib < 8 * hash.parallelism.max(1) || hash.iterations == 0 || hash.parallelism == 0 {
-            return bad(
-                "password_hash",
-                "memory_kib ≥ 8×parallelism, iterations ≥ 1 and parallelism ≥ 1 are required".into(),
-            );
-        }
-        Ok(())
-    }
-
-    /// The token and session lifetimes (`tokens.*`).
-    fn validate_lifetimes(&self) -> Result<(), ConfigError> {
-        let tokens = &self.tokens;
-        if tokens.access_token_ttl_secs == 0
-            || tokens.refresh_idle_ttl_secs == 0
-            || tokens.session_absolute_ttl_secs == 0
-        {
-            return bad("tokens", "lifetimes must be positive".into());
-        }
-        // Every expiry must stay a date every engine stores (MariaDB's
-        // DATETIME ends in 9999) and chrono can add.
-        for (key, secs) in [
-            ("tokens.access_token_ttl_secs", tokens.access_token_ttl_secs),
-            ("tokens.refresh_idle_ttl_secs", tokens.refresh_idle_ttl_secs),
-            (
-                "tokens.session_absolute_ttl_secs",
-                tokens.session_absolute_ttl_secs,
-            ),
-            ("tokens.browser_session_ttl_secs", tokens.browser_session_ttl_secs),
-            ("tokens.session_cache_ttl_secs", tokens.session_cache_ttl_secs),
-        ] {
-            if secs > MAX_LIFETIME_SECS {
-                return bad(
-                    key,
-                    format!("must be at most {MAX_LIFETIME_SECS} seconds (10 years)"),
-                );
-            }
-        }
-        if !(1..=60).contains(&tokens.authorization_code_ttl_secs) {
-            return bad(
-                "tokens.authorization_code_ttl_secs",
-                "must be between 1 and 60 seconds".into(),
-            );
-        }
-        if tokens.browser_session_ttl_secs == 0 {
-            return bad("tokens.browser_session_ttl_secs", "must be positive".into());
-        }
-        Ok(())
     }
 
     /// The master key as given directly, if it is.
@@ -483,11 +339,6 @@ fn string_or_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Stri
             .collect(),
         Either::Many(v) => v,
     })
-}
-
-/// A validation failure naming the key at fault.
-fn bad(key: &str, why: String) -> Result<(), ConfigError> {
-    Err(ConfigError(format!("{key}: {why}")))
 }
 
 #[cfg(test)]
