@@ -63,11 +63,15 @@ pub(crate) async fn assign_client_role(
 
 /// Refuses with `Conflict(LastHolder)` when `user_id` is the only active,
 /// undeleted user of the tenant holding `keep.role` directly. Runs inside
-/// the caller's transaction and first locks the role's assignment rows, so
+/// the caller's transaction and first locks the role's own row, so
 /// concurrent guarded writes on the same role run one after the other and
 /// each counts what the previous one committed (every engine reads
 /// committed data per statement; SQLite's write transactions exclude each
-/// other anyway).
+/// other anyway). The lock is on that one row by its primary key, not on
+/// the assignment rows: locking those goes through whichever index the
+/// planner picks, and MariaDB was seen to pick the primary key in one
+/// transaction and the `(tenant_id, role_name)` index in the other, which
+/// locks the same rows in two orders and deadlocks.
 pub(crate) async fn guard_last_holder(
     exec: &mut impl Exec,
     tenant_id: Uuid,
@@ -78,7 +82,7 @@ pub(crate) async fn guard_last_holder(
         return Ok(());
     };
     exec.lock(
-        "select 1 from user_role where tenant_id = $1 and role_name = $2 order by user_id",
+        "select 1 from role where tenant_id = $1 and name = $2",
         &args![tenant_id, keep.role],
     )
     .await?;

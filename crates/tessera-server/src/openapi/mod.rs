@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations, and
 //! the Swagger UI served from assets vendored into the binary (no CDN).
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 use axum::http::header;
@@ -49,6 +50,14 @@ impl Modify for BearerAuth {
                         .build(),
                 ),
             );
+            // OAuth client authentication (RFC 6749 §2.3.1). The other
+            // methods (`client_secret_post`, `private_key_jwt`) travel in the
+            // form body, which OpenAPI cannot express as a scheme; the
+            // operations' descriptions name them.
+            components.add_security_scheme(
+                "client_basic",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+            );
         }
     }
 }
@@ -64,10 +73,31 @@ pub fn docs_router() -> Router {
     ui.route("/openapi.json", get(openapi_json))
 }
 
+thread_local! {
+    /// Whether routers built on this thread are built for [`document`].
+    static DOCUMENTING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether [`documented!`](crate::documented) should build the operations
+/// and schemas of the routes it registers (only inside [`document`]).
+pub fn documenting() -> bool {
+    DOCUMENTING.with(Cell::get)
+}
+
 /// The OpenAPI document: [`ApiDoc`] with every route of
 /// [`crate::routes::api`] (tenant administration included).
 pub fn document() -> utoipa::openapi::OpenApi {
+    /// Ends the documenting state even if building panics.
+    struct Documenting;
+    impl Drop for Documenting {
+        fn drop(&mut self) {
+            DOCUMENTING.with(|flag| flag.set(false));
+        }
+    }
+    DOCUMENTING.with(|flag| flag.set(true));
+    let documenting = Documenting;
     let (_, paths) = crate::routes::api(true).split_for_parts();
+    drop(documenting);
     let mut document = ApiDoc::openapi();
     document.merge(paths);
     document

@@ -192,20 +192,39 @@ pub fn add_problem_answers(operation: &mut Operation, problems: Vec<ProblemAnswe
 /// one OpenAPI operation each, from the handler's `#[utoipa::path]`), and
 /// adds to each operation the problem answers of the handler's extractors.
 /// Handlers of one path (different methods) go in one call.
+///
+/// The operations and schemas are only built while
+/// [`documenting`](crate::openapi::documenting) (inside
+/// [`crate::openapi::document`]); a router built to serve gets each route's
+/// path and methods alone, so a node that never serves `/openapi.json`
+/// never runs (nor keeps in memory) the generated documentation code.
 #[macro_export]
 macro_rules! documented {
     ($($handler:path),+ $(,)?) => {{
         #[allow(unused_imports)]
         use utoipa_axum::PathItemExt;
+        let documenting = $crate::openapi::documenting();
         let mut paths = utoipa::openapi::path::Paths::new();
         let mut schemas = Vec::<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>::new();
         let mut method_router = axum::routing::MethodRouter::new();
         $(
-            let (path, mut operation, types) = utoipa_axum::routes!(@resolve_types $handler : schemas);
-            $crate::openapi::problems::add_problem_answers(
-                &mut operation,
-                $crate::openapi::problems::problems_of(&$handler),
-            );
+            let (path, operation, types) = if documenting {
+                let (path, mut operation, types) = utoipa_axum::routes!(@resolve_types $handler : schemas);
+                $crate::openapi::problems::add_problem_answers(
+                    &mut operation,
+                    $crate::openapi::problems::problems_of(&$handler),
+                );
+                (path, operation, types)
+            } else {
+                // `paste!` turns the `path` fragment back into tokens that
+                // `routes!`'s internal rules can take apart, as in its own
+                // `@resolve_types`.
+                utoipa_axum::paste! {
+                    let path = utoipa_axum::routes!(@path [path()] of $handler);
+                    let types = utoipa_axum::routes!(@path [methods()] of $handler);
+                }
+                (path, utoipa::openapi::path::Operation::new(), types)
+            };
             method_router = types
                 .iter()
                 .fold(method_router, |router, method| router.on(method.to_method_filter(), $handler));

@@ -162,8 +162,10 @@ type Form = HashMap<String, String>;
 /// PKCE, RFC 7636), rotates a refresh token, or issues a client its own
 /// token (client credentials). Public clients identify themselves with
 /// `client_id` alone; confidential clients authenticate with the method
-/// they registered.
-#[utoipa::path(post, path = "/oauth2/token", tag = "oauth",
+/// they registered: HTTP Basic (`client_secret_basic`), `client_id` and
+/// `client_secret` in the form (`client_secret_post`), or a signed
+/// `client_assertion` (`private_key_jwt`).
+#[utoipa::path(post, path = "/oauth2/token", tag = "oauth", security((), ("client_basic" = [])),
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Access token, and refresh and ID tokens where granted; Cache-Control: no-store", body = OAuthTokenResponse),
@@ -249,7 +251,10 @@ pub async fn issue_token(
 }
 
 /// Tells a client whether a token is live, and what it carries (RFC 7662).
-#[utoipa::path(post, path = "/oauth2/introspect", tag = "oauth",
+///
+/// Only confidential clients may introspect; they authenticate as at the
+/// token endpoint (HTTP Basic, `client_secret_post` or `private_key_jwt`).
+#[utoipa::path(post, path = "/oauth2/introspect", tag = "oauth", security(("client_basic" = [])),
     request_body(content = TokenActionForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The token's state; {\"active\": false} alone when not live", body = IntrospectionResponse),
@@ -317,8 +322,9 @@ pub async fn introspect_token(
 
 /// Revokes a token (RFC 7009): a refresh token ends its session, an access
 /// token is denied until it expires. Unknown or invalid tokens are a
-/// success too (§2.2).
-#[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth",
+/// success too (§2.2). Confidential clients authenticate as at the token
+/// endpoint; public clients send their `client_id` (§2.1).
+#[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth", security((), ("client_basic" = [])),
     request_body(content = TokenActionForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke (empty body)"),
