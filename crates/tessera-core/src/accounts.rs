@@ -240,17 +240,19 @@ impl Accounts {
     }
 
     async fn record_failed_login(&self, user: &User, now: DateTime<Utc>) -> AuthResult<()> {
-        let failures = user.failed_login_count.saturating_add(1);
-        let locked_until = self
-            .lockout
-            .lock_period_secs(u32::try_from(failures).unwrap_or(u32::MAX))
-            .map(|lock| now + secs(lock));
-        if locked_until.is_some() {
+        let lockout = &self.lockout;
+        let lock_for = |failures: i32| {
+            lockout
+                .lock_period_secs(u32::try_from(failures).unwrap_or(0))
+                .map(|lock| now + secs(lock))
+        };
+        let failures = self
+            .store
+            .record_login_failure(self.tenant_id, user.user_id, &lock_for)
+            .await?;
+        if lock_for(failures).is_some() {
             tracing::warn!(user_id = %user.user_id, failures, "account locked after failed logins");
         }
-        self.store
-            .record_login_failure(self.tenant_id, user.user_id, failures, locked_until)
-            .await?;
         Ok(())
     }
 
@@ -379,12 +381,16 @@ impl Accounts {
     /// user it belongs to. The session must have been granted to `client`
     /// (`None`: a first-party session). Unknown, expired, foreign or dead →
     /// `InvalidGrant`; spent → the whole session is revoked, then
-    /// `InvalidGrant`.
-    pub async fn spend_refresh_token(
+    /// `InvalidGrant`. `check` runs on the live session before anything is
+    /// written: a request it refuses (say, `invalid_scope`) leaves the
+    /// presented token unspent; only a completed rotation spends it. Its
+    /// value is returned with the session and the new token.
+    pub async fn spend_refresh_token<T>(
         &self,
         presented: &str,
         client: Option<Uuid>,
-    ) -> AuthResult<(SessionWithUser, String)> {
+        check: impl FnOnce(&SessionWithUser) -> AuthResult<T>,
+    ) -> AuthResult<(SessionWithUser, String, T)> {
         let Some(old) = self.find_refresh_token(presented).await? else {
             return Err(AuthError::InvalidGrant);
         };
@@ -406,6 +412,7 @@ impl Accounts {
         {
             return Err(AuthError::InvalidGrant);
         }
+        let checked = check(&state)?;
         let refresh_token = new_opaque_token();
         let next = self.refresh_row(&refresh_token, session, Some(old.token_hash.clone()), now);
         if !self
@@ -415,7 +422,7 @@ impl Accounts {
         {
             return Err(self.refresh_token_reused(old.session_id).await);
         }
-        Ok((state, refresh_token))
+        Ok((state, refresh_token, checked))
     }
 
     /// Revokes the session of a replayed refresh token; the error to answer.
@@ -454,6 +461,22 @@ impl Accounts {
                 .get_browser_session_by_id(self.tenant_id, browser_session_id)
                 .await,
         )
+    }
+
+    /// The user's live browser sessions, newest first.
+    pub async fn active_browser_sessions(&self, user_id: Uuid) -> AuthResult<Vec<BrowserSession>> {
+        Ok(self
+            .store
+            .list_active_browser_sessions(self.tenant_id, user_id, self.clock.now())
+            .await?)
+    }
+
+    /// Records that a browser session's cookie was used just now.
+    pub async fn touch_browser_session(&self, browser_session_id: Uuid) -> AuthResult<()> {
+        Ok(self
+            .store
+            .touch_browser_session(self.tenant_id, browser_session_id, self.clock.now())
+            .await?)
     }
 
     /// Ends a browser session and every session granted from it (a missing

@@ -55,9 +55,29 @@ pub struct Expectations<'a> {
 
 /// The `kid` and `typ` of a token, read without trusting anything else.
 pub fn peek_header(token: &str) -> AuthResult<(String, Option<String>)> {
+    if declares_critical_extensions(token) {
+        return Err(AuthError::InvalidToken(
+            "crit names an extension Tessera does not understand",
+        ));
+    }
     let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidToken("malformed"))?;
     let kid = header.kid.ok_or(AuthError::InvalidToken("no kid"))?;
     Ok((kid, header.typ))
+}
+
+/// Whether the JWS header of `token` has a `crit` parameter. Tessera
+/// understands no JWS extension, so any `crit` (even an empty one, which
+/// RFC 7515 §4.1.11 forbids) makes the JWS invalid. `jsonwebtoken`'s
+/// `Header` has no `crit` field and ignores it, hence this check.
+pub(crate) fn declares_critical_extensions(token: &str) -> bool {
+    let Some(encoded) = token.split('.').next() else {
+        return false;
+    };
+    let Ok(bytes) = B64.decode(encoded) else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes)
+        .is_ok_and(|header| header.contains_key("crit"))
 }
 
 /// Verifies `token` against `key`: the algorithm is the key's (never the

@@ -42,7 +42,7 @@ pub use ports::{
 };
 pub use service::{
     AuthService, Authenticated, AuthorizationParams, AuthorizeError, AuthorizeStep, BrowserSignIn,
-    ClientToken, ConsentPrompt, Introspection, IssuedTokens, LoginRequest, LogoutParams, LogoutPlan,
+    ClientToken, ConsentPrompt, Device, Introspection, IssuedTokens, LoginRequest, LogoutParams, LogoutPlan,
     OidcService, OidcTokens, ProfileChanges, Registration, ServiceSettings, SignedInBrowser,
 };
 pub use settings::{HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, TokenSettings};

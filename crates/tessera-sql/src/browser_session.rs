@@ -17,7 +17,7 @@ impl<E: Engine> BrowserSessionStore for SqlStore<E> {
         // Also proves the user exists in the tenant; an error rolls back (drop).
         clear_login_failures(&mut tx, session.tenant_id, session.user_id).await?;
         let sql = format!(
-            "insert into browser_session ({BROWSER_SESSION_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "insert into browser_session ({BROWSER_SESSION_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
         tx.execute(
             &sql,
@@ -30,7 +30,10 @@ impl<E: Engine> BrowserSessionStore for SqlStore<E> {
                 &session.amr,
                 session.created_at,
                 session.expires_at,
-                session.revoked_at
+                session.revoked_at,
+                &session.ip,
+                &session.user_agent,
+                session.last_seen_at
             ],
         )
         .await?;
@@ -65,6 +68,46 @@ impl<E: Engine> BrowserSessionStore for SqlStore<E> {
             .fetch_one(&sql, &args![tenant_id, browser_session_id])
             .await?;
         decode::browser_session(&row)
+    }
+
+    async fn list_active_browser_sessions(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<BrowserSession>> {
+        let sql = format!(
+            "select {BROWSER_SESSION_COLUMNS} from browser_session \
+             where tenant_id = $1 and user_id = $2 and revoked_at is null and expires_at > $3 \
+             order by created_at desc, browser_session_id desc"
+        );
+        let rows = self
+            .engine
+            .reader()
+            .fetch_all(&sql, &args![tenant_id, user_id, now])
+            .await?;
+        rows.iter().map(decode::browser_session).collect()
+    }
+
+    async fn touch_browser_session(
+        &self,
+        tenant_id: Uuid,
+        browser_session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let updated = self
+            .engine
+            .writer()
+            .execute(
+                "update browser_session set last_seen_at = $3 \
+                 where tenant_id = $1 and browser_session_id = $2",
+                &args![tenant_id, browser_session_id, now],
+            )
+            .await?;
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn end_browser_session(

@@ -37,7 +37,7 @@ pub(crate) const CLIENT_COLUMNS: &str =
 
 /// Columns of `browser_session`, as [`browser_session`] reads them.
 pub(crate) const BROWSER_SESSION_COLUMNS: &str = "browser_session_id, tenant_id, user_id, token_hash, \
-     auth_time, amr, created_at, expires_at, revoked_at";
+     auth_time, amr, created_at, expires_at, revoked_at, ip, user_agent, last_seen_at";
 
 /// Columns of `authorization_code`, as [`authorization_code`] reads them.
 pub(crate) const AUTHORIZATION_CODE_COLUMNS: &str = "code_hash, tenant_id, client_id, user_id, \
@@ -186,6 +186,9 @@ pub(crate) fn browser_session(row: &impl SqlRow) -> StoreResult<BrowserSession> 
         created_at: row.time("created_at")?,
         expires_at: row.time("expires_at")?,
         revoked_at: row.opt_time("revoked_at")?,
+        ip: row.opt_text("ip")?,
+        user_agent: row.opt_text("user_agent")?,
+        last_seen_at: row.opt_time("last_seen_at")?,
     })
 }
 

@@ -135,7 +135,10 @@ pub(crate) async fn revoke_found_sessions(
     Ok(ids)
 }
 
-/// Revokes the unrevoked sessions of a user except `keep`; returns their ids.
+/// Revokes the unrevoked sessions of a user except `keep`, and ends their
+/// browser (single sign-on) sessions except the one `keep` was granted
+/// from: a password change, logout-all or force-logout must also stop an
+/// old SSO cookie from minting new codes. Returns the revoked session ids.
 pub(crate) async fn revoke_sessions_of(
     tx: &mut impl Exec,
     tenant_id: Uuid,
@@ -144,6 +147,15 @@ pub(crate) async fn revoke_sessions_of(
     reason: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<Uuid>> {
+    tx.execute(
+        "update browser_session set revoked_at = $3 \
+         where tenant_id = $1 and user_id = $2 and revoked_at is null \
+           and browser_session_id not in ( \
+               select s.browser_session_id from session s \
+               where s.tenant_id = $1 and s.session_id = $4 and s.browser_session_id is not null)",
+        &args![tenant_id, user_id, now, keep],
+    )
+    .await?;
     revoke_found_sessions(
         tx,
         tenant_id,

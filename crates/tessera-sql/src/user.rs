@@ -11,7 +11,7 @@ use tessera_store::{
 use uuid::Uuid;
 
 use crate::decode::{self, USER_COLUMNS};
-use crate::engine::{Engine, Exec, Transaction};
+use crate::engine::{Engine, Exec, SqlRow, Transaction};
 use crate::role_assignment::assign_user_role;
 use crate::{args, session, user_admin, SqlStore};
 
@@ -161,22 +161,40 @@ impl<E: Engine> UserStore for SqlStore<E> {
         &self,
         tenant_id: Uuid,
         user_id: Uuid,
-        failed_login_count: i32,
-        locked_until: Option<DateTime<Utc>>,
-    ) -> StoreResult<()> {
-        let updated = self
-            .engine
-            .writer()
+        lock_for: &(dyn Fn(i32) -> Option<DateTime<Utc>> + Send + Sync),
+    ) -> StoreResult<i32> {
+        let mut tx = self.engine.begin().await?;
+        // The increment is the row lock: a concurrent failure waits for this
+        // transaction and then adds to what it committed.
+        let updated = tx
             .execute(
-                "update user_account set failed_login_count = $3, locked_until = $4 \
+                "update user_account set failed_login_count = failed_login_count + 1 \
                  where tenant_id = $1 and user_id = $2",
-                &args![tenant_id, user_id, failed_login_count, locked_until],
+                &args![tenant_id, user_id],
             )
             .await?;
         if updated == 0 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        let count = tx
+            .fetch_one(
+                "select failed_login_count from user_account where tenant_id = $1 and user_id = $2",
+                &args![tenant_id, user_id],
+            )
+            .await?
+            .i64("failed_login_count")?;
+        let count = i32::try_from(count).unwrap_or(i32::MAX);
+        if let Some(until) = lock_for(count) {
+            tx.execute(
+                "update user_account set locked_until = \
+                    case when locked_until is null or locked_until < $3 then $3 else locked_until end \
+                 where tenant_id = $1 and user_id = $2",
+                &args![tenant_id, user_id, until],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(count)
     }
 
     async fn list_users(&self, tenant_id: Uuid, query: &UserQuery) -> StoreResult<Vec<User>> {

@@ -14,25 +14,6 @@ use crate::role_assignment::guard_last_holder;
 use crate::user::select_user;
 use crate::{args, session};
 
-/// Revokes every open login session and browser session of a user, inside
-/// the caller's transaction.
-async fn revoke_everything_of(
-    exec: &mut impl Exec,
-    tenant_id: Uuid,
-    user_id: Uuid,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    session::revoke_sessions_of(exec, tenant_id, user_id, None, reason, now).await?;
-    exec.execute(
-        "update browser_session set revoked_at = $3 \
-         where tenant_id = $1 and user_id = $2 and revoked_at is null",
-        &args![tenant_id, user_id, now],
-    )
-    .await?;
-    Ok(())
-}
-
 /// See [`tessera_store::UserStore::list_users`].
 pub(crate) async fn list(exec: &mut impl Exec, tenant_id: Uuid, query: &UserQuery) -> StoreResult<Vec<User>> {
     let pattern = query.prefix.as_deref().map(|p| format!("{}%", escape_like(p)));
@@ -135,7 +116,7 @@ pub(crate) async fn set_status(
         return Err(StoreError::NotFound);
     }
     if let Some(reason) = revoke_sessions {
-        revoke_everything_of(tx, tenant_id, user_id, reason, now).await?;
+        session::revoke_sessions_of(tx, tenant_id, user_id, None, reason, now).await?;
     }
     select_user(tx, tenant_id, user_id).await
 }
@@ -160,7 +141,9 @@ pub(crate) async fn soft_delete(
     if updated == 0 {
         return Err(StoreError::NotFound);
     }
-    revoke_everything_of(tx, tenant_id, user_id, "deleted", now).await
+    session::revoke_sessions_of(tx, tenant_id, user_id, None, "deleted", now)
+        .await
+        .map(drop)
 }
 
 /// See [`tessera_store::UserStore::erase_user`]; inside the caller's

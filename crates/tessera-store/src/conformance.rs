@@ -107,7 +107,8 @@ macro_rules! store_conformance_tests {
             set_password_hash_revokes_other_sessions,
             set_password_hash_without_keep_revokes_every_session,
             set_password_hash_of_unknown_user_is_not_found,
-            record_login_failure_sets_count_and_lock,
+            record_login_failure_counts_and_locks,
+            concurrent_login_failures_all_count,
             create_session_stores_session_and_first_token,
             create_session_resets_login_failures,
             create_session_is_atomic,
@@ -145,6 +146,9 @@ macro_rules! store_conformance_tests {
             create_browser_session_is_atomic,
             browser_sessions_of_another_tenant_are_not_found,
             end_browser_session_revokes_only_its_sessions,
+            browser_sessions_are_listed_and_touched,
+            password_change_ends_other_browser_sessions,
+            revoking_every_session_ends_browser_sessions,
             authorization_codes_round_trip_every_field,
             redeem_authorization_code_works_once,
             redeem_authorization_code_without_refresh_token,
@@ -192,6 +196,22 @@ macro_rules! store_conformance_tests {
 }
 
 // --- helpers -----------------------------------------------------------------
+
+/// Records `n` failed logins of a user, the last one locking until `lock`.
+async fn failed_logins<S: Store>(
+    store: &S,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    n: i32,
+    lock: Option<DateTime<Utc>>,
+) {
+    for _ in 0..n {
+        store
+            .record_login_failure(tenant_id, user_id, &move |count| lock.filter(|_| count == n))
+            .await
+            .expect("record_login_failure");
+    }
+}
 
 /// "Now" for a check: whole milliseconds (the precision every backend
 /// round-trips exactly) from a fixed start, one millisecond later at every

@@ -410,6 +410,13 @@ pub struct BrowserSession {
     pub expires_at: DateTime<Utc>,
     /// When it was ended (logout), if it was.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The client's IP at sign-in.
+    pub ip: Option<String>,
+    /// The browser's `User-Agent` at sign-in (at most 512 characters).
+    pub user_agent: Option<String>,
+    /// When its cookie was last used to authorize a client; `None` if not
+    /// since sign-in.
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 /// An authorization code (RFC 6749 §4.1.2), known to the store only by its

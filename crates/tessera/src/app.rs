@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use tessera_core::admin::{AdminService, KeyDefaults};
+use tessera_core::admin::{AdminService, Bootstrapped, KeyDefaults};
 use tessera_core::capability::Founder;
 use tessera_core::{
     AuthService, Caller, ClientAuthSettings, ClientService, Clock, EmlDirectoryMailer, EventSink,
@@ -273,12 +273,15 @@ impl Shared {
 }
 
 /// Creates the configured bootstrap super admin if the tenant has none.
+/// An existing account of that email is promoted only when the bootstrap
+/// password is its password; otherwise the server refuses to start
+/// ([`RefusedToStart`]): someone else may have registered the email first.
 async fn bootstrap_admin(config: &Config, admin: &AdminService) -> anyhow::Result<()> {
     let Some((email, password)) = config.bootstrap_admin()? else {
         return Ok(());
     };
     let founder = Founder::operator(&Caller::operator())?;
-    match admin
+    let outcome = admin
         .bootstrap_super_admin(&founder, &email, password.expose_secret())
         .await
         .map_err(|err| {
@@ -286,12 +289,41 @@ async fn bootstrap_admin(config: &Config, admin: &AdminService) -> anyhow::Resul
                 "bootstrap_admin_email: cannot create the super admin: {}",
                 crate::users::describe(err)
             )
-        })? {
-        Some(user) => tracing::info!(user_id = %user.user.user_id, "bootstrap super_admin created"),
-        None => tracing::debug!("a super_admin exists; bootstrap settings ignored"),
+        })?;
+    match outcome {
+        Bootstrapped::Created(user) => {
+            tracing::info!(user_id = %user.user.user_id, "bootstrap super_admin created");
+        }
+        Bootstrapped::Promoted(user) => tracing::warn!(
+            user_id = %user.user.user_id,
+            "existing account of bootstrap_admin_email promoted to super_admin (its password is the bootstrap password)"
+        ),
+        Bootstrapped::SuperAdminExists => tracing::debug!("a super_admin exists; bootstrap settings ignored"),
+        Bootstrapped::NotPromoted { user_id } => {
+            return Err(RefusedToStart(format!(
+                "bootstrap_admin_email: an account with this email already exists (user {user_id}) and \
+                 bootstrap_admin_password is not its password, so it was not made super_admin: it may \
+                 have been registered by someone else. Set bootstrap_admin_password to that account's \
+                 password if it is yours, or choose another bootstrap_admin_email"
+            ))
+            .into());
+        }
     }
     Ok(())
 }
+
+/// A configuration the server will not start with, though it parsed: the
+/// binary exits with status 2, as for an invalid configuration.
+#[derive(Debug)]
+pub struct RefusedToStart(pub String);
+
+impl std::fmt::Display for RefusedToStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RefusedToStart {}
 
 /// Deletes expired rows every [`PURGE_PERIOD`] for as long as the server
 /// runs. Every node does it; the deletes are idempotent, so overlapping

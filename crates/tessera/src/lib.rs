@@ -20,7 +20,7 @@ use anyhow::Context;
 use tessera_store::Store;
 use tokio::net::TcpListener;
 
-pub use app::{App, AppBuilder, Services};
+pub use app::{App, AppBuilder, RefusedToStart, Services};
 pub use config::{Config, DatabaseEngine, LogFormat};
 
 /// Opens the store the database URL names (the only place that looks at

@@ -109,7 +109,11 @@ fn main() -> ExitCode {
         Err(err) => {
             tracing::error!(error = format!("{err:#}"), "tessera stopped with an error");
             eprintln!("tessera: {err:#}");
-            ExitCode::FAILURE
+            if err.downcast_ref::<tessera::RefusedToStart>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

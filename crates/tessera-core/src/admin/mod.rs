@@ -24,7 +24,7 @@ pub use machines::{ClientChanges, ClientView};
 pub use roles::{NewPermission, NewRole, RoleChanges, RoleView};
 pub use tenants::{is_tenant_slug, TenantChanges};
 pub use user_listing::{UserListRequest, UserPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use users::{AdminUser, NewUser, UserChanges};
+pub use users::{AdminUser, Bootstrapped, NewUser, UserChanges};
 
 use std::sync::Arc;
 

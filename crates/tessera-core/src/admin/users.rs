@@ -70,6 +70,24 @@ pub(super) fn violation(
     }
 }
 
+/// What [`AdminService::bootstrap_super_admin`] did.
+#[derive(Debug)]
+pub enum Bootstrapped {
+    /// A new account was created as super admin.
+    Created(AdminUser),
+    /// The existing account of that email, whose password is the
+    /// bootstrap password, was made super admin.
+    Promoted(AdminUser),
+    /// The tenant already had an active super admin: nothing changed.
+    SuperAdminExists,
+    /// An account of that email exists and the bootstrap password does not
+    /// verify against it: nothing changed.
+    NotPromoted {
+        /// The existing account.
+        user_id: Uuid,
+    },
+}
+
 impl AdminService {
     /// One user with roles and permissions.
     pub async fn get_user(&self, _permit: &Permit<UserRead>, user_id: Uuid) -> AuthResult<AdminUser> {
@@ -111,16 +129,19 @@ impl AdminService {
     }
 
     /// On a tenant without an active `super_admin`, makes `email` one:
-    /// creates the account with `password`, or gives an existing account of
-    /// that email the role. Returns the user it touched, or `None` when the
-    /// tenant already had a super admin (then nothing changes). Needs the
-    /// founding right over this tenant (the operator's, or its creator's).
+    /// creates the account with `password`, or promotes an existing account
+    /// of that email, but only when `password` verifies against it: someone
+    /// may have registered the email before the operator configured it, and
+    /// promoting that account would hand the tenant to them. Nothing changes
+    /// when the tenant already has a super admin or the password does not
+    /// verify (see [`Bootstrapped`]). Needs the founding right over this
+    /// tenant (the operator's, or its creator's).
     pub async fn bootstrap_super_admin(
         &self,
         founder: &Founder,
         email: &str,
         password: &str,
-    ) -> AuthResult<Option<AdminUser>> {
+    ) -> AuthResult<Bootstrapped> {
         if !founder.covers(self.tenant_id()) {
             return Err(AuthError::Forbidden("tenant:create"));
         }
@@ -132,13 +153,23 @@ impl AdminService {
         };
         let accounts = self.ctx.accounts();
         if !accounts.list_users(&holders).await?.is_empty() {
-            return Ok(None);
+            return Ok(Bootstrapped::SuperAdminExists);
         }
         let normalised = Email::parse(email).map_err(|v| AuthError::Validation(vec![v]))?;
-        let admin = match accounts.find_user(normalised.as_str()).await? {
+        match accounts.find_user(normalised.as_str()).await? {
             Some(user) => {
+                let verified = self
+                    .ctx
+                    .hasher()
+                    .verify(user.password_hash.as_deref(), password)
+                    .await?;
+                if !verified {
+                    return Ok(Bootstrapped::NotPromoted {
+                        user_id: user.user_id,
+                    });
+                }
                 self.access().assign_user_role(user.user_id, SUPER_ADMIN).await?;
-                self.admin_user(user).await?
+                Ok(Bootstrapped::Promoted(self.admin_user(user).await?))
             }
             None => {
                 let input = NewUser {
@@ -148,10 +179,10 @@ impl AdminService {
                     ..NewUser::default()
                 };
                 // The founding right stands in for the rank rule here.
-                self.create_user(&Caller::operator().permit()?, input).await?
+                let created = self.create_user(&Caller::operator().permit()?, input).await?;
+                Ok(Bootstrapped::Created(created))
             }
-        };
-        Ok(Some(admin))
+        }
     }
 
     /// A validated new user (its password not yet hashed) and its roles;

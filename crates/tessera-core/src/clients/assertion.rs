@@ -78,6 +78,11 @@ pub(super) fn verify_with_jwks(
     header: &jsonwebtoken::Header,
     assertion: &str,
 ) -> Result<AssertionClaims, AssertionError> {
+    if crate::jwt::declares_critical_extensions(assertion) {
+        return Err(AssertionError::Refused(
+            "crit names an extension Tessera does not understand (RFC 7515 §4.1.11)",
+        ));
+    }
     let keys = client
         .jwks
         .as_ref()

@@ -10,7 +10,7 @@ mod sessions;
 
 pub(crate) use accounts::check_profile_changes;
 pub use oidc::{
-    AuthorizationParams, AuthorizeError, AuthorizeStep, BrowserSignIn, ConsentPrompt, LogoutParams,
+    AuthorizationParams, AuthorizeError, AuthorizeStep, BrowserSignIn, ConsentPrompt, Device, LogoutParams,
     LogoutPlan, OidcService, OidcTokens, SignedInBrowser,
 };
 

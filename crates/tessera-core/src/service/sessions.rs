@@ -1,7 +1,7 @@
 //! First-party sessions: login, refresh rotation, logout and the caller's
 //! session list.
 
-use tessera_store::Session;
+use tessera_store::{BrowserSession, Session};
 use uuid::Uuid;
 
 use super::*;
@@ -61,7 +61,11 @@ impl AuthService {
     /// (theft detection). Tokens of OAuth clients are refreshed at
     /// `/oauth2/token` only.
     pub async fn refresh(&self, presented: &str) -> AuthResult<IssuedTokens> {
-        let (state, refresh_token) = self.ctx.accounts().spend_refresh_token(presented, None).await?;
+        let (state, refresh_token, ()) = self
+            .ctx
+            .accounts()
+            .spend_refresh_token(presented, None, |_| Ok(()))
+            .await?;
         let (access_token, expires_in) = self
             .ctx
             .tokens()
@@ -96,17 +100,33 @@ impl AuthService {
         self.ctx.accounts().active_sessions(caller.user().user_id).await
     }
 
-    /// Ends one of the caller's own sessions; another user's session is
-    /// `NotFound`, exactly like a missing one.
-    pub async fn revoke_own_session(&self, caller: &Authenticated, session_id: Uuid) -> AuthResult<()> {
-        let state = self.ctx.accounts().session(session_id).await?;
-        if state.session.user_id != caller.user().user_id {
-            return Err(AuthError::NotFound);
-        }
+    /// The caller's signed-in browsers (hosted-page SSO sessions), newest
+    /// first.
+    pub async fn list_browser_sessions(&self, caller: &Authenticated) -> AuthResult<Vec<BrowserSession>> {
         self.ctx
             .accounts()
-            .revoke_sessions(&[session_id], "revoked_by_user")
+            .active_browser_sessions(caller.user().user_id)
             .await
+    }
+
+    /// Ends one of the caller's own sessions: a token session, or a browser
+    /// session together with every token session granted from it. Another
+    /// user's session is `NotFound`, exactly like a missing one.
+    pub async fn revoke_own_session(&self, caller: &Authenticated, session_id: Uuid) -> AuthResult<()> {
+        let accounts = self.ctx.accounts();
+        match accounts.session(session_id).await {
+            Ok(state) if state.session.user_id == caller.user().user_id => {
+                return accounts.revoke_sessions(&[session_id], "revoked_by_user").await;
+            }
+            Ok(_) | Err(AuthError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+        match accounts.browser_session_by_id(session_id).await? {
+            Some(browser) if browser.user_id == caller.user().user_id => {
+                accounts.end_browser_session(session_id, "revoked_by_user").await
+            }
+            _ => Err(AuthError::NotFound),
+        }
     }
 }
 

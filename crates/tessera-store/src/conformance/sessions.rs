@@ -42,10 +42,7 @@ pub async fn create_session_resets_login_failures<S: Store>(store: &S) {
     let t = tenant(store, "acme").await;
     let now = now_ms();
     let u = created_user(store, t.tenant_id, "ada@example.com").await;
-    store
-        .record_login_failure(t.tenant_id, u.user_id, 4, Some(now + Duration::minutes(5)))
-        .await
-        .expect("record");
+    failed_logins(store, t.tenant_id, u.user_id, 4, Some(now + Duration::minutes(5))).await;
     created_session(store, &u, now).await;
     let got = store.get_user(t.tenant_id, u.user_id).await.expect("get");
     assert_eq!(got.failed_login_count, 0);
@@ -59,10 +56,7 @@ pub async fn create_session_is_atomic<S: Store>(store: &S) {
     let now = now_ms();
     let u = created_user(store, t.tenant_id, "ada@example.com").await;
     let (_, taken) = created_session(store, &u, now).await;
-    store
-        .record_login_failure(t.tenant_id, u.user_id, 2, None)
-        .await
-        .expect("record");
+    failed_logins(store, t.tenant_id, u.user_id, 2, None).await;
 
     let s = session(t.tenant_id, u.user_id, now, now + Duration::days(1));
     let clash = RefreshToken {

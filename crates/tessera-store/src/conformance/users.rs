@@ -142,7 +142,7 @@ pub async fn users_of_another_tenant_are_not_found<S: Store>(store: &S) {
         "set_password_hash",
     );
     assert_not_found(
-        store.record_login_failure(other, u.user_id, 9, Some(now)).await,
+        store.record_login_failure(other, u.user_id, &|_| Some(now)).await,
         "record_login_failure",
     );
 
@@ -391,34 +391,73 @@ pub async fn set_password_hash_of_unknown_user_is_not_found<S: Store>(store: &S)
     );
 }
 
-/// `record_login_failure` stores the count and lock as given (and can clear
-/// the lock); an unknown user is `NotFound`.
-pub async fn record_login_failure_sets_count_and_lock<S: Store>(store: &S) {
+/// `record_login_failure` adds one to the count and sets the lock its
+/// callback asks for at the new count, never shortening a lock in place;
+/// an unknown user is `NotFound`.
+pub async fn record_login_failure_counts_and_locks<S: Store>(store: &S) {
     let t = tenant(store, "acme").await;
     let now = now_ms();
     let u = created_user(store, t.tenant_id, "ada@example.com").await;
-
     let until = now + Duration::minutes(15);
-    store
-        .record_login_failure(t.tenant_id, u.user_id, 5, Some(until))
-        .await
-        .expect("record");
-    let got = store.get_user(t.tenant_id, u.user_id).await.expect("get");
-    assert_eq!(got.failed_login_count, 5);
-    assert_eq!(got.locked_until, Some(until));
+    let lock_at_two = move |count: i32| (count >= 2).then_some(until);
 
-    store
-        .record_login_failure(t.tenant_id, u.user_id, 6, None)
-        .await
-        .expect("record again");
+    let first = store
+        .record_login_failure(t.tenant_id, u.user_id, &lock_at_two)
+        .await;
+    assert_eq!(first.expect("first"), 1);
     let got = store.get_user(t.tenant_id, u.user_id).await.expect("get");
-    assert_eq!(got.failed_login_count, 6);
-    assert_eq!(got.locked_until, None);
+    assert_eq!((got.failed_login_count, got.locked_until), (1, None));
+
+    let second = store
+        .record_login_failure(t.tenant_id, u.user_id, &lock_at_two)
+        .await;
+    assert_eq!(second.expect("second"), 2);
+    let got = store.get_user(t.tenant_id, u.user_id).await.expect("get");
+    assert_eq!((got.failed_login_count, got.locked_until), (2, Some(until)));
+
+    let shorter = move |_: i32| Some(now + Duration::minutes(1));
+    let third = store.record_login_failure(t.tenant_id, u.user_id, &shorter).await;
+    assert_eq!(third.expect("third"), 3);
+    let got = store.get_user(t.tenant_id, u.user_id).await.expect("get");
+    assert_eq!(got.locked_until, Some(until), "a lock is never shortened");
 
     assert_not_found(
         store
-            .record_login_failure(t.tenant_id, Uuid::now_v7(), 1, None)
+            .record_login_failure(t.tenant_id, Uuid::now_v7(), &lock_at_two)
             .await,
         "unknown user",
     );
+}
+
+/// Ten failures at the same moment all count (the count is incremented in
+/// the database, not read and written back), each sees a count of its own,
+/// and the lock the threshold asks for is set.
+pub async fn concurrent_login_failures_all_count<S: Store>(store: &S) {
+    let t = tenant(store, "acme").await;
+    let now = now_ms();
+    let u = created_user(store, t.tenant_id, "ada@example.com").await;
+    let until = now + Duration::minutes(5);
+    let lock_at_five = move |count: i32| (count >= 5).then_some(until);
+    let fail = || store.record_login_failure(t.tenant_id, u.user_id, &lock_at_five);
+    let (a, b, c, d, e, f, g, h, i, j) = tokio::join!(
+        fail(),
+        fail(),
+        fail(),
+        fail(),
+        fail(),
+        fail(),
+        fail(),
+        fail(),
+        fail(),
+        fail()
+    );
+    let mut counts: Vec<i32> = [a, b, c, d, e, f, g, h, i, j]
+        .into_iter()
+        .map(|r| r.expect("record_login_failure"))
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=10).collect::<Vec<_>>());
+    let got = store.get_user(t.tenant_id, u.user_id).await.expect("get");
+    assert_eq!(got.failed_login_count, 10);
+    assert_eq!(got.locked_until, Some(until));
 }

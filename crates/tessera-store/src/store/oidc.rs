@@ -21,6 +21,25 @@ pub trait BrowserSessionStore: Send + Sync + 'static {
         browser_session_id: Uuid,
     ) -> StoreResult<BrowserSession>;
 
+    /// The user's browser sessions that are neither ended nor expired at
+    /// `now`, newest first.
+    async fn list_active_browser_sessions(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<BrowserSession>>;
+
+    /// Records that the browser session's cookie was used at `now` (its
+    /// "last seen" in the person's session list). `NotFound` if it does not
+    /// exist in the tenant.
+    async fn touch_browser_session(
+        &self,
+        tenant_id: Uuid,
+        browser_session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
     /// Ends a browser session and, in the same transaction, revokes every
     /// unrevoked session granted from it (with `reason`). Returns the ids of
     /// the sessions it revoked. Ending an ended one again is not an error;

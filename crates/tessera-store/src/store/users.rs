@@ -41,14 +41,17 @@ pub trait UserStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 
-    /// Records a failed login: sets the consecutive-failure count and lock.
+    /// Records a failed login: adds one to the consecutive-failure count in
+    /// the database (so concurrent failures all count, none overwrites
+    /// another), then locks the account until `lock_for(new count)`, when
+    /// that is `Some`, never shortening a lock already in place; one
+    /// transaction. Returns the new count. `NotFound` for an unknown user.
     async fn record_login_failure(
         &self,
         tenant_id: Uuid,
         user_id: Uuid,
-        failed_login_count: i32,
-        locked_until: Option<DateTime<Utc>>,
-    ) -> StoreResult<()>;
+        lock_for: &(dyn Fn(i32) -> Option<DateTime<Utc>> + Send + Sync),
+    ) -> StoreResult<i32>;
 
     /// The users matching `query`, in its order, at most `query.limit`.
     async fn list_users(&self, tenant_id: Uuid, query: &UserQuery) -> StoreResult<Vec<User>>;

@@ -443,3 +443,65 @@ fn bootstrap_email_without_a_password_exits_2_naming_the_key() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bootstrap_admin_email"), "{stderr}");
 }
+
+/// Someone registers the bootstrap email before the operator configures it:
+/// the next start must not hand them the tenant. With a password that is
+/// not the account's, `serve` exits 2 naming the conflict and promotes
+/// nothing; with the account's own password it promotes, and never says
+/// "created".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_never_promotes_an_account_registered_by_someone_else() {
+    let data = TempDir::new();
+    let data_dir = data.0.to_str().unwrap().to_owned();
+    let mut server = Served::start(&[("TESSERA_DATA_DIR", &data_dir)]).await;
+    let squatter = json!({"email": "owner@example.com", "password": "Squatters-Own-Pass-9"});
+    assert_eq!(
+        server.post("/api/v1/auth/register", squatter).await.status(),
+        StatusCode::CREATED
+    );
+    server.terminate();
+    server.wait_exit(Duration::from_secs(30)).await;
+
+    let refused = run(tessera(&data.0)
+        .arg("serve")
+        .env("TESSERA_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("TESSERA_DATA_DIR", &data_dir)
+        .env("TESSERA_BOOTSTRAP_ADMIN_EMAIL", "owner@example.com")
+        .env("TESSERA_BOOTSTRAP_ADMIN_PASSWORD", "Operators-Intended-Pass-1"));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}\n{stdout}");
+    assert!(
+        stderr.contains("bootstrap_admin_email") && stderr.contains("already exists"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("created"), "{stdout}");
+    assert!(!stdout.contains("Operators-Intended-Pass-1") && !stderr.contains("Operators-Intended-Pass-1"));
+
+    let server = Served::start(&[
+        ("TESSERA_DATA_DIR", &data_dir),
+        ("TESSERA_BOOTSTRAP_ADMIN_EMAIL", "owner@example.com"),
+        ("TESSERA_BOOTSTRAP_ADMIN_PASSWORD", "Squatters-Own-Pass-9"),
+    ])
+    .await;
+    let response = server
+        .post(
+            "/api/v1/auth/login",
+            json!({"identifier": "owner@example.com", "password": "Squatters-Own-Pass-9"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: Value = response.json().await.unwrap();
+    let claims = jwt_part(tokens["access_token"].as_str().unwrap(), 1);
+    assert_eq!(
+        claims["roles"],
+        json!(["super_admin", "user"]),
+        "promoted with its own password"
+    );
+    assert!(server.stdout().contains("promoted"), "{}", server.stdout());
+    assert!(
+        !server.stdout().contains("super_admin created"),
+        "{}",
+        server.stdout()
+    );
+}

@@ -234,6 +234,8 @@ every_engine! {
             ("alg HS256", hs256, vec![]),
             ("unknown kid", key.sign(&json!({"alg": "ES256", "kid": "nope"}), &valid()), vec![]),
             ("client_id is not iss", key.sign(&header, &valid()), vec![("client_id", other_id.as_str())]),
+            ("crit names an unknown extension", key.sign(&with_crit(&header, json!(["urn:example:must-check"])), &valid()), vec![]),
+            ("crit is empty", key.sign(&with_crit(&header, json!([])), &valid()), vec![]),
         ];
         for (case, assertion, extra) in cases {
             assert_invalid_client(token_with(&app, &assertion, &extra).await, case).await;
@@ -307,4 +309,13 @@ every_engine! {
         let body: Value = response.json().await.expect("introspection json");
         assert_eq!(body, json!({"active": false}));
     }
+}
+
+/// `header` plus a `crit` parameter (RFC 7515 §4.1.11) and the extension
+/// it names.
+fn with_crit(header: &Value, crit: Value) -> Value {
+    let mut header = header.clone();
+    header["crit"] = crit;
+    header["urn:example:must-check"] = json!(true);
+    header
 }

@@ -131,6 +131,10 @@ impl OidcService {
                 session_id: None,
             })
             .await?;
+        self.ctx
+            .accounts()
+            .touch_browser_session(browser.session.browser_session_id)
+            .await?;
         Ok(self.redirect_to(
             &request.redirect_uri,
             &[("code", Some(code.as_str()))],

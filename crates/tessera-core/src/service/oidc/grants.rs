@@ -121,28 +121,13 @@ impl OidcService {
         if !client.grant_types.contains(&GrantType::RefreshToken) {
             return Err(AuthError::UnauthorizedClient);
         }
-        let (state, refresh_token) = self
+        let (state, refresh_token, scope) = self
             .ctx
             .accounts()
-            .spend_refresh_token(presented, Some(client.client_id))
+            .spend_refresh_token(presented, Some(client.client_id), |state| {
+                narrowed_scope(state.session.scope.as_deref().unwrap_or_default(), scope)
+            })
             .await?;
-        let granted = state.session.scope.clone().unwrap_or_default();
-        let scope = match scope {
-            None => granted,
-            Some(requested) => {
-                let granted: Vec<&str> = granted.split(' ').collect();
-                for name in requested.split(' ').filter(|s| !s.is_empty()) {
-                    if !granted.contains(&name) {
-                        return Err(AuthError::InvalidScope(name.to_string()));
-                    }
-                }
-                requested
-                    .split(' ')
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            }
-        };
         let now = self.ctx.now();
         self.tokens_for(
             client,
@@ -296,6 +281,24 @@ fn scoped_claims(user: &User, scopes: &[&str]) -> serde_json::Map<String, serde_
         claims.insert("email_verified".into(), json!(user.email_verified));
     }
     claims
+}
+
+/// The scope of a refreshed token: the session's granted scope, or the
+/// narrower `requested` one (RFC 6749 §6); a scope never granted is
+/// `InvalidScope`.
+fn narrowed_scope(granted: &str, requested: Option<&str>) -> AuthResult<String> {
+    let Some(requested) = requested else {
+        return Ok(granted.to_string());
+    };
+    let granted: Vec<&str> = granted.split(' ').collect();
+    let mut narrowed = Vec::new();
+    for name in requested.split(' ').filter(|s| !s.is_empty()) {
+        if !granted.contains(&name) {
+            return Err(AuthError::InvalidScope(name.to_string()));
+        }
+        narrowed.push(name);
+    }
+    Ok(narrowed.join(" "))
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ impl OidcService {
                     "client_id does not match the id_token_hint".into(),
                 ));
             }
-            plan.hinted_session = claims.sid.as_deref().and_then(|sid| Uuid::parse_str(sid).ok());
             client_id = Some(claims.aud);
         }
         let client = match client_id.as_deref() {
@@ -52,30 +51,16 @@ impl OidcService {
         Ok(plan)
     }
 
-    /// Signs the browser out after the user confirmed: ends its browser
-    /// session and the one the hint named (if it is the same user's, or the
-    /// browser has none), and every token session granted from them.
-    pub async fn logout(&self, cookie: Option<&str>, plan: &LogoutPlan) -> AuthResult<()> {
-        let browser = self.browser(cookie).await?;
-        if let Some(browser) = &browser {
+    /// Signs the browser out after the user confirmed: ends its own browser
+    /// session and every token session granted from it. The
+    /// `id_token_hint` only identified the RP and its redirect: it never
+    /// authorizes ending a session this browser does not hold (anyone may
+    /// hold someone's ID token), so without a live session here nothing
+    /// ends.
+    pub async fn logout(&self, cookie: Option<&str>) -> AuthResult<()> {
+        if let Some(browser) = self.browser(cookie).await? {
             self.end_browser_session(browser.session.browser_session_id, "logout")
                 .await?;
-        }
-        if let Some(hinted) = plan.hinted_session {
-            let hinted_user = self
-                .ctx
-                .accounts()
-                .browser_session_by_id(hinted)
-                .await?
-                .map(|session| session.user_id);
-            let same_user = match (&browser, hinted_user) {
-                (Some(browser), Some(user)) => browser.user.user_id == user,
-                (None, Some(_)) => true,
-                (_, None) => false,
-            };
-            if same_user {
-                self.end_browser_session(hinted, "logout").await?;
-            }
         }
         Ok(())
     }

@@ -144,6 +144,16 @@ pub struct OidcTokens {
     pub scope: String,
 }
 
+/// Where a browser signs in from, recorded on its session for the
+/// person's session list.
+#[derive(Debug, Clone, Default)]
+pub struct Device {
+    /// The peer's IP address.
+    pub ip: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
 /// Where RP-initiated logout goes after the user confirmed.
 #[derive(Debug, Clone, Default)]
 pub struct LogoutPlan {
@@ -151,8 +161,6 @@ pub struct LogoutPlan {
     pub client_name: Option<String>,
     /// The validated `post_logout_redirect_uri` with `state` appended.
     pub redirect: Option<String>,
-    /// The browser session named by the `id_token_hint`'s `sid`.
-    pub hinted_session: Option<Uuid>,
 }
 
 /// The parameters of an RP-initiated logout request (OIDC RP-Initiated
@@ -211,8 +219,9 @@ impl OidcService {
         identifier: &str,
         password: &str,
         replacing: Option<&str>,
+        device: Device,
     ) -> AuthResult<BrowserSignIn> {
-        super::sessions::count_login(self.try_sign_in(identifier, password, replacing).await)
+        super::sessions::count_login(self.try_sign_in(identifier, password, replacing, device).await)
     }
 
     async fn try_sign_in(
@@ -220,6 +229,7 @@ impl OidcService {
         identifier: &str,
         password: &str,
         replacing: Option<&str>,
+        device: Device,
     ) -> AuthResult<BrowserSignIn> {
         let accounts = self.ctx.accounts();
         let user = accounts.check_credentials(identifier, password).await?;
@@ -243,6 +253,9 @@ impl OidcService {
             created_at: now,
             expires_at: now + secs(ttl),
             revoked_at: None,
+            ip: device.ip,
+            user_agent: device.user_agent.map(|ua| ua.chars().take(512).collect()),
+            last_seen_at: None,
         };
         accounts.create_browser_session(&session).await?;
         Ok(BrowserSignIn {

@@ -6,7 +6,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use minijinja::context;
-use tessera_core::AuthError;
+use tessera_core::{AuthError, Device};
 
 use super::authorize::{after_sign_in, parse_return_to, return_to};
 use super::render::Page;
@@ -14,6 +14,7 @@ use super::{
     csrf_failed, csrf_matches, see_other, service_failure, sso_cookie, sso_set_cookie, with_cookie, Fields,
     FormCsrf,
 };
+use crate::extract::ClientMeta;
 use crate::state::AppState;
 
 /// Shown for every failed sign-in: never says which part was wrong.
@@ -33,7 +34,12 @@ pub(super) async fn show_login(
 
 /// `POST /login`: checks CSRF, signs in, sets the session cookie and
 /// continues the authorization request (303).
-pub(super) async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let fields = Fields::parse(&body);
     if !csrf_matches(&headers, &fields, &state.http) {
         return csrf_failed(&state);
@@ -44,7 +50,15 @@ pub(super) async fn sign_in(State(state): State<AppState>, headers: HeaderMap, b
     let replacing = sso_cookie(&headers, &state.http);
     match state
         .oidc
-        .sign_in(&identifier, &password, replacing.as_deref())
+        .sign_in(
+            &identifier,
+            &password,
+            replacing.as_deref(),
+            Device {
+                ip: meta.ip,
+                user_agent: meta.user_agent,
+            },
+        )
         .await
     {
         Ok(signed_in) => {

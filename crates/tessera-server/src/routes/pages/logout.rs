@@ -92,7 +92,7 @@ async fn sign_out(
     cookie: Option<&str>,
 ) -> Result<LogoutPlan, AuthError> {
     let plan = state.oidc.plan_logout(params).await?;
-    state.oidc.logout(cookie, &plan).await?;
+    state.oidc.logout(cookie).await?;
     Ok(plan)
 }
 

@@ -8,7 +8,7 @@ use super::{
     browser_session, created_browser_session, created_client, created_oauth_session, random_hash, sorted,
 };
 use crate::conformance::{
-    assert_not_found, created_session, created_user, get_session, now_ms, session, tenant,
+    assert_not_found, created_session, created_user, failed_logins, get_session, now_ms, session, tenant,
 };
 use crate::{BrowserSession, Session, Store};
 
@@ -52,6 +52,9 @@ pub async fn browser_sessions_round_trip_every_field<S: Store>(store: &S) {
     let b = BrowserSession {
         amr: Vec::new(),
         revoked_at: Some(now + Duration::minutes(3)),
+        ip: None,
+        user_agent: None,
+        last_seen_at: Some(now + Duration::minutes(2)),
         ..browser_session(&u, now)
     };
     store.create_browser_session(&b).await.expect("create b");
@@ -79,10 +82,7 @@ pub async fn create_browser_session_resets_login_failures<S: Store>(store: &S) {
     let t = tenant(store, "acme").await;
     let now = now_ms();
     let u = created_user(store, t.tenant_id, "ada@example.com").await;
-    store
-        .record_login_failure(t.tenant_id, u.user_id, 4, Some(now + Duration::minutes(5)))
-        .await
-        .expect("record");
+    failed_logins(store, t.tenant_id, u.user_id, 4, Some(now + Duration::minutes(5))).await;
     created_browser_session(store, &u, now).await;
     let got = store.get_user(t.tenant_id, u.user_id).await.expect("get");
     assert_eq!(got.failed_login_count, 0);
@@ -98,10 +98,7 @@ pub async fn create_browser_session_is_atomic<S: Store>(store: &S) {
     let now = now_ms();
     let u = created_user(store, a.tenant_id, "ada@example.com").await;
     let taken = created_browser_session(store, &u, now).await;
-    store
-        .record_login_failure(a.tenant_id, u.user_id, 2, None)
-        .await
-        .expect("record");
+    failed_logins(store, a.tenant_id, u.user_id, 2, None).await;
 
     let clash = BrowserSession {
         token_hash: taken.token_hash.clone(),

@@ -10,11 +10,13 @@ use uuid::Uuid;
 use crate::conformance::{confidential_client, session};
 use crate::{AuthorizationCode, BrowserSession, Client, Consent, Session, Store, User};
 
+mod browser_session_ends;
 mod browser_sessions;
 mod codes;
 mod consents;
 mod housekeeping;
 
+pub use browser_session_ends::*;
 pub use browser_sessions::*;
 pub use codes::*;
 pub use consents::*;
@@ -47,6 +49,9 @@ fn browser_session(u: &User, now: DateTime<Utc>) -> BrowserSession {
         created_at: now,
         expires_at: now + Duration::days(1),
         revoked_at: None,
+        ip: Some("203.0.113.7".to_owned()),
+        user_agent: Some("Mozilla/5.0 (conformance)".to_owned()),
+        last_seen_at: None,
     }
 }
 
