@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use reqwest::{Method, Response};
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{
@@ -467,13 +467,26 @@ every_engine! {
         assert_eq!(db.count("user_account").await, 0, "no user created without bootstrap settings");
     }
 
-    async fn bootstrap_gives_an_already_registered_email_the_role(app) {
+    async fn bootstrap_promotes_a_registered_email_only_with_its_password(app) {
+        // Someone registered the bootstrap email first, with a password of
+        // their own: the start refuses, names the conflict, promotes nothing.
         app.register(ROOT_EMAIL, "own-Chosen-Passphrase-88").await;
+        let refused = app.try_sibling(with_bootstrap_admin).await.expect_err("start refused");
+        let message = format!("{refused:#}");
+        assert!(message.contains("bootstrap_admin_email") && message.contains("already exists"), "{message}");
+        let squatter = app.login(ROOT_EMAIL, "own-Chosen-Passphrase-88").await;
+        let claims = jwt_part(&squatter.access_token, 1);
+        assert_eq!(claims["roles"], json!(["user"]), "not promoted: {claims}");
+
+        // The operator's own account (its password is the bootstrap one) is.
+        let body = json!({"current_password": "own-Chosen-Passphrase-88", "new_password": ROOT_PASSWORD});
+        let changed = app.call(Method::POST, "/api/v1/users/me/password", Some(&squatter.access_token), Some(body)).await;
+        assert_eq!(changed.status(), StatusCode::NO_CONTENT);
         let restarted = app.sibling(with_bootstrap_admin).await;
-        let tokens = restarted.login(ROOT_EMAIL, "own-Chosen-Passphrase-88").await;
+        let tokens = restarted.login(ROOT_EMAIL, ROOT_PASSWORD).await;
         let claims = jwt_part(&tokens.access_token, 1);
         let roles: BTreeSet<&str> = claims["roles"].as_array().expect("roles").iter().map(|r| r.as_str().unwrap()).collect();
-        assert!(roles.contains("super_admin"), "the registered account was given super_admin: {claims}");
+        assert!(roles.contains("super_admin"), "promoted with its own password: {claims}");
         assert_eq!(claims["permissions"], json!(["*"]), "{claims}");
         let holders = list(&restarted, &tokens.access_token, &[("role", "super_admin")]).await;
         assert_eq!(emails(&holders), [ROOT_EMAIL], "no second account created");
