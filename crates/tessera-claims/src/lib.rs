@@ -17,6 +17,18 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// requires the claim; these tokens are issued to Tessera's own API client).
 pub const FIRST_PARTY_CLIENT_ID: &str = "tessera";
 
+/// The scope that lets a client's token use the person's own account
+/// through Tessera's JSON API (`/api/v1/users/me`, `/api/v1/sessions`, …).
+pub const SCOPE_ACCOUNT: &str = "tessera:account";
+
+/// The scope that lets a client's token use Tessera's admin API on the
+/// person's behalf (within the person's own permissions).
+pub const SCOPE_ADMIN: &str = "tessera:admin";
+
+/// The scope that puts the person's `roles` and `permissions` in a client's
+/// access token.
+pub const SCOPE_ROLES: &str = "roles";
+
 /// The claims of an access token (RFC 9068 §2.2 plus Tessera's `sid`,
 /// `tid`, `email`, `roles` and `permissions`).
 ///
@@ -85,6 +97,14 @@ impl AccessClaims {
     /// The granted OAuth scopes.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.as_deref().unwrap_or_default().split_whitespace()
+    }
+
+    /// Whether this token may use the part of Tessera's own API that
+    /// `scope` ([`SCOPE_ACCOUNT`] or [`SCOPE_ADMIN`]) stands for: a token of
+    /// the first-party API login may, a client's token only when `scope`
+    /// was granted to it (the person consented to exactly that).
+    pub fn opens_tessera_api(&self, scope: &str) -> bool {
+        self.client_id == FIRST_PARTY_CLIENT_ID || self.scopes().any(|granted| granted == scope)
     }
 }
 

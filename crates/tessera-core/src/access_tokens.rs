@@ -15,7 +15,9 @@ use crate::access::{Access, AccessControl};
 use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::error::{AuthError, AuthResult};
-use crate::jwt::{self, AccessClaims, Expectations, ACCESS_TOKEN_TYP, FIRST_PARTY_CLIENT_ID};
+use crate::jwt::{
+    self, AccessClaims, Expectations, ACCESS_TOKEN_TYP, FIRST_PARTY_CLIENT_ID, SCOPE_ADMIN, SCOPE_ROLES,
+};
 use crate::keys::KeyRing;
 use crate::settings::TokenSettings;
 
@@ -150,27 +152,42 @@ impl AccessTokens {
         audience: &TokenAudience<'_>,
     ) -> AuthResult<(String, u64)> {
         let now = self.clock.now();
-        let (client_id, scope, ttl, with_permissions) = match audience {
+        // The first-party API login's token carries everything; a client's
+        // token only what its granted scopes allow: `email` with `email`,
+        // roles and permissions with `roles` or `tessera:admin`.
+        let (client_id, scope, ttl, with_email, with_roles, with_permissions) = match audience {
             TokenAudience::FirstParty => (
                 FIRST_PARTY_CLIENT_ID.to_string(),
                 None,
                 self.tokens.access_token_ttl_secs,
                 true,
+                true,
+                true,
             ),
-            TokenAudience::Client { client, scope } => (
-                client.client_id.to_string(),
-                Some((*scope).to_string()).filter(|s| !s.is_empty()),
-                self.ttl_for(client),
-                client.token_permissions,
-            ),
+            TokenAudience::Client { client, scope } => {
+                let granted = |name: &str| scope.split_whitespace().any(|s| s == name);
+                let with_roles = granted(SCOPE_ROLES) || granted(SCOPE_ADMIN);
+                (
+                    client.client_id.to_string(),
+                    Some((*scope).to_string()).filter(|s| !s.is_empty()),
+                    self.ttl_for(client),
+                    granted("email"),
+                    with_roles,
+                    with_roles && client.token_permissions,
+                )
+            }
         };
-        let access = self.access.for_user(user.user_id).await?;
-        let (roles, permissions) = access_claims(&access, with_permissions);
+        let (roles, permissions) = if with_roles {
+            let access = self.access.for_user(user.user_id).await?;
+            access_claims(&access, with_permissions)
+        } else {
+            (Vec::new(), None)
+        };
         let claims = AccessClaims {
             client_id,
             sid: Some(session.session_id),
             scope,
-            email: Some(user.email.clone()),
+            email: with_email.then(|| user.email.clone()),
             roles,
             permissions,
             ..self.claims(user.user_id.to_string(), ttl, now)

@@ -10,7 +10,9 @@ use uuid::Uuid;
 use crate::error::{AuthError, AuthResult};
 use crate::keys::LoadedKey;
 
-pub use tessera_claims::{AccessClaims, ACCESS_TOKEN_TYP, FIRST_PARTY_CLIENT_ID};
+pub use tessera_claims::{
+    AccessClaims, ACCESS_TOKEN_TYP, FIRST_PARTY_CLIENT_ID, SCOPE_ACCOUNT, SCOPE_ADMIN, SCOPE_ROLES,
+};
 
 #[derive(Serialize)]
 struct Header<'a> {

@@ -208,6 +208,9 @@ pub struct ApiError {
     /// The client tried HTTP Basic authentication (answer with a Basic
     /// challenge, RFC 6749 §5.2).
     basic_challenge: bool,
+    /// The scope an `insufficient_scope` answer names in its bearer
+    /// challenge (RFC 6750 §3).
+    required_scope: Option<&'static str>,
 }
 
 impl ApiError {
@@ -221,6 +224,7 @@ impl ApiError {
             cause: None,
             oauth: false,
             basic_challenge: false,
+            required_scope: None,
         }
     }
 
@@ -311,10 +315,13 @@ impl From<AuthError> for ApiError {
                 Some(format!("access token rejected: {why}")),
             ),
             AuthError::InvalidRequest(why) => ApiError::new(ErrorCode::InvalidRequest, Some(why)),
-            AuthError::InsufficientScope(scope) => ApiError::new(
-                ErrorCode::InsufficientScope,
-                Some(format!("the access token lacks the scope {scope}")),
-            ),
+            AuthError::InsufficientScope(scope) => ApiError {
+                required_scope: Some(scope),
+                ..ApiError::new(
+                    ErrorCode::InsufficientScope,
+                    Some(format!("the access token lacks the scope {scope}")),
+                )
+            },
             AuthError::Forbidden(permission) => ApiError::new(
                 ErrorCode::Forbidden,
                 Some(format!("this needs the permission {permission}")),
@@ -402,10 +409,11 @@ impl IntoResponse for ApiError {
                 Some(HeaderValue::from_static("Bearer"))
             }
             ErrorCode::InvalidToken => Some(HeaderValue::from_static(r#"Bearer error="invalid_token""#)),
-            // The only scope a Tessera resource requires is openid (userinfo).
-            ErrorCode::InsufficientScope => Some(HeaderValue::from_static(
-                r#"Bearer error="insufficient_scope", scope="openid""#,
-            )),
+            ErrorCode::InsufficientScope => HeaderValue::from_str(&format!(
+                r#"Bearer error="insufficient_scope", scope="{}""#,
+                self.required_scope.unwrap_or("openid")
+            ))
+            .ok(),
             _ => None,
         };
         let problem = Problem {

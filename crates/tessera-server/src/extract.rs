@@ -178,8 +178,10 @@ fn presented_token(parts: &Parts, state: &AppState) -> Result<(String, bool), Ap
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
+            // The scheme is case-insensitive (RFC 7235 §2.1): `BEARER x` too.
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 ApiError::new(

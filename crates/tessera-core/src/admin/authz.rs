@@ -83,6 +83,7 @@ impl AdminService {
             Subject::Token(token) => match self.caller(&token).await {
                 Ok(subject) => Arc::new(subject.access().clone()),
                 Err(AuthError::InvalidToken(_)) => return Ok(Decision::deny("invalid_token")),
+                Err(AuthError::InsufficientScope(_)) => return Ok(Decision::deny("insufficient_scope")),
                 Err(other) => return Err(other),
             },
         };

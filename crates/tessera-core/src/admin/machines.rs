@@ -8,6 +8,8 @@ use super::AdminService;
 use crate::capability::{Caller, ClientCreate, ClientDelete, ClientRead, ClientUpdate, Permit, RoleAssign};
 use crate::clients::{ClientSecret, NewClient, RegisteredClient};
 use crate::error::AuthResult;
+use crate::jwt::SCOPE_ADMIN;
+use crate::rbac::{Grants, ALL};
 
 /// A client as the admin API shows it: the registration and its roles.
 #[derive(Debug, Clone)]
@@ -79,9 +81,10 @@ impl AdminService {
     /// only.
     pub async fn create_client(
         &self,
-        _permit: &Permit<ClientCreate>,
+        permit: &Permit<ClientCreate>,
         input: NewClient,
     ) -> AuthResult<RegisteredClient> {
+        may_register(permit.caller(), &input)?;
         self.clients.create(input).await
     }
 
@@ -127,6 +130,7 @@ impl AdminService {
         if let Some(flag) = changes.token_permissions {
             input.token_permissions = Some(flag);
         }
+        may_register(permit.caller(), &input)?;
         let client = self.clients.update(client_id, input).await?;
         self.client_view(client).await
     }
@@ -178,4 +182,27 @@ impl AdminService {
         self.access().remove_client_role(client_id, role).await?;
         self.client_view(client).await
     }
+}
+
+/// The rank rule for what a client could obtain. A first-party client gets
+/// no consent screen, and a client that may ask for `tessera:admin` on a
+/// person's behalf acts with that person's permissions: either can end up
+/// holding anyone's permissions, up to `*` (an admin registering one, then
+/// luring a super admin to it, would become super admin). Only a caller
+/// holding every permission may register or keep such a client. A client
+/// that only obtains tokens for itself (client credentials) acts with its
+/// own roles, which the role rules already bound.
+fn may_register(caller: &Caller, input: &NewClient) -> AuthResult<()> {
+    let for_people = input
+        .grant_types
+        .iter()
+        .any(|grant| grant == "authorization_code");
+    let admin_scope = input.scopes.iter().any(|scope| scope == SCOPE_ADMIN);
+    if input.first_party || (for_people && admin_scope) {
+        caller.may_grant(
+            &Grants::of([ALL]),
+            "a first-party client, or one that may ask for tessera:admin,",
+        )?;
+    }
+    Ok(())
 }

@@ -36,6 +36,7 @@ use crate::capability::{Actor, Caller, KeyRead, KeyRotate, Permit};
 use crate::clients::ClientService;
 use crate::context::TenantContext;
 use crate::error::{AuthError, AuthResult};
+use crate::jwt::SCOPE_ADMIN;
 use crate::keys::{KeyInfo, SigningAlg};
 use crate::rbac::SUPER_ADMIN;
 
@@ -91,6 +92,12 @@ impl AdminService {
         }
         let actor = match claims.sid {
             Some(sid) => {
+                // A person's token reaches the admin API only if the person
+                // granted it `tessera:admin` (a client's own token acts with
+                // the client's roles, below).
+                if !claims.opens_tessera_api(SCOPE_ADMIN) {
+                    return Err(AuthError::InsufficientScope(SCOPE_ADMIN));
+                }
                 let state = self.ctx.accounts().live_session(sid, &claims.sub).await?;
                 Actor::User(state.user.user_id)
             }

@@ -21,8 +21,8 @@ use tessera_store::{SessionWithUser, Tenant, User};
 use uuid::Uuid;
 
 use crate::context::TenantContext;
-use crate::error::AuthResult;
-use crate::jwt::AccessClaims;
+use crate::error::{AuthError, AuthResult};
+use crate::jwt::{AccessClaims, SCOPE_ACCOUNT};
 use crate::password::PasswordHasher;
 use crate::settings::{LockoutPolicy, PasswordPolicy, TokenSettings};
 
@@ -200,10 +200,18 @@ impl AuthService {
         self.ctx.keys().jwks(self.ctx.tenant_id(), self.ctx.now()).await
     }
 
-    /// Accepts a bearer access token of a live user session: see
-    /// [`TenantContext::authenticate`].
+    /// Accepts a bearer access token of a live user session (see
+    /// [`TenantContext::authenticate`]) for the person's own account API:
+    /// a client's token needs `tessera:account`, else `InsufficientScope`.
     pub async fn authenticate(&self, token: &str) -> AuthResult<Authenticated> {
-        self.ctx.authenticate(token).await
+        let caller = self.ctx.authenticate(token).await?;
+        // A client's token opens the person's account only if the person
+        // granted it `tessera:account`: `openid` alone is a sign-in, not a
+        // key to the account.
+        if !caller.claims.opens_tessera_api(SCOPE_ACCOUNT) {
+            return Err(AuthError::InsufficientScope(SCOPE_ACCOUNT));
+        }
+        Ok(caller)
     }
 }
 

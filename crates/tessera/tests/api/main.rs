@@ -31,6 +31,7 @@ mod refresh;
 mod session_ends;
 mod sessions;
 mod tenants;
+mod token_reach;
 mod tokens;
 mod users;
 mod users_cli;

@@ -92,10 +92,12 @@ impl OidcService {
         ))
     }
 
-    /// Whether the user approved every requested scope before (first-party
-    /// clients need no approval).
+    /// Whether the user approved every requested scope before. First-party
+    /// clients need no approval, except for `tessera:admin`: a token for
+    /// the admin API is never issued without the person's explicit
+    /// interaction.
     async fn consented(&self, request: &ValidRequest, user: &User) -> AuthResult<bool> {
-        if request.client.first_party {
+        if request.client.first_party && !request.scopes.iter().any(|s| s == SCOPE_ADMIN) {
             return Ok(true);
         }
         Ok(self

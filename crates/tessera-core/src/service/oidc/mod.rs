@@ -28,7 +28,7 @@ use crate::accounts::{secs, user_may_sign_in};
 use crate::clients::ClientService;
 use crate::context::TenantContext;
 use crate::error::{AuthError, AuthResult};
-use crate::jwt::{self, IdClaims, ID_TOKEN_TYP};
+use crate::jwt::{self, IdClaims, ID_TOKEN_TYP, SCOPE_ADMIN};
 use crate::keys::SigningAlg;
 use crate::tokens::{new_opaque_token, token_hash};
 

@@ -156,6 +156,9 @@ pub(super) fn scope_description(scope: &str) -> Option<&'static str> {
         "openid" => Some("Sign you in"),
         "profile" => Some("Your name and username"),
         "email" => Some("Your email address"),
+        "roles" => Some("Your roles and permissions"),
+        "tessera:account" => Some("Manage your account: profile, password, sessions"),
+        "tessera:admin" => Some("Act as you in the administration API, with all of your permissions"),
         _ => None,
     }
 }
