@@ -50,6 +50,22 @@ impl PasswordPolicy {
                 }
             }
         }
+        // zxcvbn's estimate is only meaningful, and only affordable, up to
+        // the length its matchers look at; longer passwords are not trivial.
+        if self.min_strength > 0 && length <= 100 {
+            let user_inputs: Vec<&str> = email.map(|e| e.local_part()).into_iter().collect();
+            let score = u8::from(zxcvbn::zxcvbn(password, &user_inputs).score());
+            if score < self.min_strength {
+                add(
+                    "too_weak",
+                    format!(
+                        "password is too easy to guess (strength {score} of 4, at least {} needed): \
+                         avoid repeats, sequences, keyboard patterns and common words",
+                        self.min_strength
+                    ),
+                );
+            }
+        }
         let classes = character_classes(password);
         if classes < self.min_character_classes {
             add(
@@ -318,6 +334,7 @@ mod tests {
     fn policy_lists_every_violated_rule() {
         let policy = PasswordPolicy {
             min_character_classes: 3,
+            min_strength: 0,
             ..PasswordPolicy::default()
         };
         assert_eq!(
@@ -341,6 +358,36 @@ mod tests {
             rules(&policy, &"Aa1!".repeat(40), "bob@example.com"),
             ["too_long"]
         );
+    }
+
+    #[test]
+    fn trivial_passwords_of_any_length_are_too_weak() {
+        let policy = PasswordPolicy::default();
+        for trivial in [
+            "xxxxxxxxxxxxxxxx",
+            "abababababababab",
+            "1234567890123",
+            "passw0rd!",
+            "qwertyuiopasdfgh",
+        ] {
+            assert!(
+                rules(&policy, trivial, "bob@example.com").contains(&"too_weak"),
+                "{trivial}"
+            );
+        }
+        for strong in [
+            "correct horse battery staple 42",
+            "Harbor-Lantern-Quartz-2024",
+            "plausible-Passphrase-93",
+        ] {
+            assert!(rules(&policy, strong, "bob@example.com").is_empty(), "{strong}");
+        }
+        let off = PasswordPolicy {
+            min_strength: 0,
+            reject_common: false,
+            ..PasswordPolicy::default()
+        };
+        assert!(rules(&off, "xxxxxxxxxxxxxxxx", "bob@example.com").is_empty());
     }
 
     #[test]

@@ -93,6 +93,11 @@ pub struct PasswordPolicy {
     /// appear (default 0 = no rule; 3 or 4 for teams migrating from such
     /// policies).
     pub min_character_classes: u8,
+    /// Least zxcvbn strength score, 0 to 4 (default 3: at least 10^8
+    /// guesses; 0 = no rule). Refuses trivial passwords of any length —
+    /// repeats, sequences, keyboard walks, dictionary words with
+    /// substitutions — that length rules let through.
+    pub min_strength: u8,
 }
 
 impl Default for PasswordPolicy {
@@ -103,6 +108,7 @@ impl Default for PasswordPolicy {
             reject_common: true,
             reject_email_local_part: true,
             min_character_classes: 0,
+            min_strength: 3,
         }
     }
 }

@@ -31,7 +31,7 @@ export async function discovery() {
     introspection_endpoint_auth_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'],
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     revocation_endpoint_auth_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'],
-    scopes_supported: ['openid', 'profile', 'email'],
+    scopes_supported: ['openid', 'profile', 'email', 'roles', 'tessera:account', 'tessera:admin'],
   };
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
     const response = await fetch(`${iss}${path}`);

@@ -47,7 +47,7 @@ fn metadata(issuer: &str) -> serde_json::Value {
         "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
         "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
         "end_session_endpoint": format!("{issuer}/oauth2/logout"),
-        "scopes_supported": ["openid", "profile", "email"],
+        "scopes_supported": ["openid", "profile", "email", "roles", "tessera:account", "tessera:admin"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],

@@ -99,6 +99,12 @@ impl Config {
         if policy.min_character_classes > 4 {
             return bad("password_policy.min_character_classes", "must be 0 to 4".into());
         }
+        if policy.min_strength > 4 {
+            return bad(
+                "password_policy.min_strength",
+                "must be 0 to 4 (zxcvbn scores)".into(),
+            );
+        }
         let hash = &self.password_hash;
         if hash.memory_kib < 8 * hash.parallelism.max(1) || hash.iterations == 0 || hash.parallelism == 0 {
             return bad(

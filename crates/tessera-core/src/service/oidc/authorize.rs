@@ -202,7 +202,7 @@ impl OidcService {
             ));
         };
         let redirect_uri = match params.redirect_uri.as_deref() {
-            Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_string(),
+            Some(uri) if client.redirect_uris.iter().any(|r| redirect_uri_matches(r, uri)) => uri.to_string(),
             Some(_) => {
                 return Err(page(
                     "invalid_request",
@@ -254,6 +254,32 @@ impl OidcService {
     }
 }
 
+/// Whether the presented redirect URI is the registered one: exactly, or,
+/// for a registered `http` URI on a loopback IP literal (`127.0.0.1`,
+/// `[::1]`), the same URI on any port (RFC 8252 §7.3: native apps listen on
+/// an ephemeral port). Every other part still matches exactly.
+pub(crate) fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
+    if registered == presented {
+        return true;
+    }
+    let (Ok(registered), Ok(mut presented)) = (url::Url::parse(registered), url::Url::parse(presented))
+    else {
+        return false;
+    };
+    let loopback = |url: &url::Url| {
+        let on_loopback_ip = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            _ => false,
+        };
+        url.scheme() == "http" && on_loopback_ip
+    };
+    if !loopback(&registered) || !loopback(&presented) || presented.set_port(registered.port()).is_err() {
+        return false;
+    }
+    presented.as_str() == registered.as_str()
+}
+
 fn is_base64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
@@ -293,6 +319,29 @@ fn check_redirectable(params: &AuthorizationParams, client: &Client) -> Result<C
         .is_some_and(|s| s.chars().count() > MAX_STATE_CHARS)
     {
         return reject("invalid_request", "state is too long");
+    }
+    // OIDC Core §6: request objects are not supported, and saying so beats
+    // ignoring parameters the client meant to be authoritative.
+    if params.request.is_some() {
+        return reject(
+            "request_not_supported",
+            "request objects (request) are not supported",
+        );
+    }
+    if params.request_uri.is_some() {
+        return reject(
+            "request_uri_not_supported",
+            "request objects by reference (request_uri) are not supported",
+        );
+    }
+    match params.response_mode.as_deref() {
+        None | Some("query") => {}
+        Some(other) => {
+            return reject(
+                "invalid_request",
+                &format!("response_mode {other:?} is not supported; only query is"),
+            )
+        }
     }
     check_response_type(params.response_type.as_deref(), client)?;
     let scopes = check_scopes(params.scope.as_deref(), client)?;

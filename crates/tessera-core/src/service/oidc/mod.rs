@@ -61,6 +61,14 @@ pub struct AuthorizationParams {
     pub prompt: Option<String>,
     /// OIDC `max_age`, seconds.
     pub max_age: Option<String>,
+    /// OAuth 2.0 Multiple Response Types `response_mode`: only `query`
+    /// (the default) is supported; anything else is refused, never ignored.
+    pub response_mode: Option<String>,
+    /// OIDC Core §6.1 request object: not supported (`request_not_supported`).
+    pub request: Option<String>,
+    /// OIDC Core §6.2 request object by reference: not supported
+    /// (`request_uri_not_supported`).
+    pub request_uri: Option<String>,
 }
 
 /// Why an authorization request cannot go on.

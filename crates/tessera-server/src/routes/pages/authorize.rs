@@ -93,6 +93,9 @@ pub(super) fn authorization_params(fields: &Fields) -> Result<AuthorizationParam
         code_challenge_method: fields.one("code_challenge_method")?,
         prompt: fields.one("prompt")?,
         max_age: fields.one("max_age")?,
+        response_mode: fields.one("response_mode")?,
+        request: fields.one("request")?,
+        request_uri: fields.one("request_uri")?,
     })
 }
 
@@ -111,6 +114,7 @@ pub(super) fn return_to(params: &AuthorizationParams) -> String {
         ("code_challenge_method", &params.code_challenge_method),
         ("prompt", &params.prompt),
         ("max_age", &params.max_age),
+        ("response_mode", &params.response_mode),
     ] {
         if let Some(value) = value {
             query.append_pair(name, value);

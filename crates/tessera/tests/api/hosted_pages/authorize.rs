@@ -67,6 +67,39 @@ every_engine! {
         assert_error_redirect(&app, &browser.authorize(&request(&public_id, &[])).await, "invalid_request");
         let plain = request(&id, &[("code_challenge", "abcdefghijabcdefghijabcdefghijabcdefghij123"), ("code_challenge_method", "plain")]);
         assert_error_redirect(&app, &browser.authorize(&plain).await, "invalid_request");
+        // Unsupported features are refused, never ignored (OIDC Core §6).
+        assert_error_redirect(&app, &browser.authorize(&request(&id, &[("request", "eyJhbGciOiJub25lIn0.e30.")])).await, "request_not_supported");
+        assert_error_redirect(&app, &browser.authorize(&request(&id, &[("request_uri", "https://rp.example.com/r/1")])).await, "request_uri_not_supported");
+        for mode in ["fragment", "form_post", "web_message"] {
+            assert_error_redirect(&app, &browser.authorize(&request(&id, &[("response_mode", mode)])).await, "invalid_request");
+        }
+    }
+
+    async fn loopback_redirect_uris_match_any_port_and_nothing_else(app) {
+        // RFC 8252 §7.3: a native app listens on an ephemeral port.
+        let native = crate::clients_cli::tessera(
+            &app,
+            &["clients", "create", "--name", "Cli", "--type", "public", "--grant-types", "authorization_code", "--redirect-uri", "http://127.0.0.1/callback", "--redirect-uri", "http://[::1]/callback", "--scopes", "openid", "--json"],
+        )
+        .await
+        .json();
+        let id = client_id(&native);
+        let browser = Browser::new(&app);
+        let challenge = crate::flow::pkce_challenge("a-verifier-that-is-long-enough-for-rfc-7636-section-4.1-0123456789");
+        let with_uri = |uri: &'static str| {
+            vec![("response_type", "code"), ("client_id", id.as_str()), ("redirect_uri", uri), ("scope", "openid"), ("state", "st-123"),
+                 ("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")]
+        };
+        for uri in ["http://127.0.0.1:51004/callback", "http://[::1]:8080/callback", "http://127.0.0.1/callback"] {
+            let response = browser.authorize(&with_uri(uri)).await;
+            assert_eq!(response.status(), StatusCode::FOUND, "{uri}");
+            assert!(location(&response).starts_with("/login?"), "{uri}: {}", location(&response));
+        }
+        for uri in ["http://127.0.0.1:51004/other", "http://localhost:51004/callback", "https://127.0.0.1:51004/callback", "http://127.0.0.1:51004/callback?x=1", "http://127.0.0.2:51004/callback"] {
+            let response = browser.authorize(&with_uri(uri)).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{uri}");
+            assert!(response.headers().get("location").is_none(), "{uri}");
+        }
     }
 
     async fn prompt_none_without_session_is_login_required(app) {
