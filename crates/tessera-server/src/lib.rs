@@ -30,7 +30,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use error::{ApiError, ErrorCode, Problem};
 pub use observe::metrics_handle;
 pub use openapi::ApiDoc;
-pub use state::{AppState, HttpSettings, TenantDirectory, TenantHandle, Theme};
+pub use state::{AppState, HttpSettings, MetricsToken, TenantDirectory, TenantHandle, Theme};
 
 /// The whole application router: the default tenant's routes at the root,
 /// the other tenants' under `/t/{slug}`, the OpenAPI document, and the
@@ -38,7 +38,10 @@ pub use state::{AppState, HttpSettings, TenantDirectory, TenantHandle, Theme};
 pub fn router(state: AppState) -> Router {
     let http = state.http.clone();
     let tenants = state.tenants.clone();
-    let mut app = routes(state).merge(openapi::docs_router());
+    let mut app = routes(state);
+    if http.docs {
+        app = app.merge(openapi::docs_router());
+    }
     if let Some(directory) = tenants {
         app = app.merge(
             Router::new()
@@ -61,11 +64,37 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        // Frame protection on every response, Swagger UI included (the
+        // hosted pages set their own, stricter CSP).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
         .layer(CatchPanicLayer::custom(|_| internal_error()));
+    if http.secure_cookies {
+        // The issuer is https: browsers must never come back over http.
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
     if let Some(cors) = cors_layer(&http.cors_origins) {
         app = app.layer(cors);
     }
     app.layer(axum::middleware::from_fn(observe::observe))
+}
+
+/// The router of the metrics listener (`metrics_listen`): `GET /metrics`
+/// only, without a token (bind it where only the scraper reaches).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(routes::health::metrics_unguarded))
+        .fallback(not_found)
+        .with_state(state)
 }
 
 /// The routes of one tenant, without layers: what `/t/{slug}/…` forwards to.

@@ -27,6 +27,21 @@ pub struct HttpSettings {
     /// paths), `/t/{slug}` for the others. Links, redirects and cookie paths
     /// of the hosted pages and cookie mode start with it.
     pub base_path: String,
+    /// Serve `/docs` (Swagger UI) and `/openapi.json`.
+    pub docs: bool,
+    /// The bearer token `/metrics` on this listener requires; `None`: no
+    /// `/metrics` here (it is served on the metrics listener, if any).
+    pub metrics_token: Option<MetricsToken>,
+}
+
+/// The bearer token of `/metrics` on the public listener; never printed.
+#[derive(Clone)]
+pub struct MetricsToken(pub String);
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
 }
 
 impl HttpSettings {

@@ -15,7 +15,7 @@ use tessera_core::{
     KeyEncryptor, KeyRing, Mailer, NoEventSink, OidcService, PasswordHasher, Ports, ServiceSettings,
     SystemClock, TenantContext,
 };
-use tessera_server::{AppState, HttpSettings};
+use tessera_server::{AppState, HttpSettings, MetricsToken};
 use tessera_store::{Store, Tenant, DEFAULT_TENANT_SLUG};
 
 use crate::config::Config;
@@ -41,6 +41,8 @@ pub struct AppBuilder {
 pub struct App {
     /// The HTTP application.
     pub router: axum::Router,
+    /// `GET /metrics` alone, for the `metrics_listen` address.
+    pub metrics_router: axum::Router,
     /// The default tenant's services.
     pub services: Services,
 }
@@ -140,6 +142,7 @@ impl AppBuilder {
             http: Arc::new(shared.http_settings(String::new())),
         };
         Ok(App {
+            metrics_router: tessera_server::metrics_router(state.clone()),
             router: tessera_server::router(state),
             services,
         })
@@ -268,6 +271,11 @@ impl Shared {
             refresh_cookie_max_age_secs: config.tokens.refresh_idle_ttl_secs,
             theme: config.theme.clone(),
             base_path,
+            docs: config.docs,
+            metrics_token: config
+                .metrics_token
+                .as_ref()
+                .map(|token| MetricsToken(token.expose_secret().to_owned())),
         }
     }
 }

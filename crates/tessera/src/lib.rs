@@ -68,7 +68,20 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = App::builder(config).build().await?.router;
+    let built = App::builder(config).build().await?;
+    let app = built.router;
+    if let Some(address) = &config.metrics_listen {
+        let metrics = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("metrics_listen: cannot listen on {address}"))?;
+        tracing::info!(listen = %address, "metrics listener ready");
+        let router = built.metrics_router;
+        tokio::spawn(async move {
+            if let Err(err) = tessera_server::serve(metrics, router, std::future::pending()).await {
+                tracing::error!(error = %err, "metrics listener stopped");
+            }
+        });
+    }
     tracing::info!(
         listen = %listener.local_addr()?,
         issuer = %config.issuer,

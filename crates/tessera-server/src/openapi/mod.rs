@@ -58,6 +58,12 @@ impl Modify for BearerAuth {
                 "client_basic",
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
             );
+            // The operator's `metrics_token` for `/metrics` on the public
+            // listener (an opaque bearer secret, not a JWT).
+            components.add_security_scheme(
+                "metrics_token",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
         }
     }
 }

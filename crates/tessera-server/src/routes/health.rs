@@ -8,7 +8,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::error::{ApiError, Problem};
+use subtle::ConstantTimeEq;
+
+use crate::error::{ApiError, ErrorCode, Problem};
 use crate::state::AppState;
 
 /// Health and metrics routes.
@@ -43,10 +45,46 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<HealthStatus>, 
     Ok(Json(HealthStatus { status: "ok" }))
 }
 
-/// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "health",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus text exposition, on the public listener only with the
+/// configured `metrics_token` (bearer); otherwise 404.
+#[utoipa::path(get, path = "/metrics", tag = "health", security(("metrics_token" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 404, description = "Not served on this listener", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    // Not on the public listener unless the operator set a token for it.
+    let Some(expected) = &state.http.metrics_token else {
+        return ApiError::new(
+            ErrorCode::NotFound,
+            Some("metrics are not served on this listener (see metrics_listen, metrics_token)".into()),
+        )
+        .into_response();
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().as_bytes())
+        .unwrap_or_default();
+    if !bool::from(presented.ct_eq(expected.0.as_bytes())) {
+        return ApiError::new(
+            ErrorCode::InvalidToken,
+            Some("/metrics needs Authorization: Bearer <metrics_token>".into()),
+        )
+        .into_response();
+    }
+    render_metrics(&state)
+}
+
+/// Prometheus text exposition of the metrics listener (no token: that
+/// listener is reachable only where the operator bound it).
+pub async fn metrics_unguarded(State(state): State<AppState>) -> Response {
+    render_metrics(&state)
+}
+
+fn render_metrics(state: &AppState) -> Response {
     metrics::gauge!("tessera_password_hash_queue_depth").set(state.auth.hasher().queue_depth() as f64);
     let mut response = state.metrics.render().into_response();
     response.headers_mut().insert(

@@ -79,6 +79,16 @@ pub struct Config {
     /// File holding that password (alternative to the variable, e.g. a
     /// container secret).
     pub bootstrap_admin_password_file: Option<PathBuf>,
+    /// Serve `/docs` (Swagger UI) and `/openapi.json` (switch off in
+    /// production if the API description should not be public).
+    pub docs: bool,
+    /// A second address serving only `GET /metrics`, without a token (bind
+    /// it where only the scraper reaches, e.g. `127.0.0.1:9090`).
+    pub metrics_listen: Option<String>,
+    /// Bearer token that opens `/metrics` on the public listener; without
+    /// it, the public listener has no `/metrics`.
+    #[serde(serialize_with = "serialize_secret")]
+    pub metrics_token: Option<SecretString>,
 }
 
 /// Log output format.
@@ -116,6 +126,9 @@ impl Default for Config {
             bootstrap_admin_email: None,
             bootstrap_admin_password: None,
             bootstrap_admin_password_file: None,
+            docs: true,
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The checks serde cannot make: each names the key at fault.
 
+use secrecy::ExposeSecret;
+
 use super::{Config, ConfigError, DatabaseEngine};
 
 /// The longest lifetime a setting may give anything: ten years.
@@ -39,6 +41,21 @@ impl Config {
                 "listen",
                 format!("'{}' is not an address like 127.0.0.1:8080", self.listen),
             );
+        }
+        if let Some(metrics) = &self.metrics_listen {
+            if metrics.parse::<std::net::SocketAddr>().is_err() {
+                return bad(
+                    "metrics_listen",
+                    format!("'{metrics}' is not an address like 127.0.0.1:9090"),
+                );
+            }
+        }
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|token| token.expose_secret().trim().chars().count() < 16)
+        {
+            return bad("metrics_token", "must be at least 16 characters".into());
         }
         match url::Url::parse(&self.issuer) {
             Ok(url)

@@ -110,7 +110,7 @@ every_engine! {
         let (_, email) = app.fresh_user("plausible-Passphrase-93").await;
         app.login(&email, "plausible-Passphrase-93").await;
         assert_eq!(app.login_response(&email, "wrong-Password-1").await.status(), StatusCode::UNAUTHORIZED);
-        let response = app.request(Method::GET, "/metrics").send().await.unwrap();
+        let response = app.request(Method::GET, "/metrics").bearer_auth(crate::helpers::METRICS_TOKEN).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert!(header(&response, "content-type").starts_with("text/plain"), "{}", header(&response, "content-type"));
         let text = response.text().await.unwrap();
@@ -187,7 +187,23 @@ every_engine! {
             let asset = app.request(Method::GET, &absolute).send().await.unwrap();
             assert_eq!(asset.status(), StatusCode::OK, "{absolute}");
         }
+        // Frame protection on Swagger UI too, as on every response.
+        assert_eq!(header(&response_headers(&app, &path).await, "x-frame-options"), "DENY");
     }
+
+    async fn metrics_need_the_token_on_the_public_listener(app) {
+        let wrong = app.request(Method::GET, "/metrics").bearer_auth("not-the-metrics-token").send().await.unwrap();
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        let none = app.request(Method::GET, "/metrics").send().await.unwrap();
+        assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+        let right = app.request(Method::GET, "/metrics").bearer_auth(crate::helpers::METRICS_TOKEN).send().await.unwrap();
+        assert_eq!(right.status(), StatusCode::OK);
+    }
+}
+
+/// The response to `GET path` (for its headers).
+async fn response_headers(app: &TestApp, path: &str) -> reqwest::Response {
+    app.request(Method::GET, path).send().await.unwrap()
 }
 
 /// The `src` and `href` values of an HTML page.
@@ -208,6 +224,25 @@ fn html_references(html: &str) -> Vec<String> {
 }
 
 every_engine_with! {
+    async fn by_default_no_metrics_on_the_public_listener_and_docs_switch_off(app) with |c| {
+        c.metrics_token = None;
+        c.docs = false;
+    }; {
+        let response = app.request(Method::GET, "/metrics").bearer_auth(crate::helpers::METRICS_TOKEN).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        for path in ["/docs", "/docs/", "/openapi.json"] {
+            let response = app.request(Method::GET, path).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+    }
+
+    async fn an_https_issuer_gets_hsts(app) with |c| {
+        c.issuer = "https://id.example.com".into();
+    }; {
+        let response = app.request(Method::GET, "/health/live").send().await.unwrap();
+        assert_eq!(header(&response, "strict-transport-security"), "max-age=31536000; includeSubDomains");
+    }
+
     async fn small_body_limit_is_configurable(app) with |c| {
         c.max_body_bytes = 2048;
     }; {

@@ -150,7 +150,7 @@ every_engine! {
         assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
         assert!(claims.get("sid").is_none() && claims.get("email").is_none(), "{claims}");
 
-        let metrics = app.client.get(app.at("/metrics")).send().await.unwrap().text().await.unwrap();
+        let metrics = app.client.get(app.at("/metrics")).bearer_auth(crate::helpers::METRICS_TOKEN).send().await.unwrap().text().await.unwrap();
         assert!(metrics.contains("tessera_tokens_issued_total"), "{metrics}");
     }
 

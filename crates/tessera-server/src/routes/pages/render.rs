@@ -178,6 +178,8 @@ mod tests {
             refresh_cookie_max_age_secs: 60,
             theme: Theme::default(),
             base_path: "/t/acme".into(),
+            docs: true,
+            metrics_token: None,
         };
         for (name, _) in TEMPLATES.iter().filter(|(n, _)| *n != "base.html") {
             let response = Page::ok(name, context! { title => "<b>", message => "x" }).render(&http);

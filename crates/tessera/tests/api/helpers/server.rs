@@ -102,9 +102,13 @@ pub fn base_config() -> Config {
             ..defaults.password_hash.clone()
         },
         log: "debug".into(),
+        metrics_token: Some(METRICS_TOKEN.to_string().into()),
         ..defaults
     }
 }
+
+/// The `metrics_token` of the test configuration.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
 impl TestApp {
     /// Starts a server on `engine` with the test configuration.
