@@ -11,18 +11,15 @@ mod extract;
 mod observe;
 mod openapi;
 pub mod routes;
+mod serve;
 mod state;
 mod tenant;
-
-use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
-use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -30,6 +27,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use error::{ApiError, ErrorCode, Problem};
 pub use observe::metrics_handle;
 pub use openapi::ApiDoc;
+pub use serve::{serve, ConnectionLimits};
 pub use state::{AppState, HttpSettings, MetricsToken, TenantDirectory, TenantHandle, Theme};
 
 /// The whole application router: the default tenant's routes at the root,
@@ -151,16 +149,4 @@ async fn method_not_allowed() -> ApiError {
         ErrorCode::MethodNotAllowed,
         Some("this route does not accept that method".into()),
     )
-}
-
-/// Serves `app` on `listener` until `shutdown` resolves, then lets
-/// in-flight requests finish.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -76,8 +76,9 @@ pub async fn run(
             .with_context(|| format!("metrics_listen: cannot listen on {address}"))?;
         tracing::info!(listen = %address, "metrics listener ready");
         let router = built.metrics_router;
+        let limits = config.connection_limits();
         tokio::spawn(async move {
-            if let Err(err) = tessera_server::serve(metrics, router, std::future::pending()).await {
+            if let Err(err) = tessera_server::serve(metrics, router, limits, std::future::pending()).await {
                 tracing::error!(error = %err, "metrics listener stopped");
             }
         });
@@ -88,7 +89,7 @@ pub async fn run(
         database = %config::redact_url(&config.database_url),
         "tessera ready"
     );
-    tessera_server::serve(listener, app, shutdown).await?;
+    tessera_server::serve(listener, app, config.connection_limits(), shutdown).await?;
     tracing::info!("shut down cleanly");
     Ok(())
 }

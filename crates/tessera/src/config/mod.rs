@@ -89,6 +89,12 @@ pub struct Config {
     /// it, the public listener has no `/metrics`.
     #[serde(serialize_with = "serialize_secret")]
     pub metrics_token: Option<SecretString>,
+    /// Seconds a client may take to send a request's headers, on a new
+    /// connection or a kept-alive one after the previous response (so it
+    /// also closes idle HTTP/1.1 connections).
+    pub header_read_timeout_secs: u64,
+    /// Connections served at once per listener; more wait to be accepted.
+    pub max_connections: usize,
 }
 
 /// Log output format.
@@ -129,6 +135,8 @@ impl Default for Config {
             docs: true,
             metrics_listen: None,
             metrics_token: None,
+            header_read_timeout_secs: 10,
+            max_connections: 4096,
         }
     }
 }
@@ -229,6 +237,17 @@ impl Config {
             .filter(|host| !host.is_empty() && !host.contains(':'))
             .unwrap_or_else(|| "localhost".into());
         (self.theme.product_name.clone(), format!("no-reply@{host}"))
+    }
+}
+
+impl Config {
+    /// The limits every listener applies to its connections.
+    pub fn connection_limits(&self) -> tessera_server::ConnectionLimits {
+        tessera_server::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs),
+            max_connections: self.max_connections,
+            ..tessera_server::ConnectionLimits::default()
+        }
     }
 }
 

@@ -42,6 +42,12 @@ impl Config {
                 format!("'{}' is not an address like 127.0.0.1:8080", self.listen),
             );
         }
+        if !(1..=3600).contains(&self.header_read_timeout_secs) {
+            return bad("header_read_timeout_secs", "must be 1 to 3600".into());
+        }
+        if self.max_connections == 0 {
+            return bad("max_connections", "must be at least 1".into());
+        }
         if let Some(metrics) = &self.metrics_listen {
             if metrics.parse::<std::net::SocketAddr>().is_err() {
                 return bad(

@@ -272,3 +272,43 @@ every_engine_with! {
         assert_eq!(header(&simple, "access-control-allow-origin"), "https://app.example.com");
     }
 }
+
+every_engine_with! {
+    async fn a_client_that_stalls_mid_request_is_disconnected(app) with |c| {
+        c.header_read_timeout_secs = 1;
+    }; {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // Half a request, then nothing: closed within the timeout (it used
+        // to stay open for minutes).
+        let mut stalled = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        stalled.write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        let mut buffer = Vec::new();
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), stalled.read_to_end(&mut buffer)).await;
+        assert!(closed.is_ok(), "a stalled connection was still open after 5 s");
+
+        // An idle kept-alive connection is closed too; a prompt one is served.
+        let mut idle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        idle.write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut answer = Vec::new();
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), idle.read_to_end(&mut answer)).await;
+        assert!(closed.is_ok(), "an idle connection was still open after 5 s");
+        assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    }
+
+    async fn connections_beyond_the_limit_wait_their_turn(app) with |c| {
+        c.max_connections = 1;
+        c.header_read_timeout_secs = 2;
+    }; {
+        use tokio::io::AsyncWriteExt;
+        // One connection holds the only slot (until its header timeout);
+        // a second is served only after it is gone.
+        let mut holder = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        holder.write_all(b"GET /health/live HTTP/1.1\r\n").await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let started = std::time::Instant::now();
+        let response = app.request(Method::GET, "/health/live").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(started.elapsed() >= std::time::Duration::from_millis(1000), "served at once: {:?}", started.elapsed());
+        drop(holder);
+    }
+}

@@ -218,8 +218,9 @@ impl TestApp {
         }
         let (tx, rx) = oneshot::channel::<()>();
         let app = ports.builder(&config).build().await.expect("build app").router;
+        let limits = config.connection_limits();
         let server = tokio::spawn(async move {
-            tessera_server::serve(listener, app, async move {
+            tessera_server::serve(listener, app, limits, async move {
                 let _ = rx.await;
             })
             .await
