@@ -18,7 +18,7 @@ impl<E: Engine> AuthorizationCodeStore for SqlStore<E> {
     async fn insert_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
         let sql = format!(
             "insert into authorization_code ({AUTHORIZATION_CODE_COLUMNS}) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         );
         self.engine
             .writer()
@@ -39,7 +39,8 @@ impl<E: Engine> AuthorizationCodeStore for SqlStore<E> {
                     code.created_at,
                     code.expires_at,
                     code.used_at,
-                    code.session_id
+                    code.session_id,
+                    code.redirect_uri_sent
                 ],
             )
             .await

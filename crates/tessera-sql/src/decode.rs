@@ -42,7 +42,7 @@ pub(crate) const BROWSER_SESSION_COLUMNS: &str = "browser_session_id, tenant_id,
 /// Columns of `authorization_code`, as [`authorization_code`] reads them.
 pub(crate) const AUTHORIZATION_CODE_COLUMNS: &str = "code_hash, tenant_id, client_id, user_id, \
      browser_session_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, created_at, expires_at, \
-     used_at, session_id";
+     used_at, session_id, redirect_uri_sent";
 
 /// Columns of `consent`, as [`consent`] reads them.
 pub(crate) const CONSENT_COLUMNS: &str = "tenant_id, user_id, client_id, scopes, created_at, updated_at";
@@ -211,6 +211,7 @@ pub(crate) fn authorization_code(row: &impl SqlRow) -> StoreResult<Authorization
         expires_at: row.time("expires_at")?,
         used_at: row.opt_time("used_at")?,
         session_id: row.opt_id("session_id")?,
+        redirect_uri_sent: row.bool("redirect_uri_sent")?,
     })
 }
 

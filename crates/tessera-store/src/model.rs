@@ -437,6 +437,10 @@ pub struct AuthorizationCode {
     /// The redirect URI of the authorization request (must match at the
     /// token endpoint).
     pub redirect_uri: String,
+    /// Whether the authorization request carried `redirect_uri` (rather
+    /// than relying on the one registered URI): the token request must then
+    /// repeat it (RFC 6749 §4.1.3).
+    pub redirect_uri_sent: bool,
     /// Granted scopes, space-separated.
     pub scope: String,
     /// The request's OIDC `nonce`.

@@ -200,6 +200,17 @@ every_engine! {
         assert_oauth_error(token(&app, &client, &form).await, 400, "invalid_grant").await;
     }
 
+    async fn the_token_request_repeats_the_redirect_uri_the_authorization_request_sent(app) {
+        // RFC 6749 §4.1.3: required when the authorization request had it,
+        // even though the client has only one registered.
+        let client = web_client(&app, &[]).await;
+        let email = user(&app).await;
+        let code = code_for(&app, &client, &email).await;
+        let without = token(&app, &client, &[("grant_type", "authorization_code"), ("code", code.as_str()), ("code_verifier", VERIFIER)]).await;
+        assert_oauth_error(without, 400, "invalid_grant").await;
+        assert_eq!(exchange(&app, &client, &code, Some(VERIFIER)).await.status(), 200, "the refusal did not spend the code");
+    }
+
     async fn an_expired_code_is_refused(app) {
         let client = web_client(&app, &[]).await;
         let email = user(&app).await;

@@ -122,6 +122,7 @@ impl OidcService {
                 user_id: browser.user.user_id,
                 browser_session_id: browser.session.browser_session_id,
                 redirect_uri: request.redirect_uri.clone(),
+                redirect_uri_sent: request.redirect_uri_sent,
                 scope: request.scopes.join(" "),
                 nonce: request.nonce.clone(),
                 code_challenge: request.code_challenge.clone(),
@@ -151,6 +152,7 @@ impl OidcService {
         let partial = ValidRequest {
             client,
             redirect_uri,
+            redirect_uri_sent: params.redirect_uri.is_some(),
             scopes: Vec::new(),
             state: params
                 .state

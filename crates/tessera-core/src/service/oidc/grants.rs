@@ -35,9 +35,11 @@ impl OidcService {
         if stored.expires_at <= now {
             return Err(AuthError::InvalidGrant);
         }
+        // RFC 6749 §4.1.3: required, and identical, when the authorization
+        // request carried it; otherwise it may be left out.
         let redirect_ok = match redirect_uri {
             Some(uri) => uri == stored.redirect_uri,
-            None => client.redirect_uris.len() == 1,
+            None => !stored.redirect_uri_sent && client.redirect_uris.len() == 1,
         };
         if !redirect_ok {
             return Err(AuthError::InvalidGrant);

@@ -189,6 +189,9 @@ pub struct LogoutParams {
 struct ValidRequest {
     client: Arc<Client>,
     redirect_uri: String,
+    /// Whether the request named `redirect_uri` (the token request must
+    /// then repeat it).
+    redirect_uri_sent: bool,
     scopes: Vec<String>,
     state: Option<String>,
     nonce: Option<String>,

@@ -24,6 +24,7 @@ pub async fn authorization_codes_round_trip_every_field<S: Store>(store: &S) {
         nonce: None,
         code_challenge: None,
         amr: Vec::new(),
+        redirect_uri_sent: false,
         ..code(&c, &bs, now)
     };
     store.insert_authorization_code(&bare).await.expect("insert bare");

@@ -76,6 +76,7 @@ fn code(client: &Client, bs: &BrowserSession, now: DateTime<Utc>) -> Authorizati
         user_id: bs.user_id,
         browser_session_id: bs.browser_session_id,
         redirect_uri: "https://billing.example.com/callback".to_owned(),
+        redirect_uri_sent: true,
         scope: "openid profile".to_owned(),
         nonce: Some("n-0S6_WzA2Mj".to_owned()),
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),
