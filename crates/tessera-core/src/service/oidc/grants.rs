@@ -35,13 +35,7 @@ impl OidcService {
         if stored.expires_at <= now {
             return Err(AuthError::InvalidGrant);
         }
-        // RFC 6749 §4.1.3: required, and identical, when the authorization
-        // request carried it; otherwise it may be left out.
-        let redirect_ok = match redirect_uri {
-            Some(uri) => uri == stored.redirect_uri,
-            None => !stored.redirect_uri_sent && client.redirect_uris.len() == 1,
-        };
-        if !redirect_ok {
+        if !redirect_uri_repeated(&stored, client, redirect_uri) {
             return Err(AuthError::InvalidGrant);
         }
         check_pkce(stored.code_challenge.as_deref(), code_verifier)?;
@@ -301,6 +295,16 @@ fn narrowed_scope(granted: &str, requested: Option<&str>) -> AuthResult<String> 
         narrowed.push(name);
     }
     Ok(narrowed.join(" "))
+}
+
+/// RFC 6749 §4.1.3: the token request's `redirect_uri` is required, and
+/// identical, when the authorization request carried one; otherwise it may
+/// be left out (the client's one registered URI was used).
+fn redirect_uri_repeated(stored: &AuthorizationCode, client: &Client, redirect_uri: Option<&str>) -> bool {
+    match redirect_uri {
+        Some(uri) => uri == stored.redirect_uri,
+        None => !stored.redirect_uri_sent && client.redirect_uris.len() == 1,
+    }
 }
 
 #[cfg(test)]
