@@ -31,6 +31,18 @@ every_engine! {
         assert_problem(app.post_json("/api/v1/auth/register", same_username).await, 409, "username_taken").await;
     }
 
+    async fn a_lookalike_email_with_an_invisible_character_is_refused(app) {
+        // "ada@example.com" with a zero-width space: it would look like the
+        // real account everywhere it is shown.
+        app.register("ada-lookalike@example.com", "plausible-Passphrase-93").await;
+        for hidden in ["ada-lookalike\u{200B}@example.com", "\u{202E}ada-lookalike@example.com"] {
+            let body = json!({"email": hidden, "password": "plausible-Passphrase-93"});
+            let problem = assert_problem(app.post_json("/api/v1/auth/register", body).await, 422, "validation_failed").await;
+            assert_eq!(problem["errors"][0]["field"], "email", "{problem}");
+            assert_eq!(problem["errors"][0]["rule"], "invisible_character", "{problem}");
+        }
+    }
+
     async fn invalid_email_and_username_are_422_listing_each_field(app) {
         let body = json!({"email": "not-an-email", "password": "compiler-Pioneer-1952", "username": "x!"});
         let problem = assert_problem(app.post_json("/api/v1/auth/register", body).await, 422, "validation_failed").await;
