@@ -137,6 +137,8 @@ pub struct NewClient {
     pub id_token_signed_response_alg: Option<String>,
     /// Whether access tokens carry the `permissions` claim; `None` = yes.
     pub token_permissions: Option<bool>,
+    /// Let a confidential client off PKCE when it sends a `nonce`.
+    pub pkce_optional: bool,
 }
 
 impl NewClient {
@@ -161,6 +163,7 @@ impl NewClient {
             post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
             id_token_signed_response_alg: client.id_token_signed_response_alg.clone(),
             token_permissions: Some(client.token_permissions),
+            pkce_optional: client.pkce_optional,
         }
     }
 }

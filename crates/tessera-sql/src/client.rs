@@ -27,7 +27,7 @@ impl<E: Engine> ClientStore for SqlStore<E> {
         let grant_types = grant_type_names(client);
         let sql = format!(
             "insert into client ({CLIENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         );
         self.engine
             .writer()
@@ -52,7 +52,8 @@ impl<E: Engine> ClientStore for SqlStore<E> {
                     client.updated_at,
                     &client.post_logout_redirect_uris,
                     &client.id_token_signed_response_alg,
-                    client.token_permissions
+                    client.token_permissions,
+                    client.pkce_optional
                 ],
             )
             .await
@@ -108,7 +109,7 @@ impl<E: Engine> ClientStore for SqlStore<E> {
                     scopes = $7, token_endpoint_auth_method = $8, jwks = $9, first_party = $10, \
                     access_token_ttl_secs = $11, refresh_idle_ttl_secs = $12, \
                     post_logout_redirect_uris = $13, id_token_signed_response_alg = $14, \
-                    token_permissions = $15, updated_at = $16 \
+                    token_permissions = $15, updated_at = $16, pkce_optional = $17 \
                  where tenant_id = $1 and client_id = $2",
                 &args![
                     client.tenant_id,
@@ -126,7 +127,8 @@ impl<E: Engine> ClientStore for SqlStore<E> {
                     &client.post_logout_redirect_uris,
                     &client.id_token_signed_response_alg,
                     client.token_permissions,
-                    client.updated_at
+                    client.updated_at,
+                    client.pkce_optional
                 ],
             )
             .await?;

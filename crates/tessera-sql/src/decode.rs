@@ -33,7 +33,7 @@ pub(crate) const CLIENT_COLUMNS: &str =
     "client_id, tenant_id, name, client_type, redirect_uris, grant_types, \
      scopes, token_endpoint_auth_method, jwks, first_party, access_token_ttl_secs, refresh_idle_ttl_secs, \
      secret_hash, previous_secret_hash, created_at, updated_at, post_logout_redirect_uris, \
-     id_token_signed_response_alg, token_permissions";
+     id_token_signed_response_alg, token_permissions, pkce_optional";
 
 /// Columns of `browser_session`, as [`browser_session`] reads them.
 pub(crate) const BROWSER_SESSION_COLUMNS: &str = "browser_session_id, tenant_id, user_id, token_hash, \
@@ -169,6 +169,7 @@ pub(crate) fn client(row: &impl SqlRow) -> StoreResult<Client> {
         post_logout_redirect_uris: row.list("post_logout_redirect_uris")?,
         id_token_signed_response_alg: row.opt_text("id_token_signed_response_alg")?,
         token_permissions: row.bool("token_permissions")?,
+        pkce_optional: row.bool("pkce_optional")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })

@@ -435,6 +435,7 @@ fn confidential_client(tenant_id: Uuid, created_at: DateTime<Utc>) -> Client {
         ],
         id_token_signed_response_alg: Some("ES256".to_owned()),
         token_permissions: true,
+        pkce_optional: true,
         secret_hash: Some("a".repeat(64)),
         previous_secret_hash: None,
         created_at,

@@ -377,6 +377,10 @@ pub struct Client {
     /// Whether its access tokens carry the `permissions` claim (switch off
     /// to keep tokens small; `roles` and `tid` are always there).
     pub token_permissions: bool,
+    /// A legacy confidential client let off PKCE when its authorization
+    /// request sends an OIDC `nonce` (PKCE is otherwise required of every
+    /// client, OAuth 2.1).
+    pub pkce_optional: bool,
     /// SHA-256 (lowercase hex) of the current secret.
     pub secret_hash: Option<String>,
     /// SHA-256 of the secret before the last rotation, still accepted.

@@ -96,6 +96,11 @@ pub struct CreateArgs {
     /// (they keep `roles` and `tid`), to keep tokens small.
     #[arg(long)]
     no_token_permissions: bool,
+    /// Let this legacy confidential client leave PKCE out when its
+    /// authorization requests send an OIDC nonce (PKCE is otherwise
+    /// required of every client).
+    #[arg(long)]
+    pkce_optional: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -240,6 +245,7 @@ async fn create(clients: &ClientService, args: CreateArgs) -> Result<String, Fai
             post_logout_redirect_uris: args.post_logout_redirect_uris,
             id_token_signed_response_alg: args.id_token_alg,
             token_permissions: Some(!args.no_token_permissions),
+            pkce_optional: args.pkce_optional,
         })
         .await?;
     let client_id = registered.client.client_id;

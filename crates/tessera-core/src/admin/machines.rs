@@ -46,6 +46,8 @@ pub struct ClientChanges {
     pub id_token_signed_response_alg: Option<Option<String>>,
     /// Whether access tokens carry `permissions`.
     pub token_permissions: Option<bool>,
+    /// Let a legacy confidential client off PKCE when it sends a `nonce`.
+    pub pkce_optional: Option<bool>,
 }
 
 impl AdminService {
@@ -129,6 +131,9 @@ impl AdminService {
         }
         if let Some(flag) = changes.token_permissions {
             input.token_permissions = Some(flag);
+        }
+        if let Some(flag) = changes.pkce_optional {
+            input.pkce_optional = flag;
         }
         may_register(permit.caller(), &input)?;
         let client = self.clients.update(client_id, input).await?;

@@ -31,6 +31,13 @@ pub(super) fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) ->
         );
     }
     let scopes = check_scopes(&input.scopes, &mut violations);
+    if input.pkce_optional && client_type == Some(ClientType::Public) {
+        violations.push(
+            "pkce_optional",
+            "public_client",
+            "a public client cannot be let off PKCE: it has no secret to bind the code".into(),
+        );
+    }
     let method = check_auth_method(&input, client_type, &mut violations);
     check_ttls(&input, &mut violations);
 
@@ -51,6 +58,7 @@ pub(super) fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) ->
             post_logout_redirect_uris,
             id_token_signed_response_alg,
             token_permissions: input.token_permissions.unwrap_or(true),
+            pkce_optional: input.pkce_optional,
             secret_hash: None,
             previous_secret_hash: None,
             created_at: now,

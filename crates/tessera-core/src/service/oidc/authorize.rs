@@ -420,11 +420,19 @@ fn check_pkce(params: &AuthorizationParams, client: &Client) -> Result<Option<St
         params.code_challenge.as_deref(),
         params.code_challenge_method.as_deref(),
     ) {
-        (None, None) if client.client_type == ClientType::Public => reject(
+        // OAuth 2.1: every client; a legacy confidential client registered
+        // with pkce_optional may instead bind the code with an OIDC nonce.
+        (None, None)
+            if client.pkce_optional
+                && client.client_type == ClientType::Confidential
+                && params.nonce.is_some() =>
+        {
+            Ok(None)
+        }
+        (None, None) => reject(
             "invalid_request",
             "PKCE is required: send code_challenge with code_challenge_method=S256",
         ),
-        (None, None) => Ok(None),
         (None, Some(_)) => reject("invalid_request", "code_challenge_method without code_challenge"),
         // RFC 7636 §4.3: the method defaults to plain, which is refused.
         (Some(_), None) | (Some(_), Some("plain")) => reject(

@@ -61,6 +61,8 @@ pub struct ClientJson {
     pub id_token_signed_response_alg: Option<String>,
     /// Whether access tokens carry `permissions`.
     pub token_permissions: bool,
+    /// A legacy confidential client let off PKCE when it sends a `nonce`.
+    pub pkce_optional: bool,
     /// Roles of the client (for its client-credentials tokens).
     pub roles: Vec<String>,
     /// Registration time.
@@ -87,6 +89,7 @@ impl From<ClientView> for ClientJson {
             post_logout_redirect_uris: c.post_logout_redirect_uris,
             id_token_signed_response_alg: c.id_token_signed_response_alg,
             token_permissions: c.token_permissions,
+            pkce_optional: c.pkce_optional,
             roles: view.roles,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -150,6 +153,10 @@ pub struct CreateClientBody {
     pub id_token_signed_response_alg: Option<String>,
     /// Whether access tokens carry `permissions` (default true).
     pub token_permissions: Option<bool>,
+    /// Let a legacy confidential client off PKCE when its authorization
+    /// request sends a `nonce` (default false: PKCE required, OAuth 2.1).
+    #[serde(default)]
+    pub pkce_optional: bool,
 }
 
 /// Body of `PATCH /admin/clients/{id}`: absent fields stay, `null` clears.
@@ -186,6 +193,8 @@ pub struct UpdateClientBody {
     pub id_token_signed_response_alg: Option<Option<String>>,
     /// Whether access tokens carry `permissions`.
     pub token_permissions: Option<bool>,
+    /// Let a legacy confidential client off PKCE when it sends a `nonce`.
+    pub pkce_optional: Option<bool>,
 }
 
 /// Every client.
@@ -223,6 +232,7 @@ pub async fn create_client(
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         id_token_signed_response_alg: body.id_token_signed_response_alg,
         token_permissions: body.token_permissions,
+        pkce_optional: body.pkce_optional,
     };
     let registered = state.admin.create_client(&caller.permit()?, input).await?;
     let created = CreatedClient {
@@ -275,6 +285,7 @@ pub async fn update_client(
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         id_token_signed_response_alg: body.id_token_signed_response_alg,
         token_permissions: body.token_permissions,
+        pkce_optional: body.pkce_optional,
     };
     let client = state
         .admin

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 
 use super::{
     assert_code_redirect, assert_error_redirect, assert_page_headers, authorize_signing_in, client_id,
-    request, sign_in_plainly, user,
+    request, sign_in_plainly, user, without_pkce,
 };
 use crate::every_engine;
 use crate::flow::{
@@ -64,7 +64,9 @@ every_engine! {
         assert_error_redirect(&app, &browser.authorize(&token).await, "unsupported_response_type");
         let scope: Vec<_> = request(&id, &[]).into_iter().map(|(k, v)| if k == "scope" { (k, "openid admin") } else { (k, v) }).collect();
         assert_error_redirect(&app, &browser.authorize(&scope).await, "invalid_scope");
-        assert_error_redirect(&app, &browser.authorize(&request(&public_id, &[])).await, "invalid_request");
+        assert_error_redirect(&app, &browser.authorize(&without_pkce(request(&public_id, &[]))).await, "invalid_request");
+        // OAuth 2.1: a confidential client needs PKCE too.
+        assert_error_redirect(&app, &browser.authorize(&without_pkce(request(&id, &[]))).await, "invalid_request");
         let plain = request(&id, &[("code_challenge", "abcdefghijabcdefghijabcdefghijabcdefghij123"), ("code_challenge_method", "plain")]);
         assert_error_redirect(&app, &browser.authorize(&plain).await, "invalid_request");
         // Unsupported features are refused, never ignored (OIDC Core §6).
@@ -73,6 +75,26 @@ every_engine! {
         for mode in ["fragment", "form_post", "web_message"] {
             assert_error_redirect(&app, &browser.authorize(&request(&id, &[("response_mode", mode)])).await, "invalid_request");
         }
+    }
+
+    async fn a_legacy_confidential_client_may_be_let_off_pkce_only_with_a_nonce(app) {
+        let legacy = client_id(&create_web_client(&app, &["--pkce-optional", "--first-party"]).await);
+        let email = user(&app).await;
+        let browser = Browser::new(&app);
+        // With a nonce (which binds the ID token to the request) it may.
+        let response = authorize_signing_in(&browser, &email, &without_pkce(request(&legacy, &[]))).await;
+        assert_code_redirect(&app, &response);
+        // Without one it may not.
+        let no_nonce: Vec<_> = without_pkce(request(&legacy, &[])).into_iter().filter(|(k, _)| *k != "nonce").collect();
+        assert_error_redirect(&app, &browser.authorize(&no_nonce).await, "invalid_request");
+        // A public client cannot be registered so.
+        let refused = crate::clients_cli::tessera(
+            &app,
+            &["clients", "create", "--name", "Spa", "--type", "public", "--grant-types", "authorization_code", "--redirect-uri", REDIRECT_URI, "--scopes", "openid", "--pkce-optional", "--json"],
+        )
+        .await;
+        assert_ne!(refused.code, Some(0), "a public client let off PKCE: {}", refused.stdout);
+        assert!(refused.stderr.contains("pkce_optional"), "{}", refused.stderr);
     }
 
     async fn loopback_redirect_uris_match_any_port_and_nothing_else(app) {

@@ -14,7 +14,12 @@ use crate::flow::{
 };
 use crate::helpers::{header, unique_email, TestApp};
 
-/// A standard authorization request of `client_id`, plus `extra`.
+/// The PKCE S256 challenge every standard request carries (OAuth 2.1
+/// requires PKCE of every client): the SHA-256 of an unused verifier.
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A standard authorization request of `client_id` (with PKCE, unless
+/// `extra` brings its own `code_challenge`), plus `extra`.
 fn request<'a>(client_id: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut params = vec![
         ("response_type", "code"),
@@ -24,8 +29,19 @@ fn request<'a>(client_id: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str
         ("state", "st-123"),
         ("nonce", "n-123"),
     ];
+    if !extra.iter().any(|(name, _)| *name == "code_challenge") {
+        params.extend([("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]);
+    }
     params.extend_from_slice(extra);
     params
+}
+
+/// `params` without PKCE.
+fn without_pkce<'a>(params: Vec<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+    params
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("code_challenge"))
+        .collect()
 }
 
 fn client_id(client: &serde_json::Value) -> String {

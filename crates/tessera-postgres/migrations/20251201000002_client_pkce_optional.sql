@@ -1,0 +1,3 @@
+-- PKCE is required of every client (OAuth 2.1); a legacy confidential
+-- client may be let off when it sends an OIDC nonce.
+alter table client add column pkce_optional boolean not null default false;
