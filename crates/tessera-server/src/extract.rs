@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 use tessera_core::Authenticated;
@@ -171,24 +171,29 @@ impl FromRequestParts<AppState> for AdminCaller {
     }
 }
 
+/// The credentials of an `Authorization: Bearer <token>` header value; the
+/// scheme is case-insensitive (RFC 7235 §2.1): `BEARER x` too. `None` for
+/// another scheme or an empty token.
+pub(crate) fn bearer_credentials(value: &HeaderValue) -> Option<&str> {
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
 /// The access token of a request: from `Authorization: Bearer`, else from
 /// the access-token cookie (after the CSRF check); whether it was the cookie.
 fn presented_token(parts: &Parts, state: &AppState) -> Result<(String, bool), ApiError> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let token = value
-            .to_str()
-            .ok()
-            // The scheme is case-insensitive (RFC 7235 §2.1): `BEARER x` too.
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidToken,
-                    Some("Authorization must be 'Bearer <token>'".into()),
-                )
-            })?;
+        let token = bearer_credentials(value).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidToken,
+                Some("Authorization must be 'Bearer <token>'".into()),
+            )
+        })?;
         return Ok((token.to_string(), false));
     }
     let Some(token) = read_cookie(&parts.headers, &state.http.cookie_name(ACCESS_COOKIE)) else {

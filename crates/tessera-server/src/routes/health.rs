@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ErrorCode, Problem};
+use crate::extract::bearer_credentials;
 use crate::state::AppState;
 
 /// Health and metrics routes.
@@ -63,11 +64,9 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
     };
     let presented = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().as_bytes())
-        .unwrap_or_default();
+        .and_then(bearer_credentials)
+        .unwrap_or_default()
+        .as_bytes();
     if !bool::from(presented.ct_eq(expected.0.as_bytes())) {
         return ApiError::new(
             ErrorCode::InvalidToken,

@@ -14,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorCode, Problem};
+use crate::extract::bearer_credentials;
 use crate::extract::Caller;
 use crate::state::AppState;
 
@@ -131,22 +132,15 @@ pub async fn userinfo(State(state): State<AppState>, request: Request) -> Result
 fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, ApiError> {
     let missing = || ApiError::new(ErrorCode::InvalidToken, Some("access token missing".into()));
     let from_header = match headers.get(header::AUTHORIZATION) {
-        Some(value) => {
-            let value = value.to_str().map_err(|_| missing())?;
-            match value.split_once(' ') {
-                Some((scheme, token))
-                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-                {
-                    Some(token.trim().to_string())
-                }
-                _ => {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidToken,
-                        Some("access token rejected: not a Bearer token".into()),
-                    ))
-                }
+        Some(value) => match bearer_credentials(value) {
+            Some(token) => Some(token.to_string()),
+            None => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidToken,
+                    Some("access token rejected: not a Bearer token".into()),
+                ))
             }
-        }
+        },
         None => None,
     };
     let is_form = headers
