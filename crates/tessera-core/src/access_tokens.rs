@@ -25,12 +25,16 @@ use crate::settings::TokenSettings;
 pub enum TokenAudience<'a> {
     /// Tessera's own JSON API (`client_id` = `tessera`, no scope).
     FirstParty,
-    /// An OAuth client, with the scopes it was granted (space-separated).
+    /// An OAuth client, with the scopes it was granted (space-separated),
+    /// for Tessera's API or for a registered resource (RFC 8707).
     Client {
         /// The client.
         client: &'a Client,
         /// Granted scopes.
         scope: &'a str,
+        /// The resource the token is for (its `aud`); `None` = Tessera's
+        /// own API.
+        resource: Option<&'a str>,
     },
 }
 
@@ -102,7 +106,8 @@ impl AccessTokens {
         }
     }
 
-    /// The `aud` of first-party tokens.
+    /// The `aud` of tokens for Tessera's own API (first-party tokens, and
+    /// clients' tokens that named no resource).
     pub fn audience(&self) -> &str {
         &self.audience
     }
@@ -117,12 +122,14 @@ impl AccessTokens {
             .unwrap_or(self.tokens.access_token_ttl_secs)
     }
 
-    fn claims(&self, sub: String, ttl: u64, now: DateTime<Utc>) -> AccessClaims {
+    /// The claims every access token has: `aud` = `resource`, or Tessera's
+    /// API audience when `None`.
+    fn claims(&self, sub: String, resource: Option<&str>, ttl: u64, now: DateTime<Utc>) -> AccessClaims {
         let iat = now.timestamp();
         AccessClaims {
             iss: self.issuer.clone(),
             sub,
-            aud: self.audience.clone(),
+            aud: resource.map_or_else(|| self.audience.clone(), str::to_string),
             exp: iat + i64::try_from(ttl).unwrap_or(i64::MAX / 2),
             iat,
             nbf: Some(iat),
@@ -155,7 +162,7 @@ impl AccessTokens {
         // The first-party API login's token carries everything; a client's
         // token only what its granted scopes allow: `email` with `email`,
         // roles and permissions with `roles` or `tessera:admin`.
-        let (client_id, scope, ttl, with_email, with_roles, with_permissions) = match audience {
+        let (client_id, scope, ttl, with_email, with_roles, with_permissions, resource) = match audience {
             TokenAudience::FirstParty => (
                 FIRST_PARTY_CLIENT_ID.to_string(),
                 None,
@@ -163,8 +170,13 @@ impl AccessTokens {
                 true,
                 true,
                 true,
+                None,
             ),
-            TokenAudience::Client { client, scope } => {
+            TokenAudience::Client {
+                client,
+                scope,
+                resource,
+            } => {
                 let granted = |name: &str| scope.split_whitespace().any(|s| s == name);
                 let with_roles = granted(SCOPE_ROLES) || granted(SCOPE_ADMIN);
                 (
@@ -174,6 +186,7 @@ impl AccessTokens {
                     granted("email"),
                     with_roles,
                     with_roles && client.token_permissions,
+                    *resource,
                 )
             }
         };
@@ -190,14 +203,20 @@ impl AccessTokens {
             email: with_email.then(|| user.email.clone()),
             roles,
             permissions,
-            ..self.claims(user.user_id.to_string(), ttl, now)
+            ..self.claims(user.user_id.to_string(), resource, ttl, now)
         };
         Ok((self.sign(&claims, now).await?, ttl))
     }
 
     /// Signs an access token a client obtains for itself (client
-    /// credentials): `sub` = `client_id`, no session, the client's roles.
-    pub async fn for_client(&self, client: &Client, scope: Option<String>) -> AuthResult<(String, u64)> {
+    /// credentials): `sub` = `client_id`, no session, the client's roles;
+    /// for `resource` (its `aud`), or Tessera's own API when `None`.
+    pub async fn for_client(
+        &self,
+        client: &Client,
+        scope: Option<String>,
+        resource: Option<&str>,
+    ) -> AuthResult<(String, u64)> {
         let now = self.clock.now();
         let ttl = self.ttl_for(client);
         let client_id = client.client_id.to_string();
@@ -208,16 +227,29 @@ impl AccessTokens {
             scope,
             roles,
             permissions,
-            ..self.claims(client_id, ttl, now)
+            ..self.claims(client_id, resource, ttl, now)
         };
         Ok((self.sign(&claims, now).await?, ttl))
     }
 
     /// The claims of `token` if it is one of this tenant's live access
-    /// tokens: signature (by the `kid`'s key and algorithm), `typ`, `iss`,
-    /// `aud`, `exp`/`nbf` by the clock, `tid`. Revocation is not checked
-    /// here ([`AccessTokens::is_revoked`]).
+    /// tokens for Tessera's own API: [`AccessTokens::verify_any_audience`]
+    /// and `aud` = the API's audience, so a token issued for a resource
+    /// server opens nothing here. Revocation is not checked here
+    /// ([`AccessTokens::is_revoked`]).
     pub async fn verify(&self, token: &str) -> AuthResult<Arc<AccessClaims>> {
+        let claims = self.verify_any_audience(token).await?;
+        if claims.aud != self.audience {
+            return Err(AuthError::InvalidToken("wrong audience"));
+        }
+        Ok(claims)
+    }
+
+    /// The claims of `token` if it is one of this tenant's live access
+    /// tokens, whatever its audience: signature (by the `kid`'s key and
+    /// algorithm), `typ`, `iss`, `exp`/`nbf` by the clock, `tid`. For
+    /// introspection and revocation, whose callers check the audience.
+    pub async fn verify_any_audience(&self, token: &str) -> AuthResult<Arc<AccessClaims>> {
         let fingerprint: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = self.clock.now();
         let leeway = i64::try_from(self.tokens.leeway_secs).unwrap_or(0);
@@ -235,7 +267,7 @@ impl AccessTokens {
             .ok_or(AuthError::InvalidToken("unknown key"))?;
         let expect = Expectations {
             issuer: &self.issuer,
-            audience: &self.audience,
+            audience: None,
             leeway_secs: self.tokens.leeway_secs,
             now: now.timestamp(),
         };

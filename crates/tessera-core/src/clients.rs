@@ -44,10 +44,13 @@ use crate::error::{AuthError, AuthResult, FieldViolation};
 use crate::keys::SigningAlg;
 
 mod assertion;
+mod resources;
 mod validate;
 use crate::tokens::{new_opaque_token, token_hash};
 use assertion::{unverified_issuer, verify_with_jwks, AssertionClaims, AssertionError};
+pub use resources::{check_scope_for_resource, consent_entry, is_oidc_scope, RESOURCE_IDENTIFIER_MAX_CHARS};
 use validate::validate;
+pub use validate::NewClient;
 
 /// How long a client read from the store is trusted, seconds.
 pub const CLIENT_CACHE_TTL_SECS: u64 = 5;
@@ -71,6 +74,9 @@ pub struct ClientAuthSettings {
     pub issuer: String,
     /// Clock-skew allowance for assertion times, seconds (`tokens.leeway_secs`).
     pub leeway_secs: u64,
+    /// The audience of Tessera's own API (`tokens.audience`, default the
+    /// issuer): no client may register it as its resource.
+    pub api_audience: String,
 }
 
 /// The OAuth endpoint a client authenticates at; with `private_key_jwt`
@@ -103,70 +109,6 @@ pub const MAX_CLIENT_NAME_CHARS: usize = 128;
 pub const MAX_ACCESS_TOKEN_TTL_SECS: i64 = 24 * 60 * 60;
 /// Largest refresh-token idle lifetime override, seconds (one year).
 pub const MAX_REFRESH_IDLE_TTL_SECS: i64 = 365 * 24 * 60 * 60;
-
-/// Input of [`ClientService::create`], as an operator or an admin API gives
-/// it: names are checked by the service, so every broken rule is reported at
-/// once.
-#[derive(Debug, Clone, Default)]
-pub struct NewClient {
-    /// Display name.
-    pub name: String,
-    /// `confidential` or `public`.
-    pub client_type: String,
-    /// Redirect URIs, stored exactly as given (matched by exact string).
-    pub redirect_uris: Vec<String>,
-    /// Grant type names (`authorization_code`, `refresh_token`, `client_credentials`).
-    pub grant_types: Vec<String>,
-    /// Scopes the client may request.
-    pub scopes: Vec<String>,
-    /// Token endpoint authentication method; `None` picks
-    /// `client_secret_basic` for confidential and `none` for public clients.
-    pub token_endpoint_auth_method: Option<String>,
-    /// JWK Set, required by (and only allowed with) `private_key_jwt`.
-    pub jwks: Option<serde_json::Value>,
-    /// Trusted first-party application.
-    pub first_party: bool,
-    /// Access-token lifetime override, seconds.
-    pub access_token_ttl_secs: Option<i64>,
-    /// Refresh-token idle lifetime override, seconds.
-    pub refresh_idle_ttl_secs: Option<i64>,
-    /// Where RP-initiated logout may return to (exact match; same rules as
-    /// redirect URIs).
-    pub post_logout_redirect_uris: Vec<String>,
-    /// ID-token algorithm (`RS256`, `ES256`, `EdDSA`); `None` = `RS256`.
-    pub id_token_signed_response_alg: Option<String>,
-    /// Whether access tokens carry the `permissions` claim; `None` = yes.
-    pub token_permissions: Option<bool>,
-    /// Let a confidential client off PKCE when it sends a `nonce`.
-    pub pkce_optional: bool,
-}
-
-impl NewClient {
-    /// The registration of `client`, as input again (for a change that
-    /// goes through the same validation as a registration).
-    pub fn from_client(client: &Client) -> NewClient {
-        NewClient {
-            name: client.name.clone(),
-            client_type: client.client_type.as_str().to_string(),
-            redirect_uris: client.redirect_uris.clone(),
-            grant_types: client
-                .grant_types
-                .iter()
-                .map(|g| g.as_str().to_string())
-                .collect(),
-            scopes: client.scopes.clone(),
-            token_endpoint_auth_method: Some(client.token_endpoint_auth_method.as_str().to_string()),
-            jwks: client.jwks.clone(),
-            first_party: client.first_party,
-            access_token_ttl_secs: client.access_token_ttl_secs,
-            refresh_idle_ttl_secs: client.refresh_idle_ttl_secs,
-            post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
-            id_token_signed_response_alg: client.id_token_signed_response_alg.clone(),
-            token_permissions: Some(client.token_permissions),
-            pkce_optional: client.pkce_optional,
-        }
-    }
-}
 
 /// A client secret in the clear, as handed out once. Its `Debug` output is
 /// redacted so that it cannot end up in a log by accident.
@@ -265,6 +207,7 @@ impl ClientService {
     /// Validates and registers a client; returns it with its secret, if any.
     pub async fn create(&self, input: NewClient) -> AuthResult<RegisteredClient> {
         let mut client = validate(input, self.tenant_id, self.clock.now())?;
+        self.check_not_tessera_api(&client)?;
         let secret = client
             .token_endpoint_auth_method
             .uses_secret()
@@ -318,6 +261,7 @@ impl ClientService {
     pub async fn update(&self, client_id: Uuid, input: NewClient) -> AuthResult<Client> {
         let current = self.get(client_id).await?;
         let mut client = validate(input, self.tenant_id, self.clock.now())?;
+        self.check_not_tessera_api(&client)?;
         client.client_id = current.client_id;
         client.secret_hash = current.secret_hash;
         client.previous_secret_hash = current.previous_secret_hash;

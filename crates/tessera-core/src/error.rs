@@ -44,6 +44,14 @@ pub enum AuthError {
     /// `invalid_scope`); names the offending scope.
     #[error("invalid scope: {0}")]
     InvalidScope(String),
+    /// A requested scope does not belong to the requested resource (RFC
+    /// 6749 §5.2 `invalid_scope`); says why.
+    #[error("scope not for this resource: {0}")]
+    ScopeNotForResource(String),
+    /// The requested resource is unknown, malformed or not the one the
+    /// grant was for (RFC 8707 §2 `invalid_target`); says why.
+    #[error("invalid target: {0}")]
+    InvalidTarget(String),
     /// A malformed OAuth request (RFC 6749 §5.2 `invalid_request`): a
     /// missing or repeated parameter, a bad value; says what.
     #[error("invalid request: {0}")]

@@ -46,8 +46,9 @@ fn encode_part<T: Serialize>(value: &T) -> AuthResult<String> {
 pub struct Expectations<'a> {
     /// Required `iss`.
     pub issuer: &'a str,
-    /// Required `aud`.
-    pub audience: &'a str,
+    /// Required `aud`; `None` accepts any, for a caller that decides
+    /// itself which audiences it serves (introspection, revocation).
+    pub audience: Option<&'a str>,
     /// Allowed clock skew, seconds.
     pub leeway_secs: u64,
     /// The current time, seconds since the epoch (from the service's clock,
@@ -99,7 +100,10 @@ pub fn verify_access_token(
     }
     let mut validation = jsonwebtoken::Validation::new(key.jwt_algorithm);
     validation.set_issuer(&[expect.issuer]);
-    validation.set_audience(&[expect.audience]);
+    match expect.audience {
+        Some(audience) => validation.set_audience(&[audience]),
+        None => validation.validate_aud = false,
+    }
     // exp and nbf are checked below against the injected clock.
     validation.validate_exp = false;
     validation.validate_nbf = false;

@@ -26,6 +26,7 @@ fn settings() -> ClientAuthSettings {
     ClientAuthSettings {
         issuer: "https://id.example.com".into(),
         leeway_secs: 30,
+        api_audience: "https://id.example.com".into(),
     }
 }
 

@@ -76,7 +76,7 @@ impl Harness {
             &key,
             &Expectations {
                 issuer: ISSUER,
-                audience: ISSUER,
+                audience: Some(ISSUER),
                 // The tokens' own expiry is not what these tests are about.
                 leeway_secs: 1_000_000,
                 now: now.timestamp(),

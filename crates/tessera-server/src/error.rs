@@ -51,6 +51,9 @@ pub enum ErrorCode {
     UnsupportedGrantType,
     /// A requested scope is not allowed for the client (RFC 6749 §5.2).
     InvalidScope,
+    /// The requested resource is unknown, malformed or not the grant's
+    /// (RFC 8707 §2).
+    InvalidTarget,
     /// Missing, malformed, expired or revoked bearer token.
     InvalidToken,
     /// The bearer token lacks a scope the resource needs (RFC 6750 §3.1).
@@ -134,6 +137,7 @@ impl ErrorCode {
                 "Unsupported grant type",
             ),
             InvalidScope => ("invalid_scope", StatusCode::BAD_REQUEST, "Invalid scope"),
+            InvalidTarget => ("invalid_target", StatusCode::BAD_REQUEST, "Invalid target"),
             InvalidToken => ("invalid_token", StatusCode::UNAUTHORIZED, "Invalid token"),
             InsufficientScope => ("insufficient_scope", StatusCode::FORBIDDEN, "Insufficient scope"),
             CsrfFailed => ("csrf_failed", StatusCode::FORBIDDEN, "CSRF check failed"),
@@ -315,6 +319,8 @@ impl From<AuthError> for ApiError {
                 Some(format!("access token rejected: {why}")),
             ),
             AuthError::InvalidRequest(why) => ApiError::new(ErrorCode::InvalidRequest, Some(why)),
+            AuthError::InvalidTarget(why) => ApiError::new(ErrorCode::InvalidTarget, Some(why)),
+            AuthError::ScopeNotForResource(why) => ApiError::new(ErrorCode::InvalidScope, Some(why)),
             AuthError::InsufficientScope(scope) => ApiError {
                 required_scope: Some(scope),
                 ..ApiError::new(
@@ -360,7 +366,8 @@ impl ApiError {
             | ErrorCode::InvalidGrant
             | ErrorCode::UnauthorizedClient
             | ErrorCode::UnsupportedGrantType
-            | ErrorCode::InvalidScope => (code, StatusCode::BAD_REQUEST),
+            | ErrorCode::InvalidScope
+            | ErrorCode::InvalidTarget => (code, StatusCode::BAD_REQUEST),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => ("temporarily_unavailable", status),
             _ if status.is_server_error() => ("server_error", status),
             _ => ("invalid_request", StatusCode::BAD_REQUEST),

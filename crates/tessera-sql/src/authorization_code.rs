@@ -18,7 +18,7 @@ impl<E: Engine> AuthorizationCodeStore for SqlStore<E> {
     async fn insert_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
         let sql = format!(
             "insert into authorization_code ({AUTHORIZATION_CODE_COLUMNS}) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         );
         self.engine
             .writer()
@@ -40,7 +40,8 @@ impl<E: Engine> AuthorizationCodeStore for SqlStore<E> {
                     code.expires_at,
                     code.used_at,
                     code.session_id,
-                    code.redirect_uri_sent
+                    code.redirect_uri_sent,
+                    &code.resource
                 ],
             )
             .await

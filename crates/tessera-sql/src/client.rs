@@ -27,9 +27,10 @@ impl<E: Engine> ClientStore for SqlStore<E> {
         let grant_types = grant_type_names(client);
         let sql = format!(
             "insert into client ({CLIENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
         );
-        self.engine
+        let inserted = self
+            .engine
             .writer()
             .execute(
                 &sql,
@@ -53,16 +54,32 @@ impl<E: Engine> ClientStore for SqlStore<E> {
                     &client.post_logout_redirect_uris,
                     &client.id_token_signed_response_alg,
                     client.token_permissions,
-                    client.pkce_optional
+                    client.pkce_optional,
+                    &client.resource,
+                    &client.resource_scopes
                 ],
             )
-            .await
-            .map_err(|e| e.on(Conflict::ClientId))?;
-        Ok(())
+            .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(_)) => Err(self.client_conflict(client).await),
+            Err(other) => Err(other),
+        }
     }
 
     async fn get_client(&self, tenant_id: Uuid, client_id: Uuid) -> StoreResult<Client> {
         select_client(&mut self.engine.reader(), tenant_id, client_id).await
+    }
+
+    async fn get_client_by_resource(&self, tenant_id: Uuid, identifier: &str) -> StoreResult<Client> {
+        let sql = format!("select {CLIENT_COLUMNS} from client where tenant_id = $1 and resource = $2");
+        decode::client(
+            &self
+                .engine
+                .reader()
+                .fetch_one(&sql, &args![tenant_id, identifier])
+                .await?,
+        )
     }
 
     async fn list_clients(&self, tenant_id: Uuid) -> StoreResult<Vec<Client>> {
@@ -109,7 +126,8 @@ impl<E: Engine> ClientStore for SqlStore<E> {
                     scopes = $7, token_endpoint_auth_method = $8, jwks = $9, first_party = $10, \
                     access_token_ttl_secs = $11, refresh_idle_ttl_secs = $12, \
                     post_logout_redirect_uris = $13, id_token_signed_response_alg = $14, \
-                    token_permissions = $15, updated_at = $16, pkce_optional = $17 \
+                    token_permissions = $15, updated_at = $16, pkce_optional = $17, \
+                    resource = $18, resource_scopes = $19 \
                  where tenant_id = $1 and client_id = $2",
                 &args![
                     client.tenant_id,
@@ -128,10 +146,13 @@ impl<E: Engine> ClientStore for SqlStore<E> {
                     &client.id_token_signed_response_alg,
                     client.token_permissions,
                     client.updated_at,
-                    client.pkce_optional
+                    client.pkce_optional,
+                    &client.resource,
+                    &client.resource_scopes
                 ],
             )
-            .await?;
+            .await
+            .map_err(|e| e.on(Conflict::Resource))?;
         if updated == 0 {
             return Err(StoreError::NotFound);
         }
@@ -171,5 +192,20 @@ impl<E: Engine> ClientStore for SqlStore<E> {
                 &args![tenant_id, client_id, jti, expires_at],
             )
             .await
+    }
+}
+
+impl<E: Engine> SqlStore<E> {
+    /// Names what a failed `create_client` collided on: the resource if
+    /// another client of the tenant stands for it, else the client id.
+    async fn client_conflict(&self, client: &Client) -> StoreError {
+        let Some(resource) = &client.resource else {
+            return StoreError::Conflict(Conflict::ClientId);
+        };
+        match self.get_client_by_resource(client.tenant_id, resource).await {
+            Ok(_) => StoreError::Conflict(Conflict::Resource),
+            Err(StoreError::NotFound) => StoreError::Conflict(Conflict::ClientId),
+            Err(other) => other,
+        }
     }
 }

@@ -17,7 +17,8 @@ pub(crate) const USER_COLUMNS: &str = "user_id, tenant_id, email, email_verified
 
 /// Columns of `session`, as [`session`] reads them (without prefix).
 pub(crate) const SESSION_COLUMNS: &str = "session_id, tenant_id, user_id, ip, user_agent, created_at, \
-     last_used_at, expires_at, revoked_at, revoke_reason, client_id, scope, browser_session_id, auth_time, amr";
+     last_used_at, expires_at, revoked_at, revoke_reason, client_id, scope, browser_session_id, auth_time, amr, \
+     resource";
 
 /// Columns of `refresh_token`, as [`refresh_token`] reads them.
 pub(crate) const REFRESH_TOKEN_COLUMNS: &str =
@@ -33,7 +34,7 @@ pub(crate) const CLIENT_COLUMNS: &str =
     "client_id, tenant_id, name, client_type, redirect_uris, grant_types, \
      scopes, token_endpoint_auth_method, jwks, first_party, access_token_ttl_secs, refresh_idle_ttl_secs, \
      secret_hash, previous_secret_hash, created_at, updated_at, post_logout_redirect_uris, \
-     id_token_signed_response_alg, token_permissions, pkce_optional";
+     id_token_signed_response_alg, token_permissions, pkce_optional, resource, resource_scopes";
 
 /// Columns of `browser_session`, as [`browser_session`] reads them.
 pub(crate) const BROWSER_SESSION_COLUMNS: &str = "browser_session_id, tenant_id, user_id, token_hash, \
@@ -42,7 +43,7 @@ pub(crate) const BROWSER_SESSION_COLUMNS: &str = "browser_session_id, tenant_id,
 /// Columns of `authorization_code`, as [`authorization_code`] reads them.
 pub(crate) const AUTHORIZATION_CODE_COLUMNS: &str = "code_hash, tenant_id, client_id, user_id, \
      browser_session_id, redirect_uri, scope, nonce, code_challenge, auth_time, amr, created_at, expires_at, \
-     used_at, session_id, redirect_uri_sent";
+     used_at, session_id, redirect_uri_sent, resource";
 
 /// Columns of `consent`, as [`consent`] reads them.
 pub(crate) const CONSENT_COLUMNS: &str = "tenant_id, user_id, client_id, scopes, created_at, updated_at";
@@ -110,6 +111,7 @@ pub(crate) fn session(row: &impl SqlRow, prefix: &str) -> StoreResult<Session> {
         browser_session_id: row.opt_id(&c("browser_session_id"))?,
         auth_time: row.time(&c("auth_time"))?,
         amr: row.list(&c("amr"))?,
+        resource: row.opt_text(&c("resource"))?,
     })
 }
 
@@ -170,6 +172,8 @@ pub(crate) fn client(row: &impl SqlRow) -> StoreResult<Client> {
         id_token_signed_response_alg: row.opt_text("id_token_signed_response_alg")?,
         token_permissions: row.bool("token_permissions")?,
         pkce_optional: row.bool("pkce_optional")?,
+        resource: row.opt_text("resource")?,
+        resource_scopes: row.list("resource_scopes")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
@@ -213,6 +217,7 @@ pub(crate) fn authorization_code(row: &impl SqlRow) -> StoreResult<Authorization
         used_at: row.opt_time("used_at")?,
         session_id: row.opt_id("session_id")?,
         redirect_uri_sent: row.bool("redirect_uri_sent")?,
+        resource: row.opt_text("resource")?,
     })
 }
 

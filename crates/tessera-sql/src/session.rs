@@ -51,7 +51,7 @@ pub(crate) async fn insert_with_token(
 ) -> StoreResult<()> {
     let sql = format!(
         "insert into session ({SESSION_COLUMNS}) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     );
     tx.execute(
         &sql,
@@ -70,7 +70,8 @@ pub(crate) async fn insert_with_token(
             &session.scope,
             session.browser_session_id,
             session.auth_time,
-            &session.amr
+            &session.amr,
+            &session.resource
         ],
     )
     .await
@@ -249,7 +250,7 @@ impl<E: Engine> SessionStore for SqlStore<E> {
                     s.expires_at as s_expires_at, s.revoked_at as s_revoked_at, \
                     s.revoke_reason as s_revoke_reason, s.client_id as s_client_id, \
                     s.scope as s_scope, s.browser_session_id as s_browser_session_id, \
-                    s.auth_time as s_auth_time, s.amr as s_amr, \
+                    s.auth_time as s_auth_time, s.amr as s_amr, s.resource as s_resource, \
                     u.user_id, u.tenant_id, u.email, u.email_verified, u.username, \
                     u.display_name, u.profile, u.status, u.password_hash, \
                     u.failed_login_count, u.locked_until, u.created_at, u.updated_at, u.deleted_at \

@@ -37,6 +37,8 @@ pub enum Conflict {
     Kid,
     /// A client with this id exists.
     ClientId,
+    /// Another client of the tenant stands for this resource identifier.
+    Resource,
     /// The tenant has a permission of this name.
     Permission,
     /// The tenant has a role of this name.
@@ -67,6 +69,7 @@ impl Conflict {
             Conflict::Slug => "slug",
             Conflict::Kid => "kid",
             Conflict::ClientId => "client_id",
+            Conflict::Resource => "resource",
             Conflict::Permission => "permission",
             Conflict::Role => "role",
             Conflict::Parent => "parent",

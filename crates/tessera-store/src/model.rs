@@ -135,6 +135,9 @@ pub struct Session {
     pub client_id: Option<Uuid>,
     /// The scopes granted to that client, space-separated.
     pub scope: Option<String>,
+    /// The resource (RFC 8707) the grant's access tokens are for (their
+    /// `aud`); `None` = Tessera's own API.
+    pub resource: Option<String>,
     /// The browser (single sign-on) session the grant came from; ending
     /// that browser session ends this one too.
     pub browser_session_id: Option<Uuid>,
@@ -381,6 +384,13 @@ pub struct Client {
     /// request sends an OIDC `nonce` (PKCE is otherwise required of every
     /// client, OAuth 2.1).
     pub pkce_optional: bool,
+    /// The resource (RFC 8707) this client stands for as a resource server:
+    /// an absolute URI, unique in the tenant, that other clients name in
+    /// `resource` and that becomes the `aud` of their tokens for it. This
+    /// client may introspect those tokens (RFC 7662 §4).
+    pub resource: Option<String>,
+    /// The scopes of that resource: what a token for it may be granted.
+    pub resource_scopes: Vec<String>,
     /// SHA-256 (lowercase hex) of the current secret.
     pub secret_hash: Option<String>,
     /// SHA-256 of the secret before the last rotation, still accepted.
@@ -447,6 +457,9 @@ pub struct AuthorizationCode {
     pub redirect_uri_sent: bool,
     /// Granted scopes, space-separated.
     pub scope: String,
+    /// The resource (RFC 8707) the request named; `None` = Tessera's own
+    /// API.
+    pub resource: Option<String>,
     /// The request's OIDC `nonce`.
     pub nonce: Option<String>,
     /// PKCE `code_challenge` (S256 only).

@@ -212,9 +212,15 @@ impl Shared {
             password_policy: config.password_policy.clone(),
             lockout: config.lockout.clone(),
         };
+        let api_audience = if config.tokens.audience.is_empty() {
+            issuer.clone()
+        } else {
+            config.tokens.audience.clone()
+        };
         let client_auth = ClientAuthSettings {
             issuer,
             leeway_secs: config.tokens.leeway_secs,
+            api_audience,
         };
         let context = TenantContext::start(
             self.store.clone(),

@@ -101,6 +101,13 @@ pub struct CreateArgs {
     /// required of every client).
     #[arg(long)]
     pkce_optional: bool,
+    /// Register this client as a resource server (RFC 8707): other clients
+    /// send this absolute URI as `resource` and get tokens with it as `aud`.
+    #[arg(long, value_name = "URI")]
+    resource: Option<String>,
+    /// A scope of that resource (repeatable).
+    #[arg(long = "resource-scope", num_args = 1.., value_name = "SCOPE")]
+    resource_scopes: Vec<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -121,6 +128,10 @@ struct ClientView<'a> {
     first_party: bool,
     access_token_ttl_secs: Option<i64>,
     refresh_idle_ttl_secs: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    resource_scopes: &'a [String],
     created_at: String,
     updated_at: String,
 }
@@ -140,6 +151,8 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             first_party: c.first_party,
             access_token_ttl_secs: c.access_token_ttl_secs,
             refresh_idle_ttl_secs: c.refresh_idle_ttl_secs,
+            resource: c.resource.as_deref(),
+            resource_scopes: &c.resource_scopes,
             created_at: c.created_at.to_rfc3339(),
             updated_at: c.updated_at.to_rfc3339(),
         }
@@ -246,6 +259,8 @@ async fn create(clients: &ClientService, args: CreateArgs) -> Result<String, Fai
             id_token_signed_response_alg: args.id_token_alg,
             token_permissions: Some(!args.no_token_permissions),
             pkce_optional: args.pkce_optional,
+            resource: args.resource,
+            resource_scopes: args.resource_scopes,
         })
         .await?;
     let client_id = registered.client.client_id;

@@ -48,6 +48,10 @@ pub struct ClientChanges {
     pub token_permissions: Option<bool>,
     /// Let a legacy confidential client off PKCE when it sends a `nonce`.
     pub pkce_optional: Option<bool>,
+    /// The resource (RFC 8707) it stands for; `Some(None)` clears it.
+    pub resource: Option<Option<String>>,
+    /// The scopes of that resource.
+    pub resource_scopes: Option<Vec<String>>,
 }
 
 impl AdminService {
@@ -134,6 +138,12 @@ impl AdminService {
         }
         if let Some(flag) = changes.pkce_optional {
             input.pkce_optional = flag;
+        }
+        if let Some(resource) = changes.resource {
+            input.resource = resource;
+        }
+        if let Some(scopes) = changes.resource_scopes {
+            input.resource_scopes = scopes;
         }
         may_register(permit.caller(), &input)?;
         let client = self.clients.update(client_id, input).await?;

@@ -90,14 +90,15 @@ impl AdminService {
         if tokens.is_revoked(&claims.jti).await? {
             return Err(AuthError::InvalidToken("revoked"));
         }
+        // A token reaches the admin API only if it was granted
+        // `tessera:admin`: by the person who consented, or, for a client's
+        // own token, by its registration. It then acts with the person's or
+        // the client's roles.
+        if !claims.opens_tessera_api(SCOPE_ADMIN) {
+            return Err(AuthError::InsufficientScope(SCOPE_ADMIN));
+        }
         let actor = match claims.sid {
             Some(sid) => {
-                // A person's token reaches the admin API only if the person
-                // granted it `tessera:admin` (a client's own token acts with
-                // the client's roles, below).
-                if !claims.opens_tessera_api(SCOPE_ADMIN) {
-                    return Err(AuthError::InsufficientScope(SCOPE_ADMIN));
-                }
                 let state = self.ctx.accounts().live_session(sid, &claims.sub).await?;
                 Actor::User(state.user.user_id)
             }

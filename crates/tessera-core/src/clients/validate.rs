@@ -5,7 +5,79 @@ use chrono::{DateTime, Utc};
 use tessera_store::{Client, ClientType, GrantType, TokenEndpointAuthMethod};
 use uuid::Uuid;
 
+use super::resources::check_resource;
 use super::*;
+
+/// Input of [`ClientService::create`], as an operator or an admin API gives
+/// it: names are checked by the service, so every broken rule is reported at
+/// once.
+#[derive(Debug, Clone, Default)]
+pub struct NewClient {
+    /// Display name.
+    pub name: String,
+    /// `confidential` or `public`.
+    pub client_type: String,
+    /// Redirect URIs, stored exactly as given (matched by exact string).
+    pub redirect_uris: Vec<String>,
+    /// Grant type names (`authorization_code`, `refresh_token`, `client_credentials`).
+    pub grant_types: Vec<String>,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    /// Token endpoint authentication method; `None` picks
+    /// `client_secret_basic` for confidential and `none` for public clients.
+    pub token_endpoint_auth_method: Option<String>,
+    /// JWK Set, required by (and only allowed with) `private_key_jwt`.
+    pub jwks: Option<serde_json::Value>,
+    /// Trusted first-party application.
+    pub first_party: bool,
+    /// Access-token lifetime override, seconds.
+    pub access_token_ttl_secs: Option<i64>,
+    /// Refresh-token idle lifetime override, seconds.
+    pub refresh_idle_ttl_secs: Option<i64>,
+    /// Where RP-initiated logout may return to (exact match; same rules as
+    /// redirect URIs).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// ID-token algorithm (`RS256`, `ES256`, `EdDSA`); `None` = `RS256`.
+    pub id_token_signed_response_alg: Option<String>,
+    /// Whether access tokens carry the `permissions` claim; `None` = yes.
+    pub token_permissions: Option<bool>,
+    /// Let a confidential client off PKCE when it sends a `nonce`.
+    pub pkce_optional: bool,
+    /// The resource (RFC 8707) the client stands for as a resource server:
+    /// an absolute URI without fragment, unique in the tenant.
+    pub resource: Option<String>,
+    /// The scopes of that resource.
+    pub resource_scopes: Vec<String>,
+}
+
+impl NewClient {
+    /// The registration of `client`, as input again (for a change that
+    /// goes through the same validation as a registration).
+    pub fn from_client(client: &Client) -> NewClient {
+        NewClient {
+            name: client.name.clone(),
+            client_type: client.client_type.as_str().to_string(),
+            redirect_uris: client.redirect_uris.clone(),
+            grant_types: client
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_string())
+                .collect(),
+            scopes: client.scopes.clone(),
+            token_endpoint_auth_method: Some(client.token_endpoint_auth_method.as_str().to_string()),
+            jwks: client.jwks.clone(),
+            first_party: client.first_party,
+            access_token_ttl_secs: client.access_token_ttl_secs,
+            refresh_idle_ttl_secs: client.refresh_idle_ttl_secs,
+            post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
+            id_token_signed_response_alg: client.id_token_signed_response_alg.clone(),
+            token_permissions: Some(client.token_permissions),
+            pkce_optional: client.pkce_optional,
+            resource: client.resource.clone(),
+            resource_scopes: client.resource_scopes.clone(),
+        }
+    }
+}
 
 /// Checks every rule; the client (without a secret) or every violation.
 pub(super) fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) -> AuthResult<Client> {
@@ -40,6 +112,7 @@ pub(super) fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) ->
     }
     let method = check_auth_method(&input, client_type, &mut violations);
     check_ttls(&input, &mut violations);
+    let (resource, resource_scopes) = check_resource(&input, &mut violations);
 
     match (client_type, method) {
         (Some(client_type), Some(method)) if violations.0.is_empty() => Ok(Client {
@@ -58,6 +131,8 @@ pub(super) fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) ->
             post_logout_redirect_uris,
             id_token_signed_response_alg,
             token_permissions: input.token_permissions.unwrap_or(true),
+            resource,
+            resource_scopes,
             pkce_optional: input.pkce_optional,
             secret_hash: None,
             previous_secret_hash: None,
@@ -70,10 +145,10 @@ pub(super) fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) ->
 
 /// The violations found so far, in the order found.
 #[derive(Default)]
-struct Violations(Vec<FieldViolation>);
+pub(super) struct Violations(Vec<FieldViolation>);
 
 impl Violations {
-    fn push(&mut self, field: &'static str, rule: &'static str, message: String) {
+    pub(super) fn push(&mut self, field: &'static str, rule: &'static str, message: String) {
         self.0.push(FieldViolation { field, rule, message });
     }
 }
@@ -328,7 +403,7 @@ fn check_redirect_uri(uri: &str) -> Result<(), (&'static str, String)> {
 }
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
-fn is_scope_token(scope: &str) -> bool {
+pub(super) fn is_scope_token(scope: &str) -> bool {
     !scope.is_empty()
         && scope
             .bytes()

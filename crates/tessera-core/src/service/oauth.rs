@@ -5,17 +5,23 @@ use tessera_store::{Client, ClientType, GrantType};
 
 use super::*;
 use crate::accounts::session_is_live;
+use crate::clients::check_scope_for_resource;
 use crate::error::{AuthError, AuthResult};
 
 impl AuthService {
     /// Issues an access token to `client` for itself (RFC 6749 §4.4). The
     /// client must be confidential and registered for `client_credentials`;
     /// every requested scope (space-separated, §3.3) must be one of its
-    /// scopes, and no request means all of them. Writes nothing.
+    /// scopes, and no request means all of them. With `resource` (RFC
+    /// 8707; the client standing for it), the token is for that resource
+    /// (`aud`) and carries
+    /// only scopes of it: requested ones must be, and no request means every
+    /// scope of the client the resource has. Writes nothing.
     pub async fn issue_client_credentials(
         &self,
         client: &Client,
         requested_scope: Option<&str>,
+        resource: Option<&Client>,
     ) -> AuthResult<ClientToken> {
         if client.client_type != ClientType::Confidential
             || !client.grant_types.contains(&GrantType::ClientCredentials)
@@ -23,13 +29,19 @@ impl AuthService {
             return Err(AuthError::UnauthorizedClient);
         }
         let scopes: Vec<&str> = match requested_scope {
-            None => client.scopes.iter().map(String::as_str).collect(),
+            None => client
+                .scopes
+                .iter()
+                .map(String::as_str)
+                .filter(|scope| check_scope_for_resource(scope, resource).is_ok())
+                .collect(),
             Some(requested) => {
                 let mut granted: Vec<&str> = Vec::new();
                 for scope in requested.split(' ') {
                     if scope.is_empty() || !client.scopes.iter().any(|s| s == scope) {
                         return Err(AuthError::InvalidScope(scope.to_string()));
                     }
+                    check_scope_for_resource(scope, resource).map_err(AuthError::ScopeNotForResource)?;
                     if !granted.contains(&scope) {
                         granted.push(scope);
                     }
@@ -38,7 +50,12 @@ impl AuthService {
             }
         };
         let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
-        let (access_token, expires_in) = self.ctx.tokens().for_client(client, scope.clone()).await?;
+        let audience = resource.and_then(|r| r.resource.as_deref());
+        let (access_token, expires_in) = self
+            .ctx
+            .tokens()
+            .for_client(client, scope.clone(), audience)
+            .await?;
         Ok(ClientToken {
             access_token,
             expires_in,
@@ -53,13 +70,22 @@ impl AuthService {
     /// strings without dots, so the type is told by shape and a
     /// `token_type_hint` is not needed (§2.1 lets the server ignore it).
     /// Reads through the caches; writes nothing.
-    pub async fn introspect(&self, token: &str) -> AuthResult<Introspection> {
+    ///
+    /// Only for `caller` (RFC 7662 §4): a token is described to the client
+    /// it was issued to, or, for an access token, to the client standing
+    /// for the resource it is for (`aud`); to anyone else it is inactive.
+    pub async fn introspect(&self, token: &str, caller: &Client) -> AuthResult<Introspection> {
         if token.contains('.') {
-            let claims = match self.ctx.tokens().verify(token).await {
+            let claims = match self.ctx.tokens().verify_any_audience(token).await {
                 Ok(claims) => claims,
                 Err(AuthError::InvalidToken(_)) => return Ok(Introspection::Inactive),
                 Err(other) => return Err(other),
             };
+            let issued_to_caller = claims.client_id == caller.client_id.to_string();
+            let for_caller = caller.resource.as_deref() == Some(claims.aud.as_str());
+            if !issued_to_caller && !for_caller {
+                return Ok(Introspection::Inactive);
+            }
             if self.ctx.tokens().is_revoked(&claims.jti).await? {
                 return Ok(Introspection::Inactive);
             }
@@ -83,7 +109,7 @@ impl AuthService {
             Err(AuthError::InvalidToken(_)) => return Ok(Introspection::Inactive),
             Err(other) => return Err(other),
         };
-        if !session_is_live(&state, self.ctx.now()) {
+        if !session_is_live(&state, self.ctx.now()) || state.session.client_id != Some(caller.client_id) {
             return Ok(Introspection::Inactive);
         }
         Ok(Introspection::RefreshToken {
@@ -104,7 +130,7 @@ impl AuthService {
     /// success).
     pub async fn revoke_token(&self, token: &str, caller: &Client) -> AuthResult<()> {
         if token.contains('.') {
-            let claims = match self.ctx.tokens().verify(token).await {
+            let claims = match self.ctx.tokens().verify_any_audience(token).await {
                 Ok(claims) => claims,
                 Err(AuthError::InvalidToken(_)) => return Ok(()),
                 Err(other) => return Err(other),

@@ -35,6 +35,7 @@ impl AuthService {
             revoke_reason: None,
             client_id: None,
             scope: None,
+            resource: None,
             browser_session_id: None,
             auth_time: now,
             amr: vec![AMR_PASSWORD.to_string()],

@@ -49,6 +49,10 @@ pub struct TokenForm {
     /// Space-separated scopes. client_credentials: absent means every scope
     /// of the client; refresh_token: a subset of the granted ones.
     pub scope: Option<String>,
+    /// RFC 8707 resource indicator. client_credentials: a registered
+    /// resource the token is for (its `aud`); authorization_code and
+    /// refresh_token: may repeat the grant's resource, nothing else.
+    pub resource: Option<String>,
     /// With `client_secret_post`: the client id (optional with
     /// `private_key_jwt`, then equal to the assertion's issuer).
     pub client_id: Option<String>,
@@ -169,7 +173,7 @@ type Form = HashMap<String, String>;
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Access token, and refresh and ID tokens where granted; Cache-Control: no-store", body = OAuthTokenResponse),
-        (status = 400, description = "invalid_request, unsupported_grant_type, unauthorized_client or invalid_scope", body = OAuthErrorBody),
+        (status = 400, description = "invalid_request, unsupported_grant_type, unauthorized_client, invalid_scope or invalid_target (RFC 8707)", body = OAuthErrorBody),
         (status = 401, description = "invalid_client (WWW-Authenticate: Basic when Basic was tried)", body = OAuthErrorBody),
         (status = 503, description = "temporarily_unavailable: database down", body = OAuthErrorBody),
     ))]
@@ -208,9 +212,13 @@ pub async fn issue_token(
         let field = |name: &str| form.get(name).map(String::as_str);
         let response = match grant {
             GrantType::ClientCredentials => {
+                let resource = match field("resource") {
+                    Some(identifier) => Some(state.clients.resource(identifier).await?),
+                    None => None,
+                };
                 let issued = state
                     .auth
-                    .issue_client_credentials(&client, field("scope"))
+                    .issue_client_credentials(&client, field("scope"), resource.as_ref())
                     .await?;
                 OAuthTokenResponse {
                     access_token: issued.access_token,
@@ -225,14 +233,24 @@ pub async fn issue_token(
                 let code = field("code").ok_or_else(|| invalid_request("code is required"))?;
                 state
                     .oidc
-                    .exchange_code(&client, code, field("redirect_uri"), field("code_verifier"))
+                    .exchange_code(
+                        &client,
+                        code,
+                        field("redirect_uri"),
+                        field("code_verifier"),
+                        field("resource"),
+                    )
                     .await?
                     .into()
             }
             GrantType::RefreshToken => {
                 let token =
                     field("refresh_token").ok_or_else(|| invalid_request("refresh_token is required"))?;
-                state.oidc.refresh(&client, token, field("scope")).await?.into()
+                state
+                    .oidc
+                    .refresh(&client, token, field("scope"), field("resource"))
+                    .await?
+                    .into()
             }
         };
         Ok::<_, ApiError>(response)
@@ -269,12 +287,13 @@ pub async fn introspect_token(
 ) -> Response {
     let result = async {
         let form = parse_form(&headers, body)?;
-        authenticate_client(&state, &headers, &form, false, ClientAuthEndpoint::Introspection).await?;
+        let caller =
+            authenticate_client(&state, &headers, &form, false, ClientAuthEndpoint::Introspection).await?;
         let token = form
             .get("token")
             .ok_or_else(|| invalid_request("token is required"))?;
         let issuer = state.auth.issuer().to_string();
-        Ok::<_, ApiError>(match state.auth.introspect(token).await? {
+        Ok::<_, ApiError>(match state.auth.introspect(token, &caller).await? {
             Introspection::Inactive => IntrospectionResponse::default(),
             Introspection::AccessToken(claims) => IntrospectionResponse {
                 active: true,

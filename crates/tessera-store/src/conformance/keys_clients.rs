@@ -154,6 +154,8 @@ pub async fn clients_round_trip_every_field<S: Store>(store: &S) {
             "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
             "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]})),
         previous_secret_hash: Some("b".repeat(64)),
+        resource: Some("https://billing.example.com/api".to_owned()),
+        resource_scopes: vec!["invoices:read".to_owned(), "invoices:write".to_owned()],
         ..confidential_client(t.tenant_id, now)
     };
     let public = public_client(t.tenant_id, now);
@@ -173,6 +175,67 @@ pub async fn clients_round_trip_every_field<S: Store>(store: &S) {
             .expect("get public"),
         public
     );
+}
+
+/// A resource identifier names one client per tenant: found by it, a
+/// second registration (new or by update) is `Conflict(Resource)`, another
+/// tenant may use it, and clients without one do not collide.
+pub async fn client_resources_are_unique_per_tenant<S: Store>(store: &S) {
+    let a = tenant(store, "acme").await;
+    let b = tenant(store, "globex").await;
+    let now = now_ms();
+    let uri = "https://orders.example.com/api";
+    let orders = Client {
+        resource: Some(uri.to_owned()),
+        resource_scopes: vec!["orders:read".to_owned()],
+        ..confidential_client(a.tenant_id, now)
+    };
+    store.create_client(&orders).await.expect("create");
+    store
+        .create_client(&confidential_client(a.tenant_id, now))
+        .await
+        .expect("no resource");
+    store
+        .create_client(&confidential_client(a.tenant_id, now))
+        .await
+        .expect("no resource either");
+    assert_eq!(
+        store
+            .get_client_by_resource(a.tenant_id, uri)
+            .await
+            .expect("found"),
+        orders
+    );
+    assert_not_found(
+        store.get_client_by_resource(b.tenant_id, uri).await,
+        "other tenant",
+    );
+    assert_not_found(
+        store
+            .get_client_by_resource(a.tenant_id, "https://orders.example.com/API")
+            .await,
+        "compared exactly",
+    );
+    let twin = Client {
+        client_id: Uuid::now_v7(),
+        ..orders.clone()
+    };
+    assert_conflict(store.create_client(&twin).await, Conflict::Resource);
+    let other = confidential_client(a.tenant_id, now);
+    store.create_client(&other).await.expect("create other");
+    let taking_over = Client {
+        resource: Some(uri.to_owned()),
+        ..other
+    };
+    assert_conflict(store.update_client(&taking_over).await, Conflict::Resource);
+    store
+        .create_client(&Client {
+            client_id: Uuid::now_v7(),
+            tenant_id: b.tenant_id,
+            ..orders.clone()
+        })
+        .await
+        .expect("same identifier in another tenant");
 }
 
 /// An unknown id, or the id of another tenant's client, is `NotFound`.

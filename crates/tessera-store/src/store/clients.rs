@@ -7,11 +7,17 @@ use crate::{Client, StoreResult};
 /// Registered OAuth clients and the assertions they have used.
 #[async_trait]
 pub trait ClientStore: Send + Sync + 'static {
-    /// Registers a client. `Conflict(ClientId)` if the id exists.
+    /// Registers a client. `Conflict(ClientId)` if the id exists,
+    /// `Conflict(Resource)` if another client of the tenant stands for its
+    /// resource.
     async fn create_client(&self, client: &Client) -> StoreResult<()>;
 
     /// The client with this id in this tenant.
     async fn get_client(&self, tenant_id: Uuid, client_id: Uuid) -> StoreResult<Client>;
+
+    /// The client that stands for the resource `identifier` (RFC 8707) in
+    /// this tenant. `NotFound` if none does.
+    async fn get_client_by_resource(&self, tenant_id: Uuid, identifier: &str) -> StoreResult<Client>;
 
     /// Every client of the tenant, oldest first.
     async fn list_clients(&self, tenant_id: Uuid) -> StoreResult<Vec<Client>>;
@@ -29,7 +35,8 @@ pub trait ClientStore: Send + Sync + 'static {
     ) -> StoreResult<Client>;
 
     /// Replaces a client's registration (everything but its id, tenant,
-    /// secrets and `created_at`) and returns it. `NotFound` if missing.
+    /// secrets and `created_at`) and returns it. `NotFound` if missing,
+    /// `Conflict(Resource)` if another client stands for its resource.
     async fn update_client(&self, client: &Client) -> StoreResult<Client>;
 
     /// Deletes a client. `NotFound` if it does not exist in the tenant.

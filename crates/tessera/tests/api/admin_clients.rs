@@ -80,7 +80,14 @@ every_engine_admin! {
 
     async fn a_machine_client_with_role_admin_can_call_the_admin_api(app) {
         let root = admin_token(&app).await;
-        let (client, _) = machine_client(&app, &root, json!({})).await;
+        // Its roles count only with the tessera:admin scope in its token:
+        // a client registered without it cannot reach the admin API at all.
+        let (unscoped, _) = machine_client(&app, &root, json!({})).await;
+        app.admin_ok(Method::POST, &format!("{CLIENTS}/{}/roles", unscoped.id), &root, Some(json!({"role": "admin"})), 200).await;
+        let unscoped = client_credentials_token(&app, &unscoped.id, &unscoped.secret).await;
+        assert_problem(app.admin_call(Method::GET, "/api/v1/admin/users", &unscoped, None).await, 403, "insufficient_scope").await;
+
+        let (client, _) = machine_client(&app, &root, json!({"scopes": ["invoices:read", "tessera:admin"]})).await;
         let roles = format!("{CLIENTS}/{}/roles", client.id);
         let before = client_credentials_token(&app, &client.id, &client.secret).await;
         assert_problem(app.admin_call(Method::GET, "/api/v1/admin/users", &before, None).await, 403, "forbidden").await;
@@ -110,7 +117,7 @@ every_engine_admin! {
 
     async fn a_deleted_clients_tokens_no_longer_work(app) {
         let root = admin_token(&app).await;
-        let (client, _) = machine_client(&app, &root, json!({})).await;
+        let (client, _) = machine_client(&app, &root, json!({"scopes": ["tessera:admin"]})).await;
         let path = format!("{CLIENTS}/{}", client.id);
         app.admin_ok(Method::POST, &format!("{path}/roles"), &root, Some(json!({"role": "admin"})), 200).await;
         let token = client_credentials_token(&app, &client.id, &client.secret).await;

@@ -106,6 +106,7 @@ async fn service(app: &TestApp) -> ClientService {
     let settings = ClientAuthSettings {
         issuer: app.config.issuer.clone(),
         leeway_secs: app.config.tokens.leeway_secs,
+        api_audience: app.config.issuer.clone(),
     };
     ClientService::start(store, Arc::new(SystemClock), settings)
         .await

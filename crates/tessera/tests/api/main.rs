@@ -28,6 +28,7 @@ mod outage;
 mod private_key_jwt;
 mod rbac_matrix;
 mod refresh;
+mod resources;
 mod session_ends;
 mod sessions;
 mod tenants;

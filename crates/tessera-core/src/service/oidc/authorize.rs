@@ -39,6 +39,10 @@ impl OidcService {
             return Ok(AuthorizeStep::Consent(ConsentPrompt {
                 client_name: request.client.name.clone(),
                 scopes: request.scopes.clone(),
+                resource: request
+                    .resource
+                    .as_ref()
+                    .map(|r| (r.name.clone(), r.resource.clone().unwrap_or_default())),
                 user_email: browser.user.email.clone(),
             }));
         }
@@ -74,7 +78,7 @@ impl OidcService {
             Some(existing) => (existing.created_at, existing.scopes),
             None => (now, Vec::new()),
         };
-        scopes.extend(request.scopes.iter().cloned());
+        scopes.extend(request.consent_entries());
         scopes.sort();
         scopes.dedup();
         accounts
@@ -105,7 +109,12 @@ impl OidcService {
             .accounts()
             .consent(user.user_id, request.client.client_id)
             .await?
-            .is_some_and(|consent| request.scopes.iter().all(|s| consent.scopes.contains(s))))
+            .is_some_and(|consent| {
+                request
+                    .consent_entries()
+                    .iter()
+                    .all(|s| consent.scopes.contains(s))
+            }))
     }
 
     /// Stores a new code and returns the redirect that carries it.
@@ -124,6 +133,7 @@ impl OidcService {
                 redirect_uri: request.redirect_uri.clone(),
                 redirect_uri_sent: request.redirect_uri_sent,
                 scope: request.scopes.join(" "),
+                resource: request.resource.as_ref().and_then(|r| r.resource.clone()),
                 nonce: request.nonce.clone(),
                 code_challenge: request.code_challenge.clone(),
                 auth_time: browser.session.auth_time,
@@ -154,6 +164,7 @@ impl OidcService {
             redirect_uri,
             redirect_uri_sent: params.redirect_uri.is_some(),
             scopes: Vec::new(),
+            resource: None,
             state: params
                 .state
                 .clone()
@@ -169,7 +180,22 @@ impl OidcService {
             Ok(checked) => checked,
             Err((error, description)) => return Err(self.redirect_error(&partial, error, &description)),
         };
+        let resource = match self.requested_resource(&params.resource).await {
+            Ok(resource) => resource,
+            Err(AuthError::InvalidTarget(why)) => {
+                return Err(self.redirect_error(&partial, "invalid_target", &why))
+            }
+            Err(other) => return Err(other.into()),
+        };
+        if let Some(why) = checked
+            .scopes
+            .iter()
+            .find_map(|scope| check_scope_for_resource(scope, resource.as_ref()).err())
+        {
+            return Err(self.redirect_error(&partial, "invalid_scope", &why));
+        }
         Ok(ValidRequest {
+            resource,
             scopes: checked.scopes,
             nonce: checked.nonce,
             code_challenge: checked.code_challenge,
@@ -179,6 +205,19 @@ impl OidcService {
             max_age: checked.max_age,
             ..partial
         })
+    }
+
+    /// The resource (RFC 8707 §2) the request names, if any: one absolute
+    /// URI a client of the tenant stands for. `InvalidTarget` otherwise; more
+    /// than one is refused rather than narrowed silently.
+    async fn requested_resource(&self, requested: &[String]) -> AuthResult<Option<Client>> {
+        match requested {
+            [] => Ok(None),
+            [one] => Ok(Some(self.clients.resource(one).await?)),
+            _ => Err(AuthError::InvalidTarget(
+                "one resource per authorization request is supported".into(),
+            )),
+        }
     }
 
     /// The registered client and the redirect URI to answer on; an error

@@ -16,6 +16,7 @@ impl OidcService {
         code: &str,
         redirect_uri: Option<&str>,
         code_verifier: Option<&str>,
+        resource: Option<&str>,
     ) -> AuthResult<OidcTokens> {
         if !client.grant_types.contains(&GrantType::AuthorizationCode) {
             return Err(AuthError::UnauthorizedClient);
@@ -39,6 +40,7 @@ impl OidcService {
             return Err(AuthError::InvalidGrant);
         }
         check_pkce(stored.code_challenge.as_deref(), code_verifier)?;
+        check_same_resource(stored.resource.as_deref(), resource)?;
         let user = match accounts.user(stored.user_id).await {
             Ok(user) if user_may_sign_in(&user) => user,
             Ok(_) | Err(AuthError::NotFound) => return Err(AuthError::InvalidGrant),
@@ -57,6 +59,7 @@ impl OidcService {
             revoke_reason: None,
             client_id: Some(client.client_id),
             scope: Some(stored.scope.clone()),
+            resource: stored.resource.clone(),
             browser_session_id: Some(stored.browser_session_id),
             auth_time: stored.auth_time,
             amr: stored.amr.clone(),
@@ -113,6 +116,7 @@ impl OidcService {
         client: &Client,
         presented: &str,
         scope: Option<&str>,
+        resource: Option<&str>,
     ) -> AuthResult<OidcTokens> {
         if !client.grant_types.contains(&GrantType::RefreshToken) {
             return Err(AuthError::UnauthorizedClient);
@@ -121,6 +125,7 @@ impl OidcService {
             .ctx
             .accounts()
             .spend_refresh_token(presented, Some(client.client_id), |state| {
+                check_same_resource(state.session.resource.as_deref(), resource)?;
                 narrowed_scope(state.session.scope.as_deref().unwrap_or_default(), scope)
             })
             .await?;
@@ -152,7 +157,15 @@ impl OidcService {
         let (access_token, expires_in) = self
             .ctx
             .tokens()
-            .for_user(user, session, &TokenAudience::Client { client, scope })
+            .for_user(
+                user,
+                session,
+                &TokenAudience::Client {
+                    client,
+                    scope,
+                    resource: session.resource.as_deref(),
+                },
+            )
             .await?;
         let scopes: Vec<&str> = scope.split(' ').collect();
         let id_token = if scopes.contains(&OPENID) {
@@ -295,6 +308,22 @@ fn narrowed_scope(granted: &str, requested: Option<&str>) -> AuthResult<String> 
         narrowed.push(name);
     }
     Ok(narrowed.join(" "))
+}
+
+/// RFC 8707 §2.2: a token request may name the resource again, but only the
+/// one the grant was for (one resource per grant is supported, so there is
+/// nothing to narrow to).
+fn check_same_resource(granted: Option<&str>, requested: Option<&str>) -> AuthResult<()> {
+    match (granted, requested) {
+        (_, None) => Ok(()),
+        (Some(granted), Some(requested)) if granted == requested => Ok(()),
+        (Some(granted), Some(requested)) => Err(AuthError::InvalidTarget(format!(
+            "the grant is for {granted:?}, not {requested:?}"
+        ))),
+        (None, Some(requested)) => Err(AuthError::InvalidTarget(format!(
+            "the grant is for Tessera's own API, not {requested:?}; name the resource in the authorization request"
+        ))),
+    }
 }
 
 /// RFC 6749 §4.1.3: the token request's `redirect_uri` is required, and

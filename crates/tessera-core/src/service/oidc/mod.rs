@@ -25,7 +25,7 @@ mod grants;
 mod logout;
 use crate::access_tokens::TokenAudience;
 use crate::accounts::{secs, user_may_sign_in};
-use crate::clients::ClientService;
+use crate::clients::{check_scope_for_resource, consent_entry, ClientService};
 use crate::context::TenantContext;
 use crate::error::{AuthError, AuthResult};
 use crate::jwt::{self, IdClaims, ID_TOKEN_TYP, SCOPE_ADMIN};
@@ -69,6 +69,9 @@ pub struct AuthorizationParams {
     /// OIDC Core §6.2 request object by reference: not supported
     /// (`request_uri_not_supported`).
     pub request_uri: Option<String>,
+    /// RFC 8707 `resource` values, in order: at most one is supported (the
+    /// token's `aud`); none means Tessera's own API.
+    pub resource: Vec<String>,
 }
 
 /// Why an authorization request cannot go on.
@@ -115,6 +118,9 @@ pub struct ConsentPrompt {
     pub client_name: String,
     /// The scopes it asks for.
     pub scopes: Vec<String>,
+    /// The resource the access will be for, by name and identifier;
+    /// `None` = the person's account at Tessera.
+    pub resource: Option<(String, String)>,
     /// Who is signed in (email).
     pub user_email: String,
 }
@@ -193,6 +199,9 @@ struct ValidRequest {
     /// then repeat it).
     redirect_uri_sent: bool,
     scopes: Vec<String>,
+    /// The resource (RFC 8707) the tokens will be for; `None` = Tessera's
+    /// API.
+    resource: Option<Client>,
     state: Option<String>,
     nonce: Option<String>,
     code_challenge: Option<String>,
@@ -200,6 +209,18 @@ struct ValidRequest {
     prompt_login: bool,
     prompt_consent: bool,
     max_age: Option<i64>,
+}
+
+impl ValidRequest {
+    /// The requested scopes as a consent remembers them
+    /// ([`consent_entry`]).
+    fn consent_entries(&self) -> Vec<String> {
+        let resource = self.resource.as_ref().and_then(|r| r.resource.as_deref());
+        self.scopes
+            .iter()
+            .map(|scope| consent_entry(scope, resource))
+            .collect()
+    }
 }
 
 /// The authorization server's browser-facing half and its token grants.

@@ -63,6 +63,11 @@ pub struct ClientJson {
     pub token_permissions: bool,
     /// A legacy confidential client let off PKCE when it sends a `nonce`.
     pub pkce_optional: bool,
+    /// The resource (RFC 8707) the client stands for: the `aud` of tokens
+    /// other clients get for it.
+    pub resource: Option<String>,
+    /// The scopes of that resource.
+    pub resource_scopes: Vec<String>,
     /// Roles of the client (for its client-credentials tokens).
     pub roles: Vec<String>,
     /// Registration time.
@@ -90,6 +95,8 @@ impl From<ClientView> for ClientJson {
             id_token_signed_response_alg: c.id_token_signed_response_alg,
             token_permissions: c.token_permissions,
             pkce_optional: c.pkce_optional,
+            resource: c.resource,
+            resource_scopes: c.resource_scopes,
             roles: view.roles,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -157,6 +164,14 @@ pub struct CreateClientBody {
     /// request sends a `nonce` (default false: PKCE required, OAuth 2.1).
     #[serde(default)]
     pub pkce_optional: bool,
+    /// The resource (RFC 8707) the client stands for, as a resource server:
+    /// an absolute URI without fragment, unique in the tenant. Other
+    /// clients send it as `resource` and get tokens with this `aud`; this
+    /// client may introspect them.
+    pub resource: Option<String>,
+    /// The scopes of that resource (not OpenID Connect's or Tessera's).
+    #[serde(default)]
+    pub resource_scopes: Vec<String>,
 }
 
 /// Body of `PATCH /admin/clients/{id}`: absent fields stay, `null` clears.
@@ -195,6 +210,12 @@ pub struct UpdateClientBody {
     pub token_permissions: Option<bool>,
     /// Let a legacy confidential client off PKCE when it sends a `nonce`.
     pub pkce_optional: Option<bool>,
+    /// The resource (RFC 8707) it stands for; `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub resource: Option<Option<String>>,
+    /// The scopes of that resource.
+    pub resource_scopes: Option<Vec<String>>,
 }
 
 /// Every client.
@@ -233,6 +254,8 @@ pub async fn create_client(
         id_token_signed_response_alg: body.id_token_signed_response_alg,
         token_permissions: body.token_permissions,
         pkce_optional: body.pkce_optional,
+        resource: body.resource,
+        resource_scopes: body.resource_scopes,
     };
     let registered = state.admin.create_client(&caller.permit()?, input).await?;
     let created = CreatedClient {
@@ -286,6 +309,8 @@ pub async fn update_client(
         id_token_signed_response_alg: body.id_token_signed_response_alg,
         token_permissions: body.token_permissions,
         pkce_optional: body.pkce_optional,
+        resource: body.resource,
+        resource_scopes: body.resource_scopes,
     };
     let client = state
         .admin

@@ -96,6 +96,14 @@ pub(super) fn authorization_params(fields: &Fields) -> Result<AuthorizationParam
         response_mode: fields.one("response_mode")?,
         request: fields.one("request")?,
         request_uri: fields.one("request_uri")?,
+        // RFC 8707 §2 allows several; the service refuses more than one
+        // with invalid_target rather than this page refusing a repeat.
+        resource: fields
+            .0
+            .iter()
+            .filter(|(name, value)| name == "resource" && !value.is_empty())
+            .map(|(_, value)| value.clone())
+            .collect(),
     })
 }
 
@@ -119,6 +127,9 @@ pub(super) fn return_to(params: &AuthorizationParams) -> String {
         if let Some(value) = value {
             query.append_pair(name, value);
         }
+    }
+    for resource in &params.resource {
+        query.append_pair("resource", resource);
     }
     format!("{AUTHORIZE_PREFIX}{}", query.finish())
 }

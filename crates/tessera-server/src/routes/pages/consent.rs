@@ -85,6 +85,7 @@ fn consent_form(
             csrf_token => csrf.token.clone(),
             return_to => return_to(params),
             client_name => prompt.client_name,
+            resource => prompt.resource.map(|(name, identifier)| context! { name, identifier }),
             user_email => prompt.user_email,
             scopes,
         },

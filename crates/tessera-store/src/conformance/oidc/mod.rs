@@ -78,6 +78,7 @@ fn code(client: &Client, bs: &BrowserSession, now: DateTime<Utc>) -> Authorizati
         redirect_uri: "https://billing.example.com/callback".to_owned(),
         redirect_uri_sent: true,
         scope: "openid profile".to_owned(),
+        resource: Some("https://orders.example.com/api".to_owned()),
         nonce: Some("n-0S6_WzA2Mj".to_owned()),
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),
         auth_time: bs.auth_time,
