@@ -7,10 +7,10 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use serde::de::DeserializeOwned;
-use subtle::ConstantTimeEq;
 use tessera_core::Authenticated;
 
-use crate::cookies::{read_cookie, ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER};
+use crate::cookies::{ACCESS_COOKIE, CSRF_HEADER, CSRF_NONCE_COOKIE};
+use crate::csrf::{plausible_nonce, CsrfPurpose};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -138,7 +138,7 @@ where
 
 /// A signed-in caller, from `Authorization: Bearer` or, in cookie mode, the
 /// access-token cookie (then state-changing methods must carry the CSRF
-/// header matching the CSRF cookie: double-submit).
+/// token of the browser's CSRF nonce cookie in the CSRF header).
 pub struct Caller {
     /// The verified identity.
     pub auth: Authenticated,
@@ -196,7 +196,7 @@ fn presented_token(parts: &Parts, state: &AppState) -> Result<(String, bool), Ap
         })?;
         return Ok((token.to_string(), false));
     }
-    let Some(token) = read_cookie(&parts.headers, &state.http.cookie_name(ACCESS_COOKIE)) else {
+    let Some(token) = ACCESS_COOKIE.read(&parts.headers, &state.http) else {
         return Err(ApiError::new(
             ErrorCode::InvalidToken,
             Some("access token missing".into()),
@@ -206,8 +206,8 @@ fn presented_token(parts: &Parts, state: &AppState) -> Result<(String, bool), Ap
     Ok((token, true))
 }
 
-/// For cookie-authenticated requests with a state-changing method: the CSRF
-/// header must equal the CSRF cookie.
+/// For cookie-authenticated requests with a state-changing method: the
+/// CSRF header must carry the token of the browser's CSRF nonce.
 pub fn check_csrf(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
     if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
@@ -215,15 +215,17 @@ pub fn check_csrf(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
     check_csrf_of_write(&parts.headers, state)
 }
 
-/// For a cookie-authenticated write: the CSRF header must equal the CSRF
-/// cookie (double submit).
+/// For a cookie-authenticated write: the CSRF header must be the token the
+/// server derived from the `HttpOnly` nonce cookie (see [`crate::csrf`]).
+/// Equal values planted in the readable CSRF cookie and the header prove
+/// nothing: the readable cookie is not consulted.
 pub fn check_csrf_of_write(headers: &HeaderMap, state: &AppState) -> Result<(), ApiError> {
-    let cookie = read_cookie(headers, &state.http.cookie_name(CSRF_COOKIE));
+    let nonce = CSRF_NONCE_COOKIE
+        .read(headers, &state.http)
+        .filter(|nonce| plausible_nonce(nonce));
     let header = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    match (cookie, header) {
-        (Some(cookie), Some(header))
-            if !cookie.is_empty() && bool::from(cookie.as_bytes().ct_eq(header.as_bytes())) =>
-        {
+    match (nonce, header) {
+        (Some(nonce), Some(header)) if state.http.csrf_key.verify(CsrfPurpose::Api, &nonce, "", header) => {
             Ok(())
         }
         _ => Err(ApiError::new(

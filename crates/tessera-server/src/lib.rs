@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod cookies;
+mod csrf;
 pub mod error;
 mod extract;
 mod observe;
@@ -24,6 +25,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub use csrf::CsrfKey;
 pub use error::{ApiError, ErrorCode, Problem};
 pub use observe::metrics_handle;
 pub use openapi::ApiDoc;

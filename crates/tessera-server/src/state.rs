@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use tessera_core::admin::AdminService;
 use tessera_core::{AuthService, ClientService, OidcService};
 
+use crate::csrf::CsrfKey;
+
 /// HTTP-level settings (the binary fills them from its configuration).
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -32,6 +34,9 @@ pub struct HttpSettings {
     /// The bearer token `/metrics` on this listener requires; `None`: no
     /// `/metrics` here (it is served on the metrics listener, if any).
     pub metrics_token: Option<MetricsToken>,
+    /// The key of the CSRF tokens of the hosted forms and of cookie mode
+    /// (derived from the master key: the same on every node).
+    pub csrf_key: CsrfKey,
 }
 
 /// The bearer token of `/metrics` on the public listener; never printed.
@@ -51,17 +56,6 @@ impl HttpSettings {
             (true, _) => path.to_string(),
             (false, "/") => self.base_path.clone(),
             (false, _) => format!("{}{path}", self.base_path),
-        }
-    }
-
-    /// The name of cookie `base` for this tenant: as is for the default
-    /// tenant, with the tenant's slug appended for the others — so a
-    /// browser signed in to two tenants keeps two distinct cookies, never
-    /// two of the same name.
-    pub fn cookie_name(&self, base: &str) -> String {
-        match self.base_path.strip_prefix("/t/") {
-            Some(slug) => format!("{base}_{slug}"),
-            None => base.to_string(),
         }
     }
 }

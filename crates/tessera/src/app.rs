@@ -15,7 +15,7 @@ use tessera_core::{
     KeyEncryptor, KeyRing, Mailer, NoEventSink, OidcService, PasswordHasher, Ports, ServiceSettings,
     SystemClock, TenantContext,
 };
-use tessera_server::{AppState, HttpSettings, MetricsToken};
+use tessera_server::{AppState, CsrfKey, HttpSettings, MetricsToken};
 use tessera_store::{Store, Tenant, DEFAULT_TENANT_SLUG};
 
 use crate::config::Config;
@@ -150,12 +150,14 @@ impl AppBuilder {
 }
 
 /// What the services of every tenant share: the store, the key ring (keys
-/// are kept per tenant inside), the password hasher and the ports.
+/// are kept per tenant inside), the password hasher, the CSRF key and the
+/// ports.
 pub(crate) struct Shared {
     config: Config,
     store: Arc<dyn Store>,
     keys: Arc<KeyRing>,
     hasher: PasswordHasher,
+    csrf_key: CsrfKey,
     ports: Ports,
 }
 
@@ -177,6 +179,9 @@ impl Shared {
             store,
             keys,
             hasher,
+            // From the master key rather than a knob of its own: every node
+            // already shares it, so a token issued by one verifies on all.
+            csrf_key: CsrfKey::derive(&master_key),
             ports,
         })
     }
@@ -282,6 +287,7 @@ impl Shared {
                 .metrics_token
                 .as_ref()
                 .map(|token| MetricsToken(token.expose_secret().to_owned())),
+            csrf_key: self.csrf_key.clone(),
         }
     }
 }

@@ -17,10 +17,16 @@ export function env(name, fallback) {
 export const issuer = () => env('TESSERA_ISSUER').replace(/\/$/, '');
 /** Where the issuer's hosted pages live: '' at the root, '/t/<slug>' for a tenant. */
 export const basePath = () => new URL(issuer()).pathname.replace(/\/$/, '');
-/** Cookie names of a tenant carry its slug: tessera_sso_<slug>. */
+/**
+ * The name Tessera gives cookie `name`: a tenant's carries its slug
+ * (tessera_sso_<slug>); over https a cookie on path / is `__Host-`, a
+ * tenant's (path /t/<slug>) `__Secure-`.
+ */
 export const cookieName = (name) => {
   const tenant = basePath().match(/^\/t\/([^/]+)$/);
-  return tenant ? `${name}_${tenant[1]}` : name;
+  const bare = tenant ? `${name}_${tenant[1]}` : name;
+  if (new URL(issuer()).protocol !== 'https:') return bare;
+  return tenant ? `__Secure-${bare}` : `__Host-${bare}`;
 };
 /** The registered user's sign-in form fields. */
 export const user = () => ({ identifier: env('TESSERA_USER_EMAIL'), password: env('TESSERA_USER_PASSWORD') });

@@ -10,7 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
-use crate::cookies::{clear_token_cookies, read_cookie, set_token_cookies, REFRESH_COOKIE};
+use crate::cookies::{clear_token_cookies, set_token_cookies, ApiCsrf, REFRESH_COOKIE};
+use crate::csrf::{new_nonce, CsrfPurpose};
 use crate::error::{ApiError, ErrorCode, Problem};
 use crate::extract::{check_csrf_of_write, ApiJson, ApiQuery, Caller, ClientMeta, OptionalJson};
 use crate::routes::UserView;
@@ -164,12 +165,16 @@ fn token_response(state: &AppState, tokens: IssuedTokens, cookie_mode: bool) -> 
         })
         .into_response();
     }
-    let csrf_token = tessera_core::new_opaque_token();
+    let nonce = new_nonce();
+    let csrf_token = state.http.csrf_key.token(CsrfPurpose::Api, &nonce, "");
     let mut headers = HeaderMap::new();
     set_token_cookies(
         &mut headers,
         &tokens,
-        &csrf_token,
+        &ApiCsrf {
+            nonce: &nonce,
+            token: &csrf_token,
+        },
         state.http.refresh_cookie_max_age_secs,
         &state.http,
     );
@@ -198,7 +203,7 @@ pub async fn refresh(
         let tokens = state.auth.refresh(&token).await?;
         return Ok(token_response(&state, tokens, false));
     }
-    let Some(token) = read_cookie(&headers, &state.http.cookie_name(REFRESH_COOKIE)) else {
+    let Some(token) = REFRESH_COOKIE.read(&headers, &state.http) else {
         return Err(ApiError::new(
             ErrorCode::InvalidBody,
             Some("refresh_token is required".into()),

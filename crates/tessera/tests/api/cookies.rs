@@ -1,5 +1,7 @@
-//! Cookie mode: HttpOnly token cookies, the double-submit CSRF check,
-//! refresh and logout through cookies, and the mode switch.
+//! Cookie mode: HttpOnly token cookies, the CSRF check (the header must be
+//! the server's HMAC of the HttpOnly nonce cookie, so a planted cookie and
+//! header of equal values fail), refresh and logout through cookies, the
+//! `__Host-`/`__Secure-` names over https, and the mode switch.
 
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
@@ -50,6 +52,7 @@ pub fn cookie_attributes(line: &str) -> Vec<String> {
 struct CookieSession {
     access: String,
     refresh: String,
+    nonce: String,
     csrf: String,
     body: Value,
     set_cookies: Vec<String>,
@@ -63,6 +66,7 @@ impl CookieSession {
         CookieSession {
             access: cookie_value(set_cookie(&lines, "tessera_access")),
             refresh: cookie_value(set_cookie(&lines, "tessera_refresh")),
+            nonce: cookie_value(set_cookie(&lines, "tessera_csrf_nonce")),
             csrf: cookie_value(set_cookie(&lines, "tessera_csrf")),
             body,
             set_cookies: lines,
@@ -71,14 +75,17 @@ impl CookieSession {
 
     /// The `Cookie` header a browser would send to the API.
     fn api_cookies(&self) -> String {
-        format!("tessera_access={}; tessera_csrf={}", self.access, self.csrf)
+        format!(
+            "tessera_access={}; tessera_csrf_nonce={}; tessera_csrf={}",
+            self.access, self.nonce, self.csrf
+        )
     }
 
     /// The `Cookie` header a browser would send to `/api/v1/auth/*`.
     fn auth_cookies(&self) -> String {
         format!(
-            "tessera_access={}; tessera_refresh={}; tessera_csrf={}",
-            self.access, self.refresh, self.csrf
+            "tessera_access={}; tessera_refresh={}; tessera_csrf_nonce={}; tessera_csrf={}",
+            self.access, self.refresh, self.nonce, self.csrf
         )
     }
 }
@@ -131,6 +138,11 @@ every_engine! {
         assert!(refresh.contains(&"samesite=lax".to_string()), "{refresh:?}");
         let csrf = cookie_attributes(set_cookie(&session.set_cookies, "tessera_csrf"));
         assert!(!csrf.contains(&"httponly".to_string()), "{csrf:?}");
+        let nonce = cookie_attributes(set_cookie(&session.set_cookies, "tessera_csrf_nonce"));
+        for attribute in ["httponly", "samesite=lax", "path=/"] {
+            assert!(nonce.contains(&attribute.to_string()), "{attribute} missing in {nonce:?}");
+        }
+        assert_ne!(session.nonce, session.csrf, "the token is derived from the nonce, not a copy of it");
         for line in &session.set_cookies {
             assert!(!cookie_attributes(line).contains(&"secure".to_string()), "Secure over an http issuer: {line}");
         }
@@ -153,8 +165,8 @@ every_engine! {
         let cookies = session.api_cookies();
         assert_problem(patch_with_cookies(&app, &cookies, None).await, 403, "csrf_failed").await;
         assert_problem(patch_with_cookies(&app, &cookies, Some("not-the-token")).await, 403, "csrf_failed").await;
-        let without_csrf_cookie = format!("tessera_access={}", session.access);
-        assert_problem(patch_with_cookies(&app, &without_csrf_cookie, Some(&session.csrf)).await, 403, "csrf_failed").await;
+        let without_nonce = format!("tessera_access={}; tessera_csrf={}", session.access, session.csrf);
+        assert_problem(patch_with_cookies(&app, &without_nonce, Some(&session.csrf)).await, 403, "csrf_failed").await;
         let response = patch_with_cookies(&app, &cookies, Some(&session.csrf)).await;
         assert_eq!(response.status(), StatusCode::OK);
         let me: Value = response.json().await.unwrap();
@@ -192,12 +204,43 @@ every_engine! {
             .unwrap();
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         let cleared = set_cookies(&response);
-        for name in ["tessera_access", "tessera_refresh", "tessera_csrf"] {
+        for name in ["tessera_access", "tessera_refresh", "tessera_csrf_nonce", "tessera_csrf"] {
             let line = set_cookie(&cleared, name);
             assert_eq!(cookie_value(line), "", "{line}");
             assert!(cookie_attributes(line).contains(&"max-age=0".to_string()), "{line}");
         }
         assert_problem(me_with_cookies(&app, &session.api_cookies()).await, 401, "invalid_token").await;
+    }
+
+    async fn a_planted_csrf_cookie_and_header_of_the_attackers_choosing_are_refused(app) {
+        // A sibling subdomain can plant cookies (Domain=parent) but cannot
+        // compute the HMAC: equal values in every CSRF cookie and the
+        // header, or another session's nonce with this one's token, fail.
+        let victim = cookie_login(&app).await;
+        let planted = "planted-csrf-value-planted-csrf-value-000";
+        let cookies = format!("tessera_access={}; tessera_csrf_nonce={planted}; tessera_csrf={planted}", victim.access);
+        assert_problem(patch_with_cookies(&app, &cookies, Some(planted)).await, 403, "csrf_failed").await;
+        let attacker = cookie_login(&app).await;
+        let mixed = format!("tessera_access={}; tessera_csrf_nonce={}; tessera_csrf={}", victim.access, victim.nonce, attacker.csrf);
+        assert_problem(patch_with_cookies(&app, &mixed, Some(&attacker.csrf)).await, 403, "csrf_failed").await;
+        let refresh = app
+            .request(Method::POST, "/api/v1/auth/refresh")
+            .header("cookie", format!("tessera_refresh={}; tessera_csrf_nonce={planted}", victim.refresh))
+            .header("x-csrf-token", planted)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(refresh, 403, "csrf_failed").await;
+        // The refused refresh spent nothing, and the victim's own pair works.
+        let response = app
+            .request(Method::POST, "/api/v1/auth/refresh")
+            .header("cookie", victim.auth_cookies())
+            .header("x-csrf-token", &victim.csrf)
+            .send()
+            .await
+            .unwrap();
+        CookieSession::from_response(response).await;
+        assert_eq!(patch_with_cookies(&app, &victim.api_cookies(), Some(&victim.csrf)).await.status(), StatusCode::OK);
     }
 
     async fn bearer_tokens_work_beside_cookies(app) {
@@ -229,14 +272,38 @@ every_engine! {
 }
 
 every_engine_with! {
-    async fn cookies_are_secure_with_an_https_issuer(app) with |c| {
+    async fn cookies_are_secure_and_prefixed_with_an_https_issuer(app) with |c| {
         c.issuer = "https://id.example.com".into();
     }; {
-        let session = cookie_login(&app).await;
-        assert_eq!(session.set_cookies.len(), 3);
-        for line in &session.set_cookies {
-            assert!(cookie_attributes(line).contains(&"secure".to_string()), "{line}");
+        let (_, email) = app.fresh_user(PASSWORD).await;
+        let response = login_with_mode(&app, Some("cookie"), &email).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let lines = set_cookies(&response);
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        for line in &lines {
+            let attributes = cookie_attributes(line);
+            assert!(attributes.contains(&"secure".to_string()), "{line}");
+            assert!(!attributes.iter().any(|a| a.starts_with("domain")), "host-only: {line}");
         }
+        // RFC 6265bis §4.1.3.2: __Host- needs Secure, Path=/ and no Domain.
+        for name in ["__Host-tessera_access", "__Host-tessera_csrf_nonce", "__Host-tessera_csrf"] {
+            let attributes = cookie_attributes(set_cookie(&lines, name));
+            assert!(attributes.contains(&"path=/".to_string()), "{name}: {attributes:?}");
+        }
+        // The refresh cookie's narrower path allows only __Secure-.
+        let refresh = cookie_attributes(set_cookie(&lines, "__Secure-tessera_refresh"));
+        assert!(refresh.contains(&"path=/api/v1/auth".to_string()), "{refresh:?}");
+        assert!(lines.iter().all(|l| !l.starts_with("tessera_")), "no bare names: {lines:?}");
+
+        // The server reads the prefixed names, and only those.
+        let value = |name: &str| cookie_value(set_cookie(&lines, name));
+        let (access, nonce, csrf) = (value("__Host-tessera_access"), value("__Host-tessera_csrf_nonce"), value("__Host-tessera_csrf"));
+        let prefixed = format!("__Host-tessera_access={access}; __Host-tessera_csrf_nonce={nonce}; __Host-tessera_csrf={csrf}");
+        assert_eq!(patch_with_cookies(&app, &prefixed, Some(&csrf)).await.status(), StatusCode::OK);
+        let bare = format!("tessera_access={access}; tessera_csrf_nonce={nonce}; tessera_csrf={csrf}");
+        assert_problem(patch_with_cookies(&app, &bare, Some(&csrf)).await, 401, "invalid_token").await;
+        let planted_nonce = format!("__Host-tessera_access={access}; tessera_csrf_nonce={nonce}");
+        assert_problem(patch_with_cookies(&app, &planted_nonce, Some(&csrf)).await, 403, "csrf_failed").await;
     }
 
     async fn cookie_mode_config_makes_cookies_the_default(app) with |c| {

@@ -62,7 +62,7 @@ pub(super) async fn sign_in(
         .await
     {
         Ok(signed_in) => {
-            let cookie = sso_set_cookie(signed_in.token, signed_in.max_age_secs, &state.http);
+            let cookie = sso_set_cookie(&signed_in.token, signed_in.max_age_secs, &state.http);
             let response = match next {
                 Some(params) => see_other(&return_to(&params), &state.http),
                 None => Page::ok("signed_in.html", context! {}).render(&state.http),

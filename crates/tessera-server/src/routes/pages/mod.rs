@@ -1,8 +1,10 @@
 //! The hosted pages of the browser flow: the authorization endpoint, login,
 //! consent and RP-initiated logout, as HTML without JavaScript.
 //!
-//! Forms are protected by a double-submit CSRF token: an `HttpOnly;
-//! SameSite=Lax` cookie whose value every form echoes in `csrf_token`.
+//! Forms are protected by a CSRF token bound to the browser: an `HttpOnly;
+//! SameSite=Lax` cookie holds a random nonce, and every form carries in
+//! `csrf_token` the HMAC of that nonce and of the browser session (see
+//! [`crate::csrf`]), so a cookie and field planted with equal values fail.
 
 mod authorize;
 mod consent;
@@ -15,19 +17,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use cookie::{Cookie, SameSite};
-use subtle::ConstantTimeEq;
 use tessera_core::AuthError;
 
-use crate::cookies::read_cookie;
+use crate::cookies::{FORM_CSRF_COOKIE, SSO_COOKIE};
+use crate::csrf::{new_nonce, plausible_nonce, CsrfPurpose};
 use crate::state::{AppState, HttpSettings};
 use render::Page;
 
-/// The browser session cookie.
-pub const SSO_COOKIE: &str = "tessera_sso";
-/// The CSRF cookie of the hosted forms (not readable by scripts; there are
-/// none — the value reaches the form through the server).
-pub const FORM_CSRF_COOKIE: &str = "tessera_form_csrf";
 /// Lifetime of the CSRF cookie, seconds (a day: long enough for a form left
 /// open, short enough to rotate).
 const FORM_CSRF_MAX_AGE_SECS: u64 = 24 * 60 * 60;
@@ -105,20 +101,7 @@ impl Repeated {
 
 /// The browser session cookie the request carries.
 fn sso_cookie(headers: &HeaderMap, http: &HttpSettings) -> Option<String> {
-    read_cookie(headers, &http.cookie_name(SSO_COOKIE))
-}
-
-fn build_cookie(name: &str, value: String, max_age_secs: u64, http: &HttpSettings) -> Option<HeaderValue> {
-    let cookie = Cookie::build((http.cookie_name(name), value))
-        .path(http.path("/"))
-        .http_only(true)
-        .secure(http.secure_cookies)
-        .same_site(SameSite::Lax)
-        .max_age(cookie::time::Duration::seconds(
-            i64::try_from(max_age_secs).unwrap_or(i64::MAX),
-        ))
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).ok()
+    SSO_COOKIE.read(headers, http)
 }
 
 /// Adds a `Set-Cookie` to a response.
@@ -130,39 +113,42 @@ fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response 
 }
 
 /// `Set-Cookie` for a new browser session.
-fn sso_set_cookie(token: String, max_age_secs: u64, http: &HttpSettings) -> Option<HeaderValue> {
-    build_cookie(SSO_COOKIE, token, max_age_secs, http)
+fn sso_set_cookie(token: &str, max_age_secs: u64, http: &HttpSettings) -> Option<HeaderValue> {
+    SSO_COOKIE.set(token, max_age_secs, http)
 }
 
 /// `Set-Cookie` that removes the browser session cookie.
 fn sso_clear_cookie(http: &HttpSettings) -> Option<HeaderValue> {
-    build_cookie(SSO_COOKIE, String::new(), 0, http)
+    SSO_COOKIE.clear(http)
 }
 
 // --- CSRF -------------------------------------------------------------------------------
 
-/// The CSRF token a rendered form carries: the browser's cookie if it has a
-/// plausible one, otherwise a fresh random one (then `set_cookie` is set).
+/// The CSRF token a rendered form carries: derived from the browser's nonce
+/// cookie if it has a plausible one, otherwise from a fresh nonce (then
+/// `set_cookie` is set), and bound to the browser session if there is one.
 struct FormCsrf {
     /// The value for the hidden `csrf_token` field.
     pub token: String,
-    /// `Set-Cookie` to send when the token is new.
+    /// `Set-Cookie` to send when the nonce is new.
     pub set_cookie: Option<HeaderValue>,
 }
 
 impl FormCsrf {
-    /// Reuses the request's CSRF cookie or mints one.
+    /// The token for a form answering `headers`, minting a nonce if needed.
     pub fn for_form(headers: &HeaderMap, http: &HttpSettings) -> FormCsrf {
-        match read_cookie(headers, &http.cookie_name(FORM_CSRF_COOKIE)).filter(|v| plausible_token(v)) {
-            Some(token) => FormCsrf {
-                token,
-                set_cookie: None,
-            },
+        let (nonce, set_cookie) = match form_nonce(headers, http) {
+            Some(nonce) => (nonce, None),
             None => {
-                let token = tessera_core::new_opaque_token();
-                let set_cookie = build_cookie(FORM_CSRF_COOKIE, token.clone(), FORM_CSRF_MAX_AGE_SECS, http);
-                FormCsrf { token, set_cookie }
+                let nonce = new_nonce();
+                let set_cookie = FORM_CSRF_COOKIE.set(&nonce, FORM_CSRF_MAX_AGE_SECS, http);
+                (nonce, set_cookie)
             }
+        };
+        let session = sso_cookie(headers, http).unwrap_or_default();
+        FormCsrf {
+            token: http.csrf_key.token(CsrfPurpose::Form, &nonce, &session),
+            set_cookie,
         }
     }
 
@@ -172,23 +158,24 @@ impl FormCsrf {
     }
 }
 
-/// A base64url token of a sane length (what `new_opaque_token` makes).
-fn plausible_token(value: &str) -> bool {
-    (32..=128).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// The form CSRF nonce of the request, if it carries a plausible one.
+fn form_nonce(headers: &HeaderMap, http: &HttpSettings) -> Option<String> {
+    FORM_CSRF_COOKIE
+        .read(headers, http)
+        .filter(|nonce| plausible_nonce(nonce))
 }
 
-/// Whether the posted `csrf_token` equals the CSRF cookie (constant time).
+/// Whether the posted `csrf_token` is the token of the request's nonce
+/// cookie and browser session (compared in constant time). The session is
+/// the one the form was rendered for: a sign-in in between (a new SSO
+/// cookie) makes an older form fail, as it should.
 fn csrf_matches(headers: &HeaderMap, fields: &Fields, http: &HttpSettings) -> bool {
-    let Some(cookie) =
-        read_cookie(headers, &http.cookie_name(FORM_CSRF_COOKIE)).filter(|v| plausible_token(v))
-    else {
+    let Some(nonce) = form_nonce(headers, http) else {
         return false;
     };
+    let session = sso_cookie(headers, http).unwrap_or_default();
     match fields.one("csrf_token") {
-        Ok(Some(posted)) => bool::from(posted.as_bytes().ct_eq(cookie.as_bytes())),
+        Ok(Some(posted)) => http.csrf_key.verify(CsrfPurpose::Form, &nonce, &session, &posted),
         _ => false,
     }
 }

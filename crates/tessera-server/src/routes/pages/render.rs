@@ -180,6 +180,7 @@ mod tests {
             base_path: "/t/acme".into(),
             docs: true,
             metrics_token: None,
+            csrf_key: crate::CsrfKey::derive(&[0u8; 32]),
         };
         for (name, _) in TEMPLATES.iter().filter(|(n, _)| *n != "base.html") {
             let response = Page::ok(name, context! { title => "<b>", message => "x" }).render(&http);

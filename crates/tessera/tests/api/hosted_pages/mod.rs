@@ -4,6 +4,7 @@
 //! theme.
 
 mod authorize;
+mod csrf;
 mod logout;
 
 use reqwest::{Response, StatusCode};
@@ -144,7 +145,10 @@ every_engine! {
         assert!(html.contains("<label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\""));
         assert!(html.contains("<button type=\"submit\">Sign in</button>"));
         assert!(!html.contains("<script"));
-        assert_eq!(hidden_input(&html, "csrf_token"), browser.cookie("tessera_form_csrf"));
+        // The field is the server's HMAC of the nonce cookie, never a copy.
+        let token = hidden_input(&html, "csrf_token").expect("csrf_token");
+        assert_eq!(token.len(), 43);
+        assert_ne!(Some(token), browser.cookie("tessera_form_csrf"));
         assert_eq!(hidden_input(&html, "return_to").as_deref(), Some("/oauth2/authorize?client_id=x"));
         let css = browser.get("/assets/tessera.css").await;
         assert_eq!(css.status(), StatusCode::OK);
