@@ -116,7 +116,8 @@ impl Accounts {
         Ok(self.store.get_user(self.tenant_id, user_id).await?)
     }
 
-    /// The user whose normalised email or username is `identifier`, if any.
+    /// The user whose email or username is `identifier` (in canonical
+    /// form, see [`crate::identity`]), if any.
     pub async fn find_user(&self, identifier: &str) -> AuthResult<Option<User>> {
         found(
             self.store
@@ -211,14 +212,12 @@ impl Accounts {
     /// towards the lockout.
     pub async fn check_credentials(&self, identifier: &str, password: &str) -> AuthResult<User> {
         let ticket = self.hasher.admit()?;
-        let identifier = identifier.trim().to_lowercase();
-        // No stored email or username holds a control character (both are
-        // parsed on the way in), and PostgreSQL refuses NUL in text outright:
-        // such an identifier is simply an unknown user.
-        let user = if identifier.chars().any(char::is_control) {
-            None
-        } else {
-            self.find_user(&identifier).await?
+        // Looked up in the canonical form accounts are stored in; what has
+        // none (a control character, a space, a bad domain; PostgreSQL
+        // refuses NUL in text outright) names no account: an unknown user.
+        let user = match crate::identity::login_identifier(identifier) {
+            Some(identifier) => self.find_user(&identifier).await?,
+            None => None,
         };
         let now = self.clock.now();
         let Some(user) = user else {

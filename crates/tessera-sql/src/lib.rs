@@ -17,6 +17,7 @@ mod consent;
 mod decode;
 mod engine;
 mod housekeeping;
+mod identifier;
 mod rbac;
 mod revocation;
 mod role_assignment;

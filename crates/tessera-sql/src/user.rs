@@ -5,15 +5,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tessera_store::{
-    Conflict, KeepLastHolder, StoreError, StoreResult, User, UserProfileUpdate, UserQuery, UserStatus,
-    UserStore,
+    Conflict, IdentifierKind, IdentifierReport, KeepLastHolder, StoreError, StoreResult, User,
+    UserProfileUpdate, UserQuery, UserStatus, UserStore,
 };
 use uuid::Uuid;
 
 use crate::decode::{self, USER_COLUMNS};
 use crate::engine::{Engine, Exec, SqlRow, Transaction};
 use crate::role_assignment::assign_user_role;
-use crate::{args, session, user_admin, SqlStore};
+use crate::{args, identifier, session, user_admin, SqlStore};
 
 /// The user with this id, inside `exec` (a transaction sees its own writes).
 pub(crate) async fn select_user(exec: &mut impl Exec, tenant_id: Uuid, user_id: Uuid) -> StoreResult<User> {
@@ -85,6 +85,14 @@ impl<E: Engine> UserStore for SqlStore<E> {
                 .fetch_one(&sql, &args![tenant_id, identifier])
                 .await?,
         )
+    }
+
+    async fn canonicalise_identifiers(
+        &self,
+        // Higher-ranked spelled out: `async_trait` would name an elided lifetime.
+        canonical: &(dyn for<'s> Fn(IdentifierKind, &'s str) -> Option<String> + Send + Sync),
+    ) -> StoreResult<IdentifierReport> {
+        identifier::canonicalise(&self.engine, canonical).await
     }
 
     async fn update_user_profile(

@@ -16,17 +16,26 @@ use crate::{args, session};
 
 /// See [`tessera_store::UserStore::list_users`].
 pub(crate) async fn list(exec: &mut impl Exec, tenant_id: Uuid, query: &UserQuery) -> StoreResult<Vec<User>> {
-    let pattern = query.prefix.as_deref().map(|p| format!("{}%", escape_like(p)));
+    let pattern = |prefix: &str| format!("{}%", escape_like(prefix));
+    let email_pattern = query.prefix.as_ref().map(|p| pattern(&p.email));
+    let username_pattern = query
+        .prefix
+        .as_ref()
+        .and_then(|p| p.username.as_deref().map(pattern));
     let mut sql = SqlBuilder::new(&format!("select {USER_COLUMNS} from user_account u"));
     sql.push(" where u.tenant_id = ").bind(tenant_id);
-    if let Some(pattern) = &pattern {
+    if let Some(email_pattern) = &email_pattern {
         // `!` as the escape character: a backslash is itself an escape in
         // MySQL's string literals.
         sql.push(" and (u.email like ")
-            .bind(pattern)
-            .push(" escape '!' or u.username like ")
-            .bind(pattern)
-            .push(" escape '!')");
+            .bind(email_pattern)
+            .push(" escape '!'");
+        if let Some(username_pattern) = &username_pattern {
+            sql.push(" or u.username like ")
+                .bind(username_pattern)
+                .push(" escape '!'");
+        }
+        sql.push(")");
     }
     if let Some(status) = query.status {
         sql.push(" and u.status = ").bind(status.as_str());

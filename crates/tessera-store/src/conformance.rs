@@ -24,6 +24,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 mod admin_users;
+mod identifiers;
 mod keys_clients;
 mod oidc;
 mod rbac;
@@ -31,6 +32,7 @@ mod sessions;
 mod users;
 
 pub use admin_users::*;
+pub use identifiers::*;
 pub use keys_clients::*;
 pub use oidc::*;
 pub use rbac::*;
@@ -101,6 +103,9 @@ macro_rules! store_conformance_tests {
             users_of_another_tenant_are_not_found,
             find_user_by_identifier_matches_email_or_username,
             find_user_by_identifier_prefers_email_match,
+            canonicalise_identifiers_rewrites_rows_in_place,
+            canonicalise_identifiers_reports_collisions_and_merges_nothing,
+            canonicalise_identifiers_reads_every_batch,
             update_user_profile_changes_only_given_fields,
             update_user_profile_username_conflict_changes_nothing,
             update_user_profile_of_unknown_user_is_not_found,

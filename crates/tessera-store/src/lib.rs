@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod identifiers;
 mod model;
 mod rbac;
 mod store;
@@ -18,6 +19,7 @@ mod store;
 pub mod conformance;
 
 pub use error::{Conflict, StoreError};
+pub use identifiers::*;
 pub use model::*;
 pub use rbac::*;
 pub use store::{

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::UserStatus;
+use crate::{IdentifierPrefix, UserStatus};
 
 /// A named permission (`resource:action`) in a tenant's catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,8 +81,8 @@ pub enum UserCursor {
 /// are listed only when `deleted` is true (and then only they are).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserQuery {
-    /// Normalised email or username starts with this (lowercase).
-    pub prefix: Option<String>,
+    /// Email or username starts with this (each in its canonical form).
+    pub prefix: Option<IdentifierPrefix>,
     /// Only users in this state.
     pub status: Option<UserStatus>,
     /// List the soft-deleted users instead of the live ones.

@@ -122,12 +122,14 @@ impl AppBuilder {
         Shared::open(&self.config, ports).await?.services_of(slug).await
     }
 
-    /// Builds the whole application: the default tenant's services (with the
-    /// bootstrap super admin, if configured), the directory of the other
-    /// tenants, the periodic purge, and the router.
+    /// Builds the whole application: stored identifiers in canonical form
+    /// (refusing to start on a collision), the default tenant's services
+    /// (with the bootstrap super admin, if configured), the directory of the
+    /// other tenants, the periodic purge, and the router.
     pub async fn build(self) -> anyhow::Result<App> {
         let ports = self.ports()?;
         let shared = Arc::new(Shared::open(&self.config, ports).await?);
+        crate::identifiers::canonicalise(shared.store().as_ref()).await?;
         let services = shared.services_of(DEFAULT_TENANT_SLUG).await?;
         bootstrap_admin(&self.config, &services.admin).await?;
         tokio::spawn(purge_expired_periodically(services.auth.clone()));

@@ -9,6 +9,7 @@ mod app;
 pub mod clients;
 pub mod config;
 mod directory;
+mod identifiers;
 pub mod keys;
 pub mod master_key;
 pub mod users;
@@ -55,11 +56,12 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
-/// Applies the backend's migrations.
+/// Applies the backend's migrations, then puts stored emails and usernames
+/// into canonical form ([`RefusedToStart`] when two accounts collide).
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     store.migrate().await.context("migrations failed")?;
-    Ok(())
+    identifiers::canonicalise(store.as_ref()).await
 }
 
 /// Builds the application and serves it on `listener` until `shutdown`.

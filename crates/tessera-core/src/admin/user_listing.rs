@@ -12,6 +12,7 @@ use super::users::violation;
 use super::AdminService;
 use crate::capability::{Permit, UserRead};
 use crate::error::{AuthError, AuthResult};
+use crate::identity::search_prefix;
 
 /// Default page size of a user listing.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -128,10 +129,7 @@ fn user_query(request: UserListRequest) -> AuthResult<(UserQuery, UserSort, u32)
         return Err(AuthError::Validation(violations));
     }
     let query = UserQuery {
-        prefix: request
-            .q
-            .map(|q| q.trim().to_lowercase())
-            .filter(|q| !q.is_empty()),
+        prefix: request.q.as_deref().and_then(search_prefix),
         status,
         deleted,
         role: request.role,

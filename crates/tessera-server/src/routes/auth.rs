@@ -37,7 +37,8 @@ pub struct RegisterBody {
     /// Password (policy: 8–128 characters, not common, not containing the email).
     #[schema(example = "correct-horse-battery")]
     pub password: String,
-    /// Optional username: 3–32 of `[a-z0-9_.-]`.
+    /// Optional username: 3–32 letters, digits, `_`, `.` or `-` (stored in
+    /// PRECIS `UsernameCaseMapped` form, RFC 8265: `Alice` is `alice`).
     #[schema(example = "ada")]
     pub username: Option<String>,
 }

@@ -25,7 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeBody {
-    /// New username (3–32 of `[a-z0-9_.-]`), or null to clear.
+    /// New username (3–32 letters, digits, `_`, `.` or `-`; stored in
+    /// canonical form), or null to clear.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub username: Option<Option<String>>,

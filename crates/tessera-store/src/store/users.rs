@@ -2,7 +2,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{KeepLastHolder, StoreResult, User, UserProfileUpdate, UserQuery, UserStatus};
+use crate::{
+    IdentifierKind, IdentifierReport, KeepLastHolder, StoreResult, User, UserProfileUpdate, UserQuery,
+    UserStatus,
+};
 
 /// Accounts: who they are, their credentials' state and their lifecycle.
 #[async_trait]
@@ -18,6 +21,19 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// The user whose normalised email or username equals `identifier`.
     async fn find_user_by_identifier(&self, tenant_id: Uuid, identifier: &str) -> StoreResult<User>;
+
+    /// Puts every stored email and username, across all tenants, into the
+    /// form `canonical` gives it (`None`: it has none, leave it). A row is
+    /// rewritten only when no other row of its tenant has, or would get,
+    /// the same canonical value of that kind; such rows are reported as a
+    /// collision and left alone, never merged. Reads in batches, so memory
+    /// holds only the rows that change. Idempotent: a second run rewrites
+    /// nothing (for an idempotent `canonical`).
+    async fn canonicalise_identifiers(
+        &self,
+        // Higher-ranked spelled out: `async_trait` would name an elided lifetime.
+        canonical: &(dyn for<'s> Fn(IdentifierKind, &'s str) -> Option<String> + Send + Sync),
+    ) -> StoreResult<IdentifierReport>;
 
     /// Applies profile changes and returns the updated user.
     /// `Conflict(Username)` / `Conflict(Email)` when the new value is taken.

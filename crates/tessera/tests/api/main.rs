@@ -18,6 +18,7 @@ mod fuzz;
 mod guard;
 mod hosted_pages;
 mod hygiene;
+mod identifiers;
 mod keys_cli;
 mod login;
 mod logs;

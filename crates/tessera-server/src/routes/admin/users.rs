@@ -90,7 +90,8 @@ pub struct UserPageView {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UserListQuery {
-    /// Email or username prefix (case-insensitive).
+    /// Email or username prefix, compared in canonical form (case and
+    /// width do not matter).
     pub q: Option<String>,
     /// `active`, `suspended`, `disabled` or `deleted`.
     pub status: Option<String>,

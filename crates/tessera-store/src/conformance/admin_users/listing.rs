@@ -8,9 +8,17 @@ use uuid::Uuid;
 use super::{ids, listed, query};
 use crate::conformance::rbac::created_role;
 use crate::conformance::{now_ms, tenant, user};
-use crate::{Store, User, UserCursor, UserQuery, UserSort, UserStatus};
+use crate::{IdentifierPrefix, Store, User, UserCursor, UserQuery, UserSort, UserStatus};
 
 // --- the admin user listing --------------------------------------------------
+
+/// A search for `text` in both columns.
+fn prefix(text: &str) -> Option<IdentifierPrefix> {
+    Some(IdentifierPrefix {
+        email: text.to_owned(),
+        username: Some(text.to_owned()),
+    })
+}
 
 /// Every filter of the listing, alone and combined; `%`, `_` and `\` in a
 /// prefix match themselves.
@@ -50,25 +58,41 @@ pub async fn list_users_filters_combine<S: Store>(store: &S) {
     );
     // Email or username prefix.
     assert_eq!(
-        listed(store, t.tenant_id, &q(&|q| q.prefix = Some("ada".to_owned()))).await,
+        listed(store, t.tenant_id, &q(&|q| q.prefix = prefix("ada"))).await,
         ids(&[&ada, &adam, &bob])
     );
     assert_eq!(
-        listed(store, t.tenant_id, &q(&|q| q.prefix = Some("100%".to_owned()))).await,
+        listed(store, t.tenant_id, &q(&|q| q.prefix = prefix("100%"))).await,
         ids(&[&pct])
     );
     assert_eq!(
-        listed(store, t.tenant_id, &q(&|q| q.prefix = Some("a_".to_owned()))).await,
+        listed(store, t.tenant_id, &q(&|q| q.prefix = prefix("a_"))).await,
         ids(&[&under])
     );
     assert_eq!(
-        listed(store, t.tenant_id, &q(&|q| q.prefix = Some("a\\".to_owned()))).await,
+        listed(store, t.tenant_id, &q(&|q| q.prefix = prefix("a\\"))).await,
         ids(&[&slash])
     );
-    assert!(
-        listed(store, t.tenant_id, &q(&|q| q.prefix = Some("%".to_owned())))
-            .await
-            .is_empty()
+    assert!(listed(store, t.tenant_id, &q(&|q| q.prefix = prefix("%")))
+        .await
+        .is_empty());
+    // Each column is searched in its own form; without a username form,
+    // only emails.
+    let split = |email: &str, username: Option<&str>| {
+        q(&|q| {
+            q.prefix = Some(IdentifierPrefix {
+                email: email.to_owned(),
+                username: username.map(str::to_owned),
+            })
+        })
+    };
+    assert_eq!(
+        listed(store, t.tenant_id, &split("ada", None)).await,
+        ids(&[&ada, &adam])
+    );
+    assert_eq!(
+        listed(store, t.tenant_id, &split("zzz", Some("ada"))).await,
+        ids(&[&bob])
     );
     // Status, role, creation window.
     assert_eq!(
@@ -103,7 +127,7 @@ pub async fn list_users_filters_combine<S: Store>(store: &S) {
             store,
             t.tenant_id,
             &q(&|q| {
-                q.prefix = Some("ada".to_owned());
+                q.prefix = prefix("ada");
                 q.status = Some(UserStatus::Active);
             })
         )
