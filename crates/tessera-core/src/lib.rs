@@ -42,8 +42,9 @@ pub use ports::{
 };
 pub use service::{
     AuthService, Authenticated, AuthorizationParams, AuthorizeError, AuthorizeStep, BrowserSignIn,
-    ClientToken, ConsentPrompt, Device, Introspection, IssuedTokens, LoginRequest, LogoutParams, LogoutPlan,
-    OidcService, OidcTokens, ProfileChanges, Registration, ServiceSettings, SignedInBrowser,
+    ClientRedirect, ClientToken, ConsentPrompt, Device, Introspection, IssuedTokens, LoginRequest,
+    LogoutParams, LogoutPlan, OidcService, OidcTokens, ProfileChanges, Registration, ServiceSettings,
+    SignedInBrowser,
 };
 pub use settings::{HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, TokenSettings};
 pub use tessera_store::Conflict;

@@ -10,8 +10,8 @@ mod sessions;
 
 pub(crate) use accounts::check_profile_changes;
 pub use oidc::{
-    AuthorizationParams, AuthorizeError, AuthorizeStep, BrowserSignIn, ConsentPrompt, Device, LogoutParams,
-    LogoutPlan, OidcService, OidcTokens, SignedInBrowser,
+    AuthorizationParams, AuthorizeError, AuthorizeStep, BrowserSignIn, ClientRedirect, ConsentPrompt, Device,
+    LogoutParams, LogoutPlan, OidcService, OidcTokens, SignedInBrowser,
 };
 
 use std::sync::Arc;

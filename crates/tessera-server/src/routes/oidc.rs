@@ -50,7 +50,7 @@ fn metadata(issuer: &str) -> serde_json::Value {
         "end_session_endpoint": format!("{issuer}/oauth2/logout"),
         "scopes_supported": ["openid", "profile", "email", "roles", "tessera:account", "tessera:admin"],
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],

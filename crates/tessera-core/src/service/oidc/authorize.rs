@@ -118,7 +118,11 @@ impl OidcService {
     }
 
     /// Stores a new code and returns the redirect that carries it.
-    async fn issue_code(&self, request: &ValidRequest, browser: &SignedInBrowser) -> AuthResult<String> {
+    async fn issue_code(
+        &self,
+        request: &ValidRequest,
+        browser: &SignedInBrowser,
+    ) -> AuthResult<ClientRedirect> {
         let now = self.ctx.now();
         let code = new_opaque_token();
         let ttl = self.ctx.settings().tokens.authorization_code_ttl_secs.min(60);
@@ -148,11 +152,7 @@ impl OidcService {
             .accounts()
             .touch_browser_session(browser.session.browser_session_id)
             .await?;
-        Ok(self.redirect_to(
-            &request.redirect_uri,
-            &[("code", Some(code.as_str()))],
-            request.state.as_deref(),
-        ))
+        Ok(self.respond(request, &[("code", code.as_str())]))
     }
 
     /// Checks an authorization request. Client and redirect URI first: until
@@ -164,6 +164,9 @@ impl OidcService {
             redirect_uri,
             redirect_uri_sent: params.redirect_uri.is_some(),
             scopes: Vec::new(),
+            // Known before anything else is checked, so that every error
+            // travels the way the client asked for.
+            form_post: params.response_mode.as_deref() == Some("form_post"),
             resource: None,
             state: params
                 .state
@@ -259,39 +262,27 @@ impl OidcService {
 
     /// An error response for the client (RFC 6749 §4.1.2.1).
     fn redirect_error(&self, request: &ValidRequest, error: &str, description: &str) -> AuthorizeError {
-        AuthorizeError::Redirect(self.redirect_to(
-            &request.redirect_uri,
-            &[("error", Some(error)), ("error_description", Some(description))],
-            request.state.as_deref(),
-        ))
+        AuthorizeError::Redirect(
+            self.respond(request, &[("error", error), ("error_description", description)]),
+        )
     }
 
-    /// `redirect_uri` with `params`, `state` and `iss` (RFC 9207) added to
-    /// its query, keeping any query it already has (RFC 6749 §3.1.2).
-    fn redirect_to(
-        &self,
-        redirect_uri: &str,
-        params: &[(&str, Option<&str>)],
-        state: Option<&str>,
-    ) -> String {
-        let mut url = match url::Url::parse(redirect_uri) {
-            Ok(url) => url,
-            // Registered URIs are parsed at registration; keep it as is.
-            Err(_) => return redirect_uri.to_string(),
-        };
-        {
-            let mut query = url.query_pairs_mut();
-            for (name, value) in params {
-                if let Some(value) = value {
-                    query.append_pair(name, value);
-                }
-            }
-            if let Some(state) = state {
-                query.append_pair("state", state);
-            }
-            query.append_pair("iss", self.ctx.issuer());
+    /// The response to `request`: `params`, then `state` and `iss` (RFC
+    /// 9207), in the request's response mode.
+    fn respond(&self, request: &ValidRequest, params: &[(&str, &str)]) -> ClientRedirect {
+        let mut all: Vec<(String, String)> = params
+            .iter()
+            .map(|(name, value)| ((*name).to_string(), (*value).to_string()))
+            .collect();
+        if let Some(state) = &request.state {
+            all.push(("state".into(), state.clone()));
         }
-        url.to_string()
+        all.push(("iss".into(), self.ctx.issuer().to_string()));
+        ClientRedirect {
+            redirect_uri: request.redirect_uri.clone(),
+            params: all,
+            form_post: request.form_post,
+        }
     }
 }
 
@@ -376,11 +367,11 @@ fn check_redirectable(params: &AuthorizationParams, client: &Client) -> Result<C
         );
     }
     match params.response_mode.as_deref() {
-        None | Some("query") => {}
+        None | Some("query") | Some("form_post") => {}
         Some(other) => {
             return reject(
                 "invalid_request",
-                &format!("response_mode {other:?} is not supported; only query is"),
+                &format!("response_mode {other:?} is not supported; only query and form_post are"),
             )
         }
     }

@@ -61,8 +61,9 @@ pub struct AuthorizationParams {
     pub prompt: Option<String>,
     /// OIDC `max_age`, seconds.
     pub max_age: Option<String>,
-    /// OAuth 2.0 Multiple Response Types `response_mode`: only `query`
-    /// (the default) is supported; anything else is refused, never ignored.
+    /// OAuth 2.0 Multiple Response Types `response_mode`: `query` (the
+    /// default) or `form_post` (OAuth 2.0 Form Post Response Mode);
+    /// anything else is refused, never ignored.
     pub response_mode: Option<String>,
     /// OIDC Core §6.1 request object: not supported (`request_not_supported`).
     pub request: Option<String>,
@@ -85,9 +86,9 @@ pub enum AuthorizeError {
         /// What is wrong, for the user.
         description: String,
     },
-    /// An error for the client: send the browser to this URL (the redirect
-    /// URI with `error`, `error_description`, `state` and `iss`).
-    Redirect(String),
+    /// An error for the client: send the browser back with `error`,
+    /// `error_description`, `state` and `iss`.
+    Redirect(ClientRedirect),
     /// The service failed (database down, bug).
     Service(AuthError),
 }
@@ -106,9 +107,39 @@ pub enum AuthorizeStep {
     Login,
     /// The user must approve the client's access.
     Consent(ConsentPrompt),
-    /// Done: send the browser to this URL (the redirect URI with `code`,
-    /// `state` and `iss`, RFC 9207).
-    Redirect(String),
+    /// Done: send the browser back with `code`, `state` and `iss` (RFC
+    /// 9207).
+    Redirect(ClientRedirect),
+}
+
+/// An authorization response on its way back to the client (RFC 6749
+/// §4.1.2): the redirect URI, the response parameters, and how they
+/// travel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRedirect {
+    /// The client's redirect URI, its own query kept.
+    pub redirect_uri: String,
+    /// The response parameters, in order.
+    pub params: Vec<(String, String)>,
+    /// OAuth 2.0 Form Post Response Mode: the browser POSTs the parameters
+    /// to the redirect URI from an auto-submitting form, instead of their
+    /// being added to its query.
+    pub form_post: bool,
+}
+
+impl ClientRedirect {
+    /// The redirect URI with the parameters added to its query (the
+    /// `query` response mode), keeping any query it already has (RFC 6749
+    /// §3.1.2).
+    pub fn url(&self) -> String {
+        let mut url = match url::Url::parse(&self.redirect_uri) {
+            Ok(url) => url,
+            // Registered URIs are parsed at registration; keep it as is.
+            Err(_) => return self.redirect_uri.clone(),
+        };
+        url.query_pairs_mut().extend_pairs(&self.params);
+        url.to_string()
+    }
 }
 
 /// What the consent page shows.
@@ -199,6 +230,8 @@ struct ValidRequest {
     /// then repeat it).
     redirect_uri_sent: bool,
     scopes: Vec<String>,
+    /// `response_mode=form_post`: answer with a form, not a redirect.
+    form_post: bool,
     /// The resource (RFC 8707) the tokens will be for; `None` = Tessera's
     /// API.
     resource: Option<Client>,

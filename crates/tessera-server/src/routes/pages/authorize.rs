@@ -8,7 +8,7 @@ use axum::response::Response;
 use tessera_core::{AuthorizationParams, AuthorizeError, AuthorizeStep};
 
 use super::render::Page;
-use super::{found, service_failure, sso_cookie, Fields, Repeated};
+use super::{back_to_client, found, service_failure, sso_cookie, Fields, Repeated};
 use crate::state::AppState;
 
 /// Where the login and consent pages send the browser back to.
@@ -53,7 +53,9 @@ pub(super) fn authorize_response(
     match outcome {
         Ok(AuthorizeStep::Login) => found(&page_link("/login", params), &state.http),
         Ok(AuthorizeStep::Consent(_)) => found(&page_link("/consent", params), &state.http),
-        Ok(AuthorizeStep::Redirect(url)) | Err(AuthorizeError::Redirect(url)) => found(&url, &state.http),
+        Ok(AuthorizeStep::Redirect(back)) | Err(AuthorizeError::Redirect(back)) => {
+            back_to_client(&back, StatusCode::FOUND, &state.http)
+        }
         Err(err) => authorize_error_page(err, state),
     }
 }

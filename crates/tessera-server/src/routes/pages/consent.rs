@@ -10,7 +10,7 @@ use tessera_core::{AuthorizationParams, AuthorizeError, AuthorizeStep, ConsentPr
 
 use super::authorize::{authorize_error_page, authorize_response, page_link, parse_return_to, return_to};
 use super::render::{scope_description, Page};
-use super::{csrf_failed, csrf_matches, see_other, sso_cookie, Fields, FormCsrf};
+use super::{back_to_client, csrf_failed, csrf_matches, see_other, sso_cookie, Fields, FormCsrf};
 use crate::state::AppState;
 
 /// `GET /consent?return_to=…`: asks the service again what the request
@@ -60,7 +60,9 @@ pub(super) async fn decide_consent(
     };
     let cookie = sso_cookie(&headers, &state.http);
     match state.oidc.decide_consent(&params, cookie.as_deref(), allow).await {
-        Ok(AuthorizeStep::Redirect(url)) | Err(AuthorizeError::Redirect(url)) => see_other(&url, &state.http),
+        Ok(AuthorizeStep::Redirect(back)) | Err(AuthorizeError::Redirect(back)) => {
+            back_to_client(&back, StatusCode::SEE_OTHER, &state.http)
+        }
         Ok(AuthorizeStep::Login) => see_other(&page_link("/login", &params), &state.http),
         Ok(AuthorizeStep::Consent(_)) => see_other(&page_link("/consent", &params), &state.http),
         Err(err) => authorize_error_page(err, &state),

@@ -205,6 +205,16 @@ fn see_other(location: &str, http: &HttpSettings) -> Response {
     redirect(StatusCode::SEE_OTHER, location, http)
 }
 
+/// The authorization response to the client: a `status` redirect with the
+/// parameters in the query, or the form post page.
+fn back_to_client(back: &tessera_core::ClientRedirect, status: StatusCode, http: &HttpSettings) -> Response {
+    if back.form_post {
+        render::form_post(back)
+    } else {
+        redirect(status, &back.url(), http)
+    }
+}
+
 fn redirect(status: StatusCode, location: &str, http: &HttpSettings) -> Response {
     let location = if location.starts_with('/') {
         http.path(location)

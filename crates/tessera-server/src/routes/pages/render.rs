@@ -8,10 +8,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{context, Environment, Value};
 
+use tessera_core::ClientRedirect;
+
 use crate::state::{HttpSettings, Theme};
 
 /// The templates, by name. The `.html` suffix turns on HTML auto-escaping.
-const TEMPLATES: [(&str, &str); 7] = [
+const TEMPLATES: [(&str, &str); 8] = [
     ("base.html", include_str!("../../../templates/base.html")),
     ("login.html", include_str!("../../../templates/login.html")),
     ("consent.html", include_str!("../../../templates/consent.html")),
@@ -25,7 +27,15 @@ const TEMPLATES: [(&str, &str); 7] = [
         include_str!("../../../templates/signed_in.html"),
     ),
     ("error.html", include_str!("../../../templates/error.html")),
+    (
+        "form_post.html",
+        include_str!("../../../templates/form_post.html"),
+    ),
 ];
+
+/// The one script of the hosted pages: it submits the form post response
+/// (OAuth 2.0 Form Post Response Mode §2). Allowed by its hash alone.
+const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
 
 /// The static stylesheet; the theme's colour comes from `/assets/theme.css`.
 pub(super) const STYLESHEET: &str = include_str!("../../../assets/tessera.css");
@@ -114,13 +124,55 @@ impl Page {
     }
 }
 
+/// The authorization response as an auto-submitting form that POSTs its
+/// parameters to the client's redirect URI (OAuth 2.0 Form Post Response
+/// Mode); a button does it where scripts are off. The policy allows only
+/// the script's own hash.
+pub(super) fn form_post(redirect: &ClientRedirect) -> Response {
+    let data = context! {
+        action => redirect.redirect_uri,
+        params => redirect.params,
+        script => FORM_POST_SCRIPT,
+    };
+    let rendered = environment().and_then(|env| {
+        env.get_template("form_post.html")
+            .and_then(|t| t.render(data))
+            .map_err(|_| "template failed")
+    });
+    match rendered {
+        Ok(body) => html_with_policy(StatusCode::OK, body, form_post_policy()),
+        Err(cause) => {
+            tracing::error!(cause, "form post response could not be rendered");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// [`CONTENT_SECURITY_POLICY`] plus the form post script's hash.
+fn form_post_policy() -> &'static str {
+    static POLICY: OnceLock<String> = OnceLock::new();
+    POLICY.get_or_init(|| {
+        use base64::Engine;
+        use sha2::Digest;
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(FORM_POST_SCRIPT));
+        format!("{CONTENT_SECURITY_POLICY}; script-src 'sha256-{hash}'")
+    })
+}
+
 /// An HTML response with the headers every hosted page carries.
 fn html(status: StatusCode, body: String) -> Response {
+    html_with_policy(status, body, CONTENT_SECURITY_POLICY)
+}
+
+/// [`html`] with another content security policy.
+fn html_with_policy(status: StatusCode, body: String, policy: &str) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(policy) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
     for (name, value) in [
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::CACHE_CONTROL, "no-store"),

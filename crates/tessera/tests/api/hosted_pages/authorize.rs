@@ -72,7 +72,7 @@ every_engine! {
         // Unsupported features are refused, never ignored (OIDC Core §6).
         assert_error_redirect(&app, &browser.authorize(&request(&id, &[("request", "eyJhbGciOiJub25lIn0.e30.")])).await, "request_not_supported");
         assert_error_redirect(&app, &browser.authorize(&request(&id, &[("request_uri", "https://rp.example.com/r/1")])).await, "request_uri_not_supported");
-        for mode in ["fragment", "form_post", "web_message"] {
+        for mode in ["fragment", "web_message", "FORM_POST"] {
             assert_error_redirect(&app, &browser.authorize(&request(&id, &[("response_mode", mode)])).await, "invalid_request");
         }
     }

@@ -5,6 +5,7 @@
 
 mod authorize;
 mod csrf;
+mod form_post;
 mod logout;
 
 use reqwest::{Response, StatusCode};
