@@ -209,51 +209,7 @@ pub async fn issue_token(
         if !client.grant_types.contains(&grant) {
             return Err(tessera_core::AuthError::UnauthorizedClient.into());
         }
-        let field = |name: &str| form.get(name).map(String::as_str);
-        let response = match grant {
-            GrantType::ClientCredentials => {
-                let resource = match field("resource") {
-                    Some(identifier) => Some(state.clients.resource(identifier).await?),
-                    None => None,
-                };
-                let issued = state
-                    .auth
-                    .issue_client_credentials(&client, field("scope"), resource.as_ref())
-                    .await?;
-                OAuthTokenResponse {
-                    access_token: issued.access_token,
-                    token_type: "Bearer",
-                    expires_in: issued.expires_in,
-                    scope: issued.scope,
-                    refresh_token: None,
-                    id_token: None,
-                }
-            }
-            GrantType::AuthorizationCode => {
-                let code = field("code").ok_or_else(|| invalid_request("code is required"))?;
-                state
-                    .oidc
-                    .exchange_code(
-                        &client,
-                        code,
-                        field("redirect_uri"),
-                        field("code_verifier"),
-                        field("resource"),
-                    )
-                    .await?
-                    .into()
-            }
-            GrantType::RefreshToken => {
-                let token =
-                    field("refresh_token").ok_or_else(|| invalid_request("refresh_token is required"))?;
-                state
-                    .oidc
-                    .refresh(&client, token, field("scope"), field("resource"))
-                    .await?
-                    .into()
-            }
-        };
-        Ok::<_, ApiError>(response)
+        grant_response(&state, &client, grant, &form).await
     }
     .await;
     let outcome = match &result {
@@ -266,6 +222,59 @@ pub async fn issue_token(
         Ok(body) => no_store(Json(body).into_response()),
         Err(err) => err.oauth().into_response(),
     }
+}
+
+/// The token response of an authenticated `client` for `grant`, from the
+/// form's parameters.
+async fn grant_response(
+    state: &AppState,
+    client: &Client,
+    grant: GrantType,
+    form: &Form,
+) -> Result<OAuthTokenResponse, ApiError> {
+    let field = |name: &str| form.get(name).map(String::as_str);
+    Ok(match grant {
+        GrantType::ClientCredentials => {
+            let resource = match field("resource") {
+                Some(identifier) => Some(state.clients.resource(identifier).await?),
+                None => None,
+            };
+            let issued = state
+                .auth
+                .issue_client_credentials(client, field("scope"), resource.as_ref())
+                .await?;
+            OAuthTokenResponse {
+                access_token: issued.access_token,
+                token_type: "Bearer",
+                expires_in: issued.expires_in,
+                scope: issued.scope,
+                refresh_token: None,
+                id_token: None,
+            }
+        }
+        GrantType::AuthorizationCode => {
+            let code = field("code").ok_or_else(|| invalid_request("code is required"))?;
+            state
+                .oidc
+                .exchange_code(
+                    client,
+                    code,
+                    field("redirect_uri"),
+                    field("code_verifier"),
+                    field("resource"),
+                )
+                .await?
+                .into()
+        }
+        GrantType::RefreshToken => {
+            let token = field("refresh_token").ok_or_else(|| invalid_request("refresh_token is required"))?;
+            state
+                .oidc
+                .refresh(client, token, field("scope"), field("resource"))
+                .await?
+                .into()
+        }
+    })
 }
 
 /// Tells a client whether a token is live, and what it carries (RFC 7662).
