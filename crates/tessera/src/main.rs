@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tessera::clients::ClientsCommand;
 use tessera::keys::KeysCommand;
@@ -91,7 +92,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match command {
             Command::Serve => {
-                let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+                let listener = tokio::net::TcpListener::bind(&config.listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {}", config.listen))?;
                 tessera::run(&config, listener, shutdown_signal()).await
             }
             Command::Migrate => {

@@ -337,6 +337,21 @@ fn unknown_key_in_the_config_file_exits_2_naming_it() {
 }
 
 #[test]
+fn a_taken_listen_address_is_named_in_the_error() {
+    let dir = TempDir::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = run(tessera(&dir.0).arg("serve").env("TESSERA_LISTEN", &address));
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {address}: "))
+            && stderr.to_lowercase().contains("address already in use"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn malformed_value_exits_2_naming_the_key() {
     let dir = TempDir::new();
     let output = run(tessera(&dir.0).arg("serve").env("TESSERA_LISTEN", "nonsense"));
