@@ -21,7 +21,16 @@
 //! that guessing it from its hash is infeasible at any hashing speed, and a
 //! microsecond check keeps the token endpoint fast (a password hash would
 //! cost tens of milliseconds per token request). Two secrets are accepted
-//! during a rotation: the current one and the one it replaced.
+//! during a rotation: the current one and the one it replaced. A client
+//! with `secret_ttl_secs` gets secrets that expire (RFC 7591
+//! `client_secret_expires_at`); the previous secret keeps its own expiry.
+//!
+//! # Refusals
+//! Every failed client authentication is `invalid_client` with a
+//! [`ClientRefusal`] that says why (unknown client, disabled, wrong method,
+//! wrong or expired secret, refused assertion), so that a developer can fix
+//! the client from the error alone. Client ids are not secrets; nothing in a
+//! refusal reveals a secret.
 //!
 //! # Client assertions
 //! A `private_key_jwt` client (RFC 7523 §2.2, OIDC Core §9) proves itself
@@ -33,9 +42,8 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::DateTime;
-use subtle::ConstantTimeEq;
-use tessera_store::{Client, ResourceStore, TokenEndpointAuthMethod, DEFAULT_TENANT_SLUG};
+use chrono::{DateTime, Utc};
+use tessera_store::{Client, ResourceStore, SecretRotation, TokenEndpointAuthMethod, DEFAULT_TENANT_SLUG};
 use uuid::Uuid;
 
 use crate::cache::TtlCache;
@@ -44,11 +52,15 @@ use crate::error::{AuthError, AuthResult, FieldViolation};
 use crate::keys::SigningAlg;
 
 mod assertion;
+mod refusal;
 mod resources;
+mod secrets;
 mod validate;
 use crate::tokens::{new_opaque_token, token_hash};
 use assertion::{unverified_issuer, verify_with_jwks, AssertionClaims, AssertionError};
+pub use refusal::ClientRefusal;
 pub use resources::{check_scope_for_resource, consent_entry, is_oidc_scope, RESOURCE_IDENTIFIER_MAX_CHARS};
+use secrets::{check_secret_of, refused, secret_expiry, usable};
 use validate::validate;
 pub use validate::NewClient;
 
@@ -109,16 +121,37 @@ pub const MAX_CLIENT_NAME_CHARS: usize = 128;
 pub const MAX_ACCESS_TOKEN_TTL_SECS: i64 = 24 * 60 * 60;
 /// Largest refresh-token idle lifetime override, seconds (one year).
 pub const MAX_REFRESH_IDLE_TTL_SECS: i64 = 365 * 24 * 60 * 60;
+/// Shortest client-secret lifetime, seconds.
+pub const MIN_SECRET_TTL_SECS: i64 = 60;
+/// Longest client-secret lifetime, seconds (five years).
+pub const MAX_SECRET_TTL_SECS: i64 = 5 * 365 * 24 * 60 * 60;
 
-/// A client secret in the clear, as handed out once. Its `Debug` output is
-/// redacted so that it cannot end up in a log by accident.
+/// A client secret in the clear, as handed out once, and when it expires.
+/// Its `Debug` output is redacted so that it cannot end up in a log by
+/// accident.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ClientSecret(String);
+pub struct ClientSecret {
+    value: String,
+    expires_at: Option<DateTime<Utc>>,
+}
 
 impl ClientSecret {
+    /// A fresh secret (256 random bits) expiring at `expires_at`.
+    fn generate(expires_at: Option<DateTime<Utc>>) -> ClientSecret {
+        ClientSecret {
+            value: new_opaque_token(),
+            expires_at,
+        }
+    }
+
     /// The secret itself, to show to the operator exactly once.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
+    }
+
+    /// When it stops working (`None` = never).
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires_at
     }
 }
 
@@ -211,8 +244,9 @@ impl ClientService {
         let secret = client
             .token_endpoint_auth_method
             .uses_secret()
-            .then(|| ClientSecret(new_opaque_token()));
+            .then(|| ClientSecret::generate(secret_expiry(client.secret_ttl_secs, client.created_at)));
         client.secret_hash = secret.as_ref().map(|s| token_hash(s.expose()));
+        client.secret_expires_at = secret.as_ref().and_then(ClientSecret::expires_at);
         self.store.create_client(&client).await?;
         Ok(RegisteredClient { client, secret })
     }
@@ -227,9 +261,10 @@ impl ClientService {
         Ok(self.store.get_client(self.tenant_id, client_id).await?)
     }
 
-    /// Issues a new secret. The current one stays valid (so deployments can
-    /// roll over), any older one stops working. Only for clients that
-    /// authenticate with a secret.
+    /// Issues a new secret (expiring after the client's `secret_ttl_secs`,
+    /// if set). The current one stays valid until its own expiry (so
+    /// deployments can roll over), any older one stops working. Only for
+    /// clients that authenticate with a secret.
     pub async fn rotate_secret(&self, client_id: Uuid) -> AuthResult<ClientSecret> {
         let client = self.get(client_id).await?;
         if !client.token_endpoint_auth_method.uses_secret() {
@@ -242,14 +277,16 @@ impl ClientService {
                 ),
             }]));
         }
-        let secret = ClientSecret(new_opaque_token());
+        let now = self.clock.now();
+        let secret = ClientSecret::generate(secret_expiry(client.secret_ttl_secs, now));
+        let secret_hash = token_hash(secret.expose());
+        let rotation = SecretRotation {
+            secret_hash: &secret_hash,
+            secret_expires_at: secret.expires_at(),
+            now,
+        };
         self.store
-            .rotate_client_secret(
-                self.tenant_id,
-                client_id,
-                &token_hash(secret.expose()),
-                self.clock.now(),
-            )
+            .rotate_client_secret(self.tenant_id, client_id, &rotation)
             .await?;
         self.cache.invalidate(&client_id).await;
         Ok(secret)
@@ -265,7 +302,13 @@ impl ClientService {
         client.client_id = current.client_id;
         client.secret_hash = current.secret_hash;
         client.previous_secret_hash = current.previous_secret_hash;
+        client.secret_expires_at = current.secret_expires_at;
+        client.previous_secret_expires_at = current.previous_secret_expires_at;
         client.created_at = current.created_at;
+        // Disabled since when: kept while it stays disabled.
+        if client.disabled_at.is_some() && current.disabled_at.is_some() {
+            client.disabled_at = current.disabled_at;
+        }
         let updated = self.store.update_client(&client).await?;
         self.cache.invalidate(&client_id).await;
         Ok(updated)
@@ -278,40 +321,69 @@ impl ClientService {
         Ok(())
     }
 
-    /// Checks a `client_id` and secret as presented at the token endpoint
-    /// (either `client_secret_*` method): the client if the secret is its
-    /// current or previous one, else `InvalidClient` — the same answer for
-    /// an unknown client, a client without a secret and a wrong secret.
+    /// Checks a `client_id` and secret as either `client_secret_*` method
+    /// would present them: the client if the secret is its current or
+    /// previous one and has not expired, else `InvalidClient` saying why.
     /// Always reads the store (no cache), so it reflects every change at
     /// once; the OAuth endpoints use the cached [`ClientService::authenticate`].
     pub async fn authenticate_secret(&self, client_id: &str, secret: &str) -> AuthResult<Client> {
         let presented = token_hash(secret);
         let Ok(id) = Uuid::parse_str(client_id) else {
-            let _ = hash_matches(&presented, Some(&token_hash("")));
-            return Err(AuthError::InvalidClient);
+            return Err(refused(ClientRefusal::UnknownClient));
         };
-        match self.fetch(id, &presented).await? {
-            Some(client) if secret_matches(&client, &presented) => Ok(client.as_ref().clone()),
-            _ => Err(AuthError::InvalidClient),
+        let client = self
+            .fetch(id)
+            .await?
+            .ok_or(refused(ClientRefusal::UnknownClient))?;
+        usable(&client)?;
+        if !client.token_endpoint_auth_method.uses_secret() {
+            return Err(refused(ClientRefusal::MethodMismatch {
+                registered: client.token_endpoint_auth_method,
+                used: TokenEndpointAuthMethod::ClientSecretBasic,
+            }));
         }
+        check_secret_of(&client, &presented, self.clock.now())?;
+        Ok(client.as_ref().clone())
     }
 
-    /// Authenticates a client at an OAuth endpoint: the secret must match
-    /// and the method used must be the one the client registered (RFC 6749
-    /// §2.3: a client uses one method, and the server accepts only that).
-    /// `private_key_jwt` (see [`ClientService::authenticate_assertion`]) and
-    /// `none` (public clients, which cannot authenticate) are
-    /// `InvalidClient` here.
+    /// Authenticates a client at an OAuth endpoint: the client must exist
+    /// and be enabled, the method used must be the one it registered (RFC
+    /// 6749 §2.3: a client uses one method, and the server accepts only
+    /// that), and the secret must match and be unexpired. `private_key_jwt`
+    /// (see [`ClientService::authenticate_assertion`]) and `none` (see
+    /// [`ClientService::identify_public`]) are refused here.
     pub async fn authenticate(&self, presented: &PresentedClient) -> AuthResult<Arc<Client>> {
         let secret = match (presented.method.uses_secret(), presented.secret.as_deref()) {
             (true, Some(secret)) => secret,
-            _ => return Err(AuthError::InvalidClient),
+            _ => return Err(refused(ClientRefusal::NoCredentials)),
         };
-        let client = self.check_secret(&presented.client_id, secret).await?;
+        let client = self
+            .find(&presented.client_id)
+            .await?
+            .ok_or(refused(ClientRefusal::UnknownClient))?;
+        usable(&client)?;
         if client.token_endpoint_auth_method != presented.method {
-            return Err(AuthError::InvalidClient);
+            return Err(refused(ClientRefusal::MethodMismatch {
+                registered: client.token_endpoint_auth_method,
+                used: presented.method,
+            }));
         }
-        Ok(client)
+        let presented_hash = token_hash(secret);
+        let now = self.clock.now();
+        match check_secret_of(&client, &presented_hash, now) {
+            Ok(()) => Ok(client),
+            Err(_) => {
+                // Maybe rotated, re-enabled or changed by another process
+                // since it was cached: read again before refusing.
+                let fresh = self
+                    .fetch(client.client_id)
+                    .await?
+                    .ok_or(refused(ClientRefusal::UnknownClient))?;
+                usable(&fresh)?;
+                check_secret_of(&fresh, &presented_hash, now)?;
+                Ok(fresh)
+            }
+        }
     }
 
     /// Authenticates a `private_key_jwt` client by its assertion (RFC 7523
@@ -332,14 +404,12 @@ impl ClientService {
         assertion: &str,
         endpoint: ClientAuthEndpoint,
     ) -> AuthResult<Arc<Client>> {
+        // The reason helps developers debug a client; the assertion itself
+        // is a credential and is never logged or echoed.
         match self.check_assertion(client_id, assertion, endpoint).await {
             Ok(client) => Ok(client),
-            Err(AssertionError::Refused(reason)) => {
-                // The reason helps operators debug a client; the assertion
-                // itself is a credential and is never logged.
-                tracing::debug!(reason, "client assertion refused");
-                Err(AuthError::InvalidClient)
-            }
+            Err(AssertionError::Refused(reason)) => Err(refused(ClientRefusal::Assertion(reason))),
+            Err(AssertionError::Client(refusal)) => Err(refused(refusal)),
             Err(AssertionError::Store(err)) => Err(err),
         }
     }
@@ -354,25 +424,32 @@ impl ClientService {
     ) -> Result<Arc<Client>, AssertionError> {
         use AssertionError::Refused;
         if assertion.len() > MAX_ASSERTION_BYTES {
-            return Err(Refused("too large"));
+            return Err(Refused("it is larger than 16 KiB"));
         }
         // The header is read unverified only to choose the key; the
         // algorithm that is checked comes from the key (RFC 8725 §3.1).
         // `none` and unknown algorithms do not even parse.
-        let header = jsonwebtoken::decode_header(assertion).map_err(|_| Refused("malformed header"))?;
+        let header = jsonwebtoken::decode_header(assertion)
+            .map_err(|_| Refused("its JOSE header is malformed or names an unsupported algorithm"))?;
         // Which client's keys to try: the form's client_id, else the
         // (as yet unverified) issuer, checked again once verified.
         let named = match client_id {
             Some(id) => id.to_owned(),
-            None => unverified_issuer(assertion).ok_or(Refused("no issuer"))?,
+            None => unverified_issuer(assertion).ok_or(Refused("it has no iss and the form no client_id"))?,
         };
         let client = self
             .find(&named)
             .await
             .map_err(AssertionError::Store)?
-            .ok_or(Refused("unknown client"))?;
+            .ok_or(AssertionError::Client(ClientRefusal::UnknownClient))?;
+        if client.disabled_at.is_some() {
+            return Err(AssertionError::Client(ClientRefusal::Disabled));
+        }
         if client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
-            return Err(Refused("client does not use private_key_jwt"));
+            return Err(AssertionError::Client(ClientRefusal::MethodMismatch {
+                registered: client.token_endpoint_auth_method,
+                used: TokenEndpointAuthMethod::PrivateKeyJwt,
+            }));
         }
         let claims = verify_with_jwks(&client, &header, assertion)?;
         let leeway = i64::try_from(self.settings.leeway_secs).unwrap_or(0);
@@ -380,14 +457,14 @@ impl ClientService {
         // Remembered for as long as the assertion is accepted (RFC 7523
         // §3 item 7): its expiry plus the leeway.
         let remember_until = DateTime::from_timestamp(claims.exp.saturating_add(leeway), 0)
-            .ok_or(Refused("exp out of range"))?;
+            .ok_or(Refused("its exp is out of range"))?;
         let first_use = self
             .store
             .record_client_assertion(self.tenant_id, client.client_id, &claims.jti, remember_until)
             .await
             .map_err(|err| AssertionError::Store(err.into()))?;
         if !first_use {
-            return Err(Refused("replayed jti"));
+            return Err(Refused("its jti was used before: an assertion works once"));
         }
         Ok(client)
     }
@@ -416,43 +493,53 @@ impl ClientService {
             format!("{issuer}{}", endpoint.path()),
         ];
         if !claims.aud.iter().any(|aud| audiences.iter().any(|a| a == aud)) {
-            return Err(Refused("audience"));
+            return Err(Refused("its aud names neither the issuer nor the endpoint"));
         }
         let now = self.clock.now().timestamp();
         if claims.exp.saturating_add(leeway) <= now {
-            return Err(Refused("expired"));
+            return Err(Refused("it has expired (exp)"));
         }
         if claims.exp
             > now
                 .saturating_add(MAX_ASSERTION_LIFETIME_SECS)
                 .saturating_add(leeway)
         {
-            return Err(Refused("expires too late"));
+            return Err(Refused("its exp is more than 5 minutes away"));
         }
         if let Some(iat) = claims.iat {
             if iat > now.saturating_add(leeway)
                 || claims.exp.saturating_sub(iat) > MAX_ASSERTION_LIFETIME_SECS
             {
-                return Err(Refused("iat"));
+                return Err(Refused(
+                    "its iat is in the future or more than 5 minutes before exp",
+                ));
             }
         }
         if claims.nbf.is_some_and(|nbf| nbf.saturating_sub(leeway) > now) {
-            return Err(Refused("not yet valid"));
+            return Err(Refused("it is not yet valid (nbf)"));
         }
         if claims.jti.is_empty() || claims.jti.chars().count() > MAX_JTI_CHARS {
-            return Err(Refused("jti"));
+            return Err(Refused("its jti is missing or longer than 256 characters"));
         }
         Ok(())
     }
 
     /// Identifies a public client (RFC 6749 §2.1: it cannot authenticate,
     /// so its `client_id` is all it sends). `InvalidClient` if there is no
-    /// such client or it is not registered with `none`.
+    /// such client, it is disabled, or it is not registered with `none`.
     pub async fn identify_public(&self, client_id: &str) -> AuthResult<Arc<Client>> {
-        match self.find(client_id).await? {
-            Some(client) if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None => Ok(client),
-            _ => Err(AuthError::InvalidClient),
+        let client = self
+            .find(client_id)
+            .await?
+            .ok_or(refused(ClientRefusal::UnknownClient))?;
+        usable(&client)?;
+        if client.token_endpoint_auth_method != TokenEndpointAuthMethod::None {
+            return Err(refused(ClientRefusal::MethodMismatch {
+                registered: client.token_endpoint_auth_method,
+                used: TokenEndpointAuthMethod::None,
+            }));
         }
+        Ok(client)
     }
 
     /// The client with this id as sent in a request (served from the cache
@@ -476,27 +563,9 @@ impl ClientService {
         }
     }
 
-    async fn check_secret(&self, client_id: &str, secret: &str) -> AuthResult<Arc<Client>> {
-        let presented = token_hash(secret);
-        let Ok(id) = Uuid::parse_str(client_id) else {
-            let _ = hash_matches(&presented, Some(&token_hash("")));
-            return Err(AuthError::InvalidClient);
-        };
-        if let Some(cached) = self.cache.get(&id).await {
-            if secret_matches(&cached, &presented) {
-                return Ok(cached);
-            }
-            // Maybe rotated by another process since it was cached: read again.
-        }
-        match self.fetch(id, &presented).await? {
-            Some(client) if secret_matches(&client, &presented) => Ok(client),
-            _ => Err(AuthError::InvalidClient),
-        }
-    }
-
     /// Reads a client from the store and refreshes its cache entry; `None`
     /// (and the entry dropped) if it does not exist.
-    async fn fetch(&self, id: Uuid, presented: &str) -> AuthResult<Option<Arc<Client>>> {
+    async fn fetch(&self, id: Uuid) -> AuthResult<Option<Arc<Client>>> {
         match self.store.get_client(self.tenant_id, id).await {
             Ok(client) => {
                 let client = Arc::new(client);
@@ -505,29 +574,10 @@ impl ClientService {
             }
             Err(tessera_store::StoreError::NotFound) => {
                 self.cache.invalidate(&id).await;
-                // Compare anyway, so an unknown client costs what a known one does.
-                let _ = hash_matches(presented, Some(&token_hash("")));
                 Ok(None)
             }
             Err(err) => Err(err.into()),
         }
-    }
-}
-
-/// Whether `presented` (a hex SHA-256) is the client's current or previous
-/// secret. Both comparisons always run: no early exit that would tell which
-/// matched.
-fn secret_matches(client: &Client, presented: &str) -> bool {
-    let current = hash_matches(presented, client.secret_hash.as_deref());
-    let previous = hash_matches(presented, client.previous_secret_hash.as_deref());
-    client.token_endpoint_auth_method.uses_secret() && bool::from(current | previous)
-}
-
-/// Constant-time equality of two hex digests (absent never matches).
-fn hash_matches(presented: &str, stored: Option<&str>) -> subtle::Choice {
-    match stored {
-        Some(stored) => presented.as_bytes().ct_eq(stored.as_bytes()),
-        None => subtle::Choice::from(0),
     }
 }
 

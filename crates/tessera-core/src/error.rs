@@ -32,10 +32,11 @@ pub enum AuthError {
     /// A refresh token is unknown, spent, expired, or its session is over.
     #[error("invalid grant")]
     InvalidGrant,
-    /// Client authentication failed: unknown client, no secret, or wrong
-    /// secret — deliberately indistinguishable (RFC 6749 §5.2 `invalid_client`).
-    #[error("invalid client")]
-    InvalidClient,
+    /// Client authentication failed (RFC 6749 §5.2 `invalid_client`); says
+    /// why — unknown client, wrong method, wrong or expired secret, disabled
+    /// client — without revealing any secret.
+    #[error("invalid client: {0}")]
+    InvalidClient(crate::clients::ClientRefusal),
     /// The authenticated client may not use this grant type (RFC 6749 §5.2
     /// `unauthorized_client`).
     #[error("unauthorized client")]

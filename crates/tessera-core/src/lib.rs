@@ -27,8 +27,8 @@ pub use tokens::new_opaque_token;
 
 pub use capability::{Actor, Caller, Permission, Permit};
 pub use clients::{
-    ClientAuthEndpoint, ClientAuthSettings, ClientSecret, ClientService, NewClient, PresentedClient,
-    RegisteredClient,
+    ClientAuthEndpoint, ClientAuthSettings, ClientRefusal, ClientSecret, ClientService, NewClient,
+    PresentedClient, RegisteredClient,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::TenantContext;

@@ -10,8 +10,8 @@ use base64::Engine;
 use chrono::Duration;
 use tessera_core::clients::CLIENT_CACHE_TTL_SECS;
 use tessera_core::{
-    AuthError, ClientAuthEndpoint, ClientAuthSettings, ClientService, Clock, ManualClock, NewClient,
-    PresentedClient,
+    AuthError, ClientAuthEndpoint, ClientAuthSettings, ClientRefusal, ClientService, Clock, ManualClock,
+    NewClient, PresentedClient,
 };
 use tessera_store::prelude::*;
 use tessera_store::{ClientType, TokenEndpointAuthMethod};
@@ -58,19 +58,20 @@ async fn a_confidential_client_gets_a_secret_that_authenticates_and_is_stored_ha
 
     let client = clients.authenticate_secret(&id, secret.expose()).await.unwrap();
     assert_eq!(client.client_id, registered.client.client_id);
-    for (client_id, presented) in [
-        (id.as_str(), "wrong"),
-        (id.as_str(), ""),
-        ("not-a-uuid", secret.expose()),
-        ("01890000-0000-7000-8000-000000000000", secret.expose()),
+    for (client_id, presented, why) in [
+        (id.as_str(), "wrong", ClientRefusal::WrongSecret),
+        (id.as_str(), "", ClientRefusal::WrongSecret),
+        ("not-a-uuid", secret.expose(), ClientRefusal::UnknownClient),
+        (
+            "01890000-0000-7000-8000-000000000000",
+            secret.expose(),
+            ClientRefusal::UnknownClient,
+        ),
     ] {
-        assert!(
-            matches!(
-                clients.authenticate_secret(client_id, presented).await,
-                Err(AuthError::InvalidClient)
-            ),
-            "{client_id} / {presented}"
-        );
+        match clients.authenticate_secret(client_id, presented).await {
+            Err(AuthError::InvalidClient(refusal)) => assert_eq!(refusal, why, "{client_id} / {presented}"),
+            other => panic!("{client_id} / {presented}: {other:?}"),
+        }
     }
 }
 
@@ -96,7 +97,10 @@ async fn a_public_client_has_no_secret_and_never_authenticates_with_one() {
     let id = registered.client.client_id.to_string();
     assert!(matches!(
         clients.authenticate_secret(&id, "").await,
-        Err(AuthError::InvalidClient)
+        Err(AuthError::InvalidClient(ClientRefusal::MethodMismatch {
+            registered: TokenEndpointAuthMethod::None,
+            ..
+        }))
     ));
     assert!(matches!(
         clients.rotate_secret(registered.client.client_id).await,
@@ -128,7 +132,7 @@ async fn rotation_keeps_the_current_secret_valid_and_drops_the_one_before() {
     let third = clients.rotate_secret(id).await.unwrap();
     assert!(matches!(
         clients.authenticate_secret(&id.to_string(), first.expose()).await,
-        Err(AuthError::InvalidClient)
+        Err(AuthError::InvalidClient(ClientRefusal::WrongSecret))
     ));
     for s in [&second, &third] {
         clients
@@ -156,7 +160,7 @@ async fn deleted_and_unknown_clients_are_not_found() {
         clients
             .authenticate_secret(&id.to_string(), registered.secret.unwrap().expose())
             .await,
-        Err(AuthError::InvalidClient)
+        Err(AuthError::InvalidClient(ClientRefusal::UnknownClient))
     ));
     assert!(clients.list().await.unwrap().is_empty());
 }
@@ -223,14 +227,22 @@ async fn authenticate_requires_the_registered_method() {
         .await
         .expect("registered method");
     assert_eq!(client.client_id, registered.client.client_id);
+    assert!(matches!(
+        clients
+            .authenticate(&presented(TokenEndpointAuthMethod::ClientSecretPost))
+            .await,
+        Err(AuthError::InvalidClient(ClientRefusal::MethodMismatch {
+            registered: TokenEndpointAuthMethod::ClientSecretBasic,
+            used: TokenEndpointAuthMethod::ClientSecretPost,
+        }))
+    ));
     for method in [
-        TokenEndpointAuthMethod::ClientSecretPost,
         TokenEndpointAuthMethod::PrivateKeyJwt,
         TokenEndpointAuthMethod::None,
     ] {
         assert!(matches!(
             clients.authenticate(&presented(method)).await,
-            Err(AuthError::InvalidClient)
+            Err(AuthError::InvalidClient(_))
         ));
     }
 }
@@ -280,7 +292,7 @@ async fn the_client_cache_sees_new_clients_at_once_and_deletions_within_its_ttl(
     clock.advance(Duration::seconds(i64::try_from(CLIENT_CACHE_TTL_SECS).unwrap()));
     assert!(matches!(
         server.authenticate(&basic(second.expose())).await,
-        Err(AuthError::InvalidClient)
+        Err(AuthError::InvalidClient(_))
     ));
 
     drop((server, cli));
@@ -361,7 +373,7 @@ async fn a_client_assertion_works_once_and_only_until_it_expires() {
             clients
                 .authenticate_assertion(None, &assertion, ClientAuthEndpoint::Token)
                 .await,
-            Err(AuthError::InvalidClient)
+            Err(AuthError::InvalidClient(_))
         ),
         "replay"
     );
@@ -374,7 +386,7 @@ async fn a_client_assertion_works_once_and_only_until_it_expires() {
             clients
                 .authenticate_assertion(None, &late, ClientAuthEndpoint::Token)
                 .await,
-            Err(AuthError::InvalidClient)
+            Err(AuthError::InvalidClient(_))
         ),
         "expired"
     );

@@ -262,7 +262,6 @@ impl ApiError {
             ErrorCode::InvalidGrant => {
                 Some("the authorization code or refresh token is invalid, expired or revoked")
             }
-            ErrorCode::InvalidClient => Some("client authentication failed"),
             ErrorCode::UnauthorizedClient => Some("the client is not allowed to use this grant type"),
             ErrorCode::LastSuperAdmin => Some("the tenant must keep at least one active super_admin"),
             ErrorCode::RoleCycle => Some("a role cannot inherit from itself or its descendants"),
@@ -304,7 +303,10 @@ impl From<AuthError> for ApiError {
             },
             AuthError::InvalidCredentials => ApiError::fixed(ErrorCode::InvalidCredentials),
             AuthError::InvalidGrant => ApiError::fixed(ErrorCode::InvalidGrant),
-            AuthError::InvalidClient => ApiError::fixed(ErrorCode::InvalidClient),
+            AuthError::InvalidClient(refusal) => ApiError::new(
+                ErrorCode::InvalidClient,
+                Some(format!("client authentication failed: {refusal}")),
+            ),
             AuthError::UnauthorizedClient => ApiError::fixed(ErrorCode::UnauthorizedClient),
             AuthError::WrongPassword => ApiError::fixed(ErrorCode::WrongPassword),
             AuthError::NotFound => ApiError::fixed(ErrorCode::NotFound),
@@ -453,6 +455,7 @@ impl IntoResponse for ApiError {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use tessera_core::ClientRefusal;
 
     #[test]
     fn auth_errors_map_to_pinned_codes_and_statuses() {
@@ -463,7 +466,11 @@ mod tests {
             (AuthError::Conflict(Conflict::Kid), "conflict", 409),
             (AuthError::InvalidCredentials, "invalid_credentials", 401),
             (AuthError::InvalidGrant, "invalid_grant", 401),
-            (AuthError::InvalidClient, "invalid_client", 401),
+            (
+                AuthError::InvalidClient(ClientRefusal::WrongSecret),
+                "invalid_client",
+                401,
+            ),
             (AuthError::UnauthorizedClient, "unauthorized_client", 400),
             (AuthError::InvalidScope("x".into()), "invalid_scope", 400),
             (AuthError::InvalidToken("expired"), "invalid_token", 401),
@@ -489,7 +496,7 @@ mod tests {
 
     #[tokio::test]
     async fn oauth_errors_are_rfc6749_json_with_no_store() {
-        let response = ApiError::from(AuthError::InvalidClient)
+        let response = ApiError::from(AuthError::InvalidClient(ClientRefusal::UnknownClient))
             .oauth()
             .basic_challenge(true)
             .into_response();
@@ -504,6 +511,10 @@ mod tests {
         let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["error"], "invalid_client");
+        assert_eq!(
+            body["error_description"],
+            format!("client authentication failed: {}", ClientRefusal::UnknownClient)
+        );
         assert!(body.get("code").is_none());
 
         let cases = [

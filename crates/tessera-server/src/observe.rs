@@ -14,6 +14,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing::Instrument;
 use uuid::Uuid;
 
+mod catalogue;
+
 /// The request-id header.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -32,7 +34,10 @@ pub fn metrics_handle() -> PrometheusHandle {
                 )
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             match builder.install_recorder() {
-                Ok(handle) => handle,
+                Ok(handle) => {
+                    catalogue::describe_and_zero();
+                    handle
+                }
                 // Another recorder is already global (only possible in
                 // embedding tests): render from a private one.
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tessera_store::{Client, ClientStore, Conflict, StoreError, StoreResult};
+use tessera_store::{Client, ClientStore, Conflict, SecretRotation, StoreError, StoreResult};
 use uuid::Uuid;
 
 use crate::decode::{self, CLIENT_COLUMNS};
@@ -27,7 +27,7 @@ impl<E: Engine> ClientStore for SqlStore<E> {
         let grant_types = grant_type_names(client);
         let sql = format!(
             "insert into client ({CLIENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
         );
         let inserted = self
             .engine
@@ -56,7 +56,11 @@ impl<E: Engine> ClientStore for SqlStore<E> {
                     client.token_permissions,
                     client.pkce_optional,
                     &client.resource,
-                    &client.resource_scopes
+                    &client.resource_scopes,
+                    client.disabled_at,
+                    client.secret_ttl_secs,
+                    client.secret_expires_at,
+                    client.previous_secret_expires_at
                 ],
             )
             .await;
@@ -94,19 +98,26 @@ impl<E: Engine> ClientStore for SqlStore<E> {
         &self,
         tenant_id: Uuid,
         client_id: Uuid,
-        secret_hash: &str,
-        now: DateTime<Utc>,
+        rotation: &SecretRotation<'_>,
     ) -> StoreResult<Client> {
         let mut tx = self.engine.begin().await?;
-        // The current secret becomes the previous one: on PostgreSQL and
-        // SQLite right-hand sides see the row as it was, on MariaDB the
-        // assignments run left to right — `previous_secret_hash` first gives
-        // the same result on all three.
+        // The current secret (with its expiry) becomes the previous one: on
+        // PostgreSQL and SQLite right-hand sides see the row as it was, on
+        // MariaDB the assignments run left to right — the `previous_*`
+        // columns first give the same result on all three.
         let updated = tx
             .execute(
-                "update client set previous_secret_hash = secret_hash, secret_hash = $3, updated_at = $4 \
+                "update client set previous_secret_hash = secret_hash, \
+                    previous_secret_expires_at = secret_expires_at, secret_hash = $3, \
+                    secret_expires_at = $4, updated_at = $5 \
                  where tenant_id = $1 and client_id = $2",
-                &args![tenant_id, client_id, secret_hash, now],
+                &args![
+                    tenant_id,
+                    client_id,
+                    rotation.secret_hash,
+                    rotation.secret_expires_at,
+                    rotation.now
+                ],
             )
             .await?;
         if updated == 0 {
@@ -127,7 +138,7 @@ impl<E: Engine> ClientStore for SqlStore<E> {
                     access_token_ttl_secs = $11, refresh_idle_ttl_secs = $12, \
                     post_logout_redirect_uris = $13, id_token_signed_response_alg = $14, \
                     token_permissions = $15, updated_at = $16, pkce_optional = $17, \
-                    resource = $18, resource_scopes = $19 \
+                    resource = $18, resource_scopes = $19, disabled_at = $20, secret_ttl_secs = $21 \
                  where tenant_id = $1 and client_id = $2",
                 &args![
                     client.tenant_id,
@@ -148,7 +159,9 @@ impl<E: Engine> ClientStore for SqlStore<E> {
                     client.updated_at,
                     client.pkce_optional,
                     &client.resource,
-                    &client.resource_scopes
+                    &client.resource_scopes,
+                    client.disabled_at,
+                    client.secret_ttl_secs
                 ],
             )
             .await

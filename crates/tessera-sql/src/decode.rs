@@ -34,7 +34,8 @@ pub(crate) const CLIENT_COLUMNS: &str =
     "client_id, tenant_id, name, client_type, redirect_uris, grant_types, \
      scopes, token_endpoint_auth_method, jwks, first_party, access_token_ttl_secs, refresh_idle_ttl_secs, \
      secret_hash, previous_secret_hash, created_at, updated_at, post_logout_redirect_uris, \
-     id_token_signed_response_alg, token_permissions, pkce_optional, resource, resource_scopes";
+     id_token_signed_response_alg, token_permissions, pkce_optional, resource, resource_scopes, \
+     disabled_at, secret_ttl_secs, secret_expires_at, previous_secret_expires_at";
 
 /// Columns of `browser_session`, as [`browser_session`] reads them.
 pub(crate) const BROWSER_SESSION_COLUMNS: &str = "browser_session_id, tenant_id, user_id, token_hash, \
@@ -168,6 +169,10 @@ pub(crate) fn client(row: &impl SqlRow) -> StoreResult<Client> {
         refresh_idle_ttl_secs: row.opt_i64("refresh_idle_ttl_secs")?,
         secret_hash: row.opt_text("secret_hash")?,
         previous_secret_hash: row.opt_text("previous_secret_hash")?,
+        secret_ttl_secs: row.opt_i64("secret_ttl_secs")?,
+        secret_expires_at: row.opt_time("secret_expires_at")?,
+        previous_secret_expires_at: row.opt_time("previous_secret_expires_at")?,
+        disabled_at: row.opt_time("disabled_at")?,
         post_logout_redirect_uris: row.list("post_logout_redirect_uris")?,
         id_token_signed_response_alg: row.opt_text("id_token_signed_response_alg")?,
         token_permissions: row.bool("token_permissions")?,

@@ -40,8 +40,8 @@ pub use sessions::*;
 pub use users::*;
 
 use crate::{
-    Client, ClientType, Conflict, GrantType, KeyState, RefreshToken, Session, SigningKey, Store, StoreError,
-    Tenant, TokenEndpointAuthMethod, User, UserProfileUpdate, UserStatus,
+    Client, ClientType, Conflict, GrantType, KeyState, RefreshToken, SecretRotation, Session, SigningKey,
+    Store, StoreError, Tenant, TokenEndpointAuthMethod, User, UserProfileUpdate, UserStatus,
 };
 
 /// A fresh, migrated store for one test, plus whatever must outlive it (a
@@ -447,6 +447,10 @@ fn confidential_client(tenant_id: Uuid, created_at: DateTime<Utc>) -> Client {
         resource_scopes: Vec::new(),
         secret_hash: Some("a".repeat(64)),
         previous_secret_hash: None,
+        secret_ttl_secs: None,
+        secret_expires_at: None,
+        previous_secret_expires_at: None,
+        disabled_at: None,
         created_at,
         updated_at: created_at,
     }

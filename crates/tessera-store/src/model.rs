@@ -344,6 +344,17 @@ impl TokenEndpointAuthMethod {
     }
 }
 
+/// A new client secret, as a rotation stores it.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretRotation<'a> {
+    /// SHA-256 (lowercase hex) of the new secret.
+    pub secret_hash: &'a str,
+    /// When the new secret stops working; `None` = never.
+    pub secret_expires_at: Option<DateTime<Utc>>,
+    /// The time of the rotation (`updated_at`).
+    pub now: DateTime<Utc>,
+}
+
 /// A registered OAuth client of a tenant. Its secrets are known to the store
 /// only by their SHA-256.
 #[derive(Debug, Clone, PartialEq)]
@@ -395,6 +406,18 @@ pub struct Client {
     pub secret_hash: Option<String>,
     /// SHA-256 of the secret before the last rotation, still accepted.
     pub previous_secret_hash: Option<String>,
+    /// Lifetime of each secret issued to the client, seconds (`None` =
+    /// secrets do not expire); applies to secrets issued after it is set.
+    pub secret_ttl_secs: Option<i64>,
+    /// When the current secret stops working (RFC 7591
+    /// `client_secret_expires_at`); `None` = never.
+    pub secret_expires_at: Option<DateTime<Utc>>,
+    /// When the previous secret stops working: its own expiry, kept through
+    /// the rotation.
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// When the client was disabled; a disabled client cannot authenticate,
+    /// start an authorization request or obtain tokens. `None` = enabled.
+    pub disabled_at: Option<DateTime<Utc>>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change (registration or secret rotation).

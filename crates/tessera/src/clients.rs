@@ -261,6 +261,7 @@ async fn create(clients: &ClientService, args: CreateArgs) -> Result<String, Fai
             pkce_optional: args.pkce_optional,
             resource: args.resource,
             resource_scopes: args.resource_scopes,
+            ..NewClient::default()
         })
         .await?;
     let client_id = registered.client.client_id;

@@ -52,6 +52,10 @@ pub struct ClientChanges {
     pub resource: Option<Option<String>>,
     /// The scopes of that resource.
     pub resource_scopes: Option<Vec<String>>,
+    /// Lifetime of secrets issued from now on; `Some(None)` = no expiry.
+    pub secret_ttl_secs: Option<Option<i64>>,
+    /// Disable (`true`) or enable (`false`) the client.
+    pub disabled: Option<bool>,
 }
 
 impl AdminService {
@@ -144,6 +148,12 @@ impl AdminService {
         }
         if let Some(scopes) = changes.resource_scopes {
             input.resource_scopes = scopes;
+        }
+        if let Some(ttl) = changes.secret_ttl_secs {
+            input.secret_ttl_secs = ttl;
+        }
+        if let Some(disabled) = changes.disabled {
+            input.disabled = disabled;
         }
         may_register(permit.caller(), &input)?;
         let client = self.clients.update(client_id, input).await?;

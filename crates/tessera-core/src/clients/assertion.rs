@@ -12,11 +12,14 @@ use tessera_store::Client;
 
 use crate::error::AuthError;
 
-/// Why an assertion was refused (logged at debug, answered as
-/// `InvalidClient`), or the store failure that stopped the check.
+/// Why an assertion was refused (answered as `InvalidClient`), or the
+/// store failure that stopped the check.
 pub(super) enum AssertionError {
-    /// Refused, with a reason for the debug log.
+    /// The assertion itself was refused; says why.
     Refused(&'static str),
+    /// The client it names cannot authenticate this way (unknown, disabled,
+    /// registered for another method).
+    Client(super::ClientRefusal),
     /// The store failed.
     Store(AuthError),
 }
@@ -88,7 +91,7 @@ pub(super) fn verify_with_jwks(
         .as_ref()
         .and_then(|jwks| jwks.get("keys"))
         .and_then(serde_json::Value::as_array)
-        .ok_or(AssertionError::Refused("no registered keys"))?;
+        .ok_or(AssertionError::Refused("the client has no registered keys"))?;
     let mut matched_key = false;
     // A key that does not parse (an unsupported type) is skipped rather
     // than failing the whole set.
@@ -124,14 +127,18 @@ pub(super) fn verify_with_jwks(
             Ok(data) => return Ok(data.claims),
             Err(err) => match err.kind() {
                 jsonwebtoken::errors::ErrorKind::InvalidSignature => continue,
-                _ => return Err(AssertionError::Refused("malformed claims or signature")),
+                _ => {
+                    return Err(AssertionError::Refused(
+                        "its claims are malformed (iss, sub, aud, exp and jti are required)",
+                    ))
+                }
             },
         }
     }
     Err(AssertionError::Refused(if matched_key {
-        "signature"
+        "its signature does not verify with the client's registered keys"
     } else {
-        "no registered key fits"
+        "no registered key has its kid and fits its alg"
     }))
 }
 

@@ -256,7 +256,10 @@ fn every_broken_rule_is_reported_at_once() {
 
 #[test]
 fn secrets_are_redacted_in_debug_output() {
-    let secret = ClientSecret("s3cr3t".into());
+    let secret = ClientSecret {
+        value: "s3cr3t".into(),
+        expires_at: None,
+    };
     assert!(!format!("{secret:?}").contains("s3cr3t"));
     assert_eq!(secret.expose(), "s3cr3t");
 }

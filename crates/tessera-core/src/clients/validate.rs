@@ -48,6 +48,11 @@ pub struct NewClient {
     pub resource: Option<String>,
     /// The scopes of that resource.
     pub resource_scopes: Vec<String>,
+    /// Lifetime of each secret issued from now on, seconds (`None` = no
+    /// expiry); only for clients that authenticate with a secret.
+    pub secret_ttl_secs: Option<i64>,
+    /// Registered disabled (or, in a change, disabled now).
+    pub disabled: bool,
 }
 
 impl NewClient {
@@ -75,6 +80,8 @@ impl NewClient {
             pkce_optional: client.pkce_optional,
             resource: client.resource.clone(),
             resource_scopes: client.resource_scopes.clone(),
+            secret_ttl_secs: client.secret_ttl_secs,
+            disabled: client.disabled_at.is_some(),
         }
     }
 }
@@ -112,6 +119,7 @@ pub(super) fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) ->
     }
     let method = check_auth_method(&input, client_type, &mut violations);
     check_ttls(&input, &mut violations);
+    check_secret_ttl(&input, method, &mut violations);
     let (resource, resource_scopes) = check_resource(&input, &mut violations);
 
     match (client_type, method) {
@@ -136,6 +144,10 @@ pub(super) fn validate(input: NewClient, tenant_id: Uuid, now: DateTime<Utc>) ->
             pkce_optional: input.pkce_optional,
             secret_hash: None,
             previous_secret_hash: None,
+            secret_ttl_secs: input.secret_ttl_secs,
+            secret_expires_at: None,
+            previous_secret_expires_at: None,
+            disabled_at: input.disabled.then_some(now),
             created_at: now,
             updated_at: now,
         }),
@@ -364,6 +376,27 @@ fn check_ttls(input: &NewClient, violations: &mut Violations) {
                 format!("between 1 and {MAX_REFRESH_IDLE_TTL_SECS} seconds"),
             );
         }
+    }
+}
+
+/// A secret lifetime is for a client with a secret, and between a minute
+/// and [`MAX_SECRET_TTL_SECS`].
+fn check_secret_ttl(input: &NewClient, method: Option<TokenEndpointAuthMethod>, violations: &mut Violations) {
+    let Some(ttl) = input.secret_ttl_secs else {
+        return;
+    };
+    if method.is_some_and(|m| !m.uses_secret()) {
+        violations.push(
+            "secret_ttl_secs",
+            "no_secret",
+            "only a client_secret_basic or client_secret_post client has a secret to expire".into(),
+        );
+    } else if !(MIN_SECRET_TTL_SECS..=MAX_SECRET_TTL_SECS).contains(&ttl) {
+        violations.push(
+            "secret_ttl_secs",
+            "out_of_range",
+            format!("between {MIN_SECRET_TTL_SECS} and {MAX_SECRET_TTL_SECS} seconds"),
+        );
     }
 }
 

@@ -13,15 +13,16 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
 use serde::Serialize;
-use tessera_core::{ClientAuthEndpoint, Introspection, PresentedClient};
-use tessera_store::{Client, GrantType, TokenEndpointAuthMethod};
+use tessera_core::{ClientAuthEndpoint, Introspection};
+use tessera_store::{Client, GrantType};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode, OAuthErrorBody};
 use crate::state::AppState;
+
+mod client_auth;
+use client_auth::authenticate_client;
 
 /// Routes under `/oauth2`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -434,131 +435,4 @@ fn parse_form(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Resul
         }
     }
     Ok(form)
-}
-
-/// RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion.
-const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-/// Authenticates the calling client by the one method it used (RFC 6749
-/// §2.3): HTTP Basic, `client_id` + `client_secret` in the form, or a JWT
-/// client assertion (`private_key_jwt`, RFC 7523 §2.2) for `endpoint`; with
-/// `public_allowed`, a public client's bare `client_id` (§2.1, §3.2.1). No
-/// credentials, more than one method, an unknown client, a wrong secret or
-/// assertion, or a method other than the registered one are all
-/// `invalid_client`.
-async fn authenticate_client(
-    state: &AppState,
-    headers: &HeaderMap,
-    form: &Form,
-    public_allowed: bool,
-    endpoint: ClientAuthEndpoint,
-) -> Result<Client, ApiError> {
-    let authorization = headers.get(header::AUTHORIZATION);
-    let basic_tried = authorization.is_some();
-    let fail = || ApiError::from(tessera_core::AuthError::InvalidClient).basic_challenge(basic_tried);
-    let in_form = form.contains_key("client_secret");
-    let assertion = form.contains_key("client_assertion") || form.contains_key("client_assertion_type");
-    if usize::from(basic_tried) + usize::from(in_form) + usize::from(assertion) > 1 {
-        return Err(fail());
-    }
-    let presented = if let Some(value) = authorization {
-        let (client_id, secret) = parse_basic(value).ok_or_else(fail)?;
-        if form.get("client_id").is_some_and(|id| *id != client_id) {
-            return Err(fail());
-        }
-        PresentedClient {
-            client_id,
-            secret: Some(secret),
-            method: TokenEndpointAuthMethod::ClientSecretBasic,
-        }
-    } else if assertion {
-        let assertion = match (
-            form.get("client_assertion_type").map(String::as_str),
-            form.get("client_assertion"),
-        ) {
-            (Some(JWT_BEARER_ASSERTION), Some(assertion)) => assertion,
-            _ => return Err(fail()),
-        };
-        let client_id = form.get("client_id").map(String::as_str);
-        return match state
-            .clients
-            .authenticate_assertion(client_id, assertion, endpoint)
-            .await
-        {
-            Ok(client) => Ok(client.as_ref().clone()),
-            Err(tessera_core::AuthError::InvalidClient) => Err(fail()),
-            Err(other) => Err(other.into()),
-        };
-    } else {
-        let client_id = form.get("client_id").ok_or_else(fail)?.clone();
-        let secret = form.get("client_secret").cloned();
-        let method = if secret.is_some() {
-            TokenEndpointAuthMethod::ClientSecretPost
-        } else {
-            TokenEndpointAuthMethod::None
-        };
-        PresentedClient {
-            client_id,
-            secret,
-            method,
-        }
-    };
-    let outcome = if presented.method == TokenEndpointAuthMethod::None {
-        if !public_allowed {
-            return Err(fail());
-        }
-        state.clients.identify_public(&presented.client_id).await
-    } else {
-        state.clients.authenticate(&presented).await
-    };
-    match outcome {
-        Ok(client) => Ok(client.as_ref().clone()),
-        Err(tessera_core::AuthError::InvalidClient) => Err(fail()),
-        Err(other) => Err(other.into()),
-    }
-}
-
-/// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
-    let value = value.to_str().ok()?;
-    let (scheme, encoded) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = B64.decode(encoded.trim()).ok()?;
-    let decoded = String::from_utf8(decoded).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    Some((form_decode(id)?, form_decode(secret)?))
-}
-
-/// Decodes one `application/x-www-form-urlencoded` component.
-fn form_decode(component: &str) -> Option<String> {
-    if component.contains(['&', '=']) {
-        return None;
-    }
-    let mut pairs = url::form_urlencoded::parse(component.as_bytes());
-    match (pairs.next(), pairs.next()) {
-        (Some((name, _)), None) => Some(name.into_owned()),
-        (None, None) => Some(String::new()),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn basic_credentials_are_form_urlencoded_then_base64() {
-        let header = HeaderValue::from_str(&format!("Basic {}", B64.encode("a%2Bb+c:s%3As"))).unwrap();
-        assert_eq!(
-            parse_basic(&header),
-            Some(("a+b c".to_string(), "s:s".to_string()))
-        );
-        let bearer = HeaderValue::from_static("Bearer abc");
-        assert_eq!(parse_basic(&bearer), None);
-        let no_colon = HeaderValue::from_str(&format!("Basic {}", B64.encode("abc"))).unwrap();
-        assert_eq!(parse_basic(&no_colon), None);
-    }
 }

@@ -154,6 +154,10 @@ pub async fn clients_round_trip_every_field<S: Store>(store: &S) {
             "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
             "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]})),
         previous_secret_hash: Some("b".repeat(64)),
+        secret_ttl_secs: Some(86_400),
+        secret_expires_at: Some(now + Duration::days(1)),
+        previous_secret_expires_at: Some(now + Duration::hours(1)),
+        disabled_at: Some(now),
         resource: Some("https://billing.example.com/api".to_owned()),
         resource_scopes: vec!["invoices:read".to_owned(), "invoices:write".to_owned()],
         ..confidential_client(t.tenant_id, now)
@@ -283,35 +287,56 @@ pub async fn clients_are_listed_per_tenant_oldest_first<S: Store>(store: &S) {
     assert_eq!(store.list_clients(b.tenant_id).await.expect("b"), vec![other]);
 }
 
-/// A rotation makes the new hash current and the current one previous; the
-/// one before that is dropped.
+/// A rotation makes the new hash current and the current one (with its
+/// expiry) previous; the one before that is dropped.
 pub async fn rotate_client_secret_keeps_only_the_previous_secret<S: Store>(store: &S) {
     let t = tenant(store, "acme").await;
     let now = now_ms();
-    let c = confidential_client(t.tenant_id, now);
+    let c = Client {
+        secret_expires_at: Some(now + Duration::days(1)),
+        ..confidential_client(t.tenant_id, now)
+    };
     store.create_client(&c).await.expect("create");
     let later = now + Duration::minutes(5);
+    let first_expiry = Some(later + Duration::days(2));
     let once = store
-        .rotate_client_secret(t.tenant_id, c.client_id, &"c".repeat(64), later)
+        .rotate_client_secret(
+            t.tenant_id,
+            c.client_id,
+            &rotation(&"c".repeat(64), first_expiry, later),
+        )
         .await
         .expect("rotate once");
     assert_eq!(once.secret_hash.as_deref(), Some("c".repeat(64).as_str()));
+    assert_eq!(once.secret_expires_at, first_expiry);
     assert_eq!(once.previous_secret_hash, c.secret_hash);
+    assert_eq!(once.previous_secret_expires_at, c.secret_expires_at);
     assert_eq!(once.updated_at, later);
     assert_eq!(once.created_at, now);
     let twice = store
-        .rotate_client_secret(t.tenant_id, c.client_id, &"d".repeat(64), later)
+        .rotate_client_secret(t.tenant_id, c.client_id, &rotation(&"d".repeat(64), None, later))
         .await
         .expect("rotate twice");
     assert_eq!(twice.secret_hash.as_deref(), Some("d".repeat(64).as_str()));
+    assert_eq!(twice.secret_expires_at, None);
     assert_eq!(
         twice.previous_secret_hash.as_deref(),
         Some("c".repeat(64).as_str())
     );
+    assert_eq!(twice.previous_secret_expires_at, first_expiry);
     assert_eq!(
         store.get_client(t.tenant_id, c.client_id).await.expect("get"),
         twice
     );
+}
+
+/// A rotation to the secret with hash `hash`, expiring at `expires_at`.
+fn rotation(hash: &str, expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> SecretRotation<'_> {
+    SecretRotation {
+        secret_hash: hash,
+        secret_expires_at: expires_at,
+        now,
+    }
 }
 
 /// Rotating the secret of an unknown client, or of another tenant's, is
@@ -322,7 +347,7 @@ pub async fn rotate_unknown_client_secret_is_not_found<S: Store>(store: &S) {
     let now = now_ms();
     assert_not_found(
         store
-            .rotate_client_secret(a.tenant_id, Uuid::now_v7(), &"c".repeat(64), now)
+            .rotate_client_secret(a.tenant_id, Uuid::now_v7(), &rotation(&"c".repeat(64), None, now))
             .await,
         "unknown",
     );
@@ -330,7 +355,7 @@ pub async fn rotate_unknown_client_secret_is_not_found<S: Store>(store: &S) {
     store.create_client(&c).await.expect("create");
     assert_not_found(
         store
-            .rotate_client_secret(b.tenant_id, c.client_id, &"c".repeat(64), now)
+            .rotate_client_secret(b.tenant_id, c.client_id, &rotation(&"c".repeat(64), None, now))
             .await,
         "other tenant",
     );

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{Client, StoreResult};
+use crate::{Client, SecretRotation, StoreResult};
 
 /// Registered OAuth clients and the assertions they have used.
 #[async_trait]
@@ -22,20 +22,20 @@ pub trait ClientStore: Send + Sync + 'static {
     /// Every client of the tenant, oldest first.
     async fn list_clients(&self, tenant_id: Uuid) -> StoreResult<Vec<Client>>;
 
-    /// Makes `secret_hash` the client's current secret and its current one
-    /// the previous (dropping any older one), in one statement so that two
-    /// concurrent rotations cannot lose a secret half-way. Returns the
-    /// updated client.
+    /// Makes the rotation's secret the client's current one and its current
+    /// one (with its expiry) the previous (dropping any older one), in one
+    /// statement so that two concurrent rotations cannot lose a secret
+    /// half-way. Returns the updated client.
     async fn rotate_client_secret(
         &self,
         tenant_id: Uuid,
         client_id: Uuid,
-        secret_hash: &str,
-        now: DateTime<Utc>,
+        rotation: &SecretRotation<'_>,
     ) -> StoreResult<Client>;
 
     /// Replaces a client's registration (everything but its id, tenant,
-    /// secrets and `created_at`) and returns it. `NotFound` if missing,
+    /// secrets, their expiries and `created_at`; `disabled_at` and
+    /// `secret_ttl_secs` included) and returns it. `NotFound` if missing,
     /// `Conflict(Resource)` if another client stands for its resource.
     async fn update_client(&self, client: &Client) -> StoreResult<Client>;
 

@@ -187,7 +187,7 @@ every_engine! {
             .trim()
             .to_owned();
         assert!(
-            matches!(svc.authenticate_secret(&id, &first).await, Err(AuthError::InvalidClient)),
+            matches!(svc.authenticate_secret(&id, &first).await, Err(AuthError::InvalidClient(_))),
             "the secret before the previous one is dropped"
         );
         svc.authenticate_secret(&id, &second).await.expect("previous secret valid");
@@ -202,7 +202,7 @@ every_engine! {
         assert_eq!(list, serde_json::json!([]));
         assert!(matches!(
             service(&app).await.authenticate_secret(&id, &secret).await,
-            Err(AuthError::InvalidClient)
+            Err(AuthError::InvalidClient(_))
         ));
 
         let again = clients(&app, &["delete", &id]).await;

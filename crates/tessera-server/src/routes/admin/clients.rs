@@ -70,6 +70,19 @@ pub struct ClientJson {
     pub resource_scopes: Vec<String>,
     /// Roles of the client (for its client-credentials tokens).
     pub roles: Vec<String>,
+    /// Lifetime of each secret issued to it, seconds (`null` = no expiry).
+    pub secret_ttl_secs: Option<i64>,
+    /// When its current secret expires (`null` = never; RFC 7591
+    /// `client_secret_expires_at`).
+    pub secret_expires_at: Option<DateTime<Utc>>,
+    /// When the secret before the last rotation expires, if there is one
+    /// and it expires.
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// Whether the client is disabled (it can then neither authenticate nor
+    /// start an authorization request).
+    pub disabled: bool,
+    /// Since when it is disabled.
+    pub disabled_at: Option<DateTime<Utc>>,
     /// Registration time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -98,6 +111,11 @@ impl From<ClientView> for ClientJson {
             resource: c.resource,
             resource_scopes: c.resource_scopes,
             roles: view.roles,
+            secret_ttl_secs: c.secret_ttl_secs,
+            secret_expires_at: c.secret_expires_at,
+            previous_secret_expires_at: c.previous_secret_expires_at,
+            disabled: c.disabled_at.is_some(),
+            disabled_at: c.disabled_at,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -120,8 +138,11 @@ pub struct CreatedClient {
 pub struct RotatedSecret {
     /// The client.
     pub client_id: Uuid,
-    /// Its new secret; the previous one stays valid until the next rotation.
+    /// Its new secret; the previous one stays valid until the next
+    /// rotation (or its own expiry).
     pub client_secret: String,
+    /// When the new secret expires (`null` = never).
+    pub client_secret_expires_at: Option<DateTime<Utc>>,
 }
 
 /// Body of `POST /admin/clients` (the fields of `tessera clients create`).
@@ -172,6 +193,12 @@ pub struct CreateClientBody {
     /// The scopes of that resource (not OpenID Connect's or Tessera's).
     #[serde(default)]
     pub resource_scopes: Vec<String>,
+    /// Lifetime of each secret issued to the client, seconds (60 to five
+    /// years; default: secrets do not expire). Only for `client_secret_*`.
+    pub secret_ttl_secs: Option<i64>,
+    /// Register the client disabled (default false).
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// Body of `PATCH /admin/clients/{id}`: absent fields stay, `null` clears.
@@ -216,6 +243,15 @@ pub struct UpdateClientBody {
     pub resource: Option<Option<String>>,
     /// The scopes of that resource.
     pub resource_scopes: Option<Vec<String>>,
+    /// Lifetime of secrets issued from now on (the current secret keeps its
+    /// expiry); `null` = secrets issued from now on do not expire.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub secret_ttl_secs: Option<Option<i64>>,
+    /// `true` disables the client at once (token requests, introspection,
+    /// revocation and authorization requests are refused with a reason);
+    /// `false` enables it again.
+    pub disabled: Option<bool>,
 }
 
 /// Every client.
@@ -256,6 +292,8 @@ pub async fn create_client(
         pkce_optional: body.pkce_optional,
         resource: body.resource,
         resource_scopes: body.resource_scopes,
+        secret_ttl_secs: body.secret_ttl_secs,
+        disabled: body.disabled,
     };
     let registered = state.admin.create_client(&caller.permit()?, input).await?;
     let created = CreatedClient {
@@ -311,6 +349,8 @@ pub async fn update_client(
         pkce_optional: body.pkce_optional,
         resource: body.resource,
         resource_scopes: body.resource_scopes,
+        secret_ttl_secs: body.secret_ttl_secs,
+        disabled: body.disabled,
     };
     let client = state
         .admin
@@ -352,6 +392,7 @@ pub async fn rotate_secret(
     Ok(Json(RotatedSecret {
         client_id,
         client_secret: secret.expose().to_string(),
+        client_secret_expires_at: secret.expires_at(),
     }))
 }
 

@@ -29,9 +29,14 @@ pub async fn update_client_replaces_registration_and_keeps_secrets<S: Store>(sto
         post_logout_redirect_uris: Vec::new(),
         id_token_signed_response_alg: Some("EdDSA".to_owned()),
         token_permissions: false,
-        // Ignored: secrets and creation time stay.
+        // Kept: the registration's own state.
+        disabled_at: Some(later),
+        secret_ttl_secs: Some(3_600),
+        // Ignored: secrets, their expiries and creation time stay.
         secret_hash: Some("f".repeat(64)),
         previous_secret_hash: Some("e".repeat(64)),
+        secret_expires_at: Some(later),
+        previous_secret_expires_at: Some(later),
         created_at: later,
         updated_at: later,
         ..original.clone()
@@ -40,6 +45,8 @@ pub async fn update_client_replaces_registration_and_keeps_secrets<S: Store>(sto
     let expected = crate::Client {
         secret_hash: original.secret_hash.clone(),
         previous_secret_hash: original.previous_secret_hash.clone(),
+        secret_expires_at: original.secret_expires_at,
+        previous_secret_expires_at: original.previous_secret_expires_at,
         created_at: original.created_at,
         ..change.clone()
     };
