@@ -11,6 +11,7 @@ mod admin_users;
 mod authz;
 mod binary;
 mod cache_coherence;
+mod cli;
 mod clients_cli;
 mod cookies;
 mod flow;
