@@ -87,9 +87,16 @@ pub async fn refuse_if_new(config: &Config) -> anyhow::Result<()> {
                 .context("cannot connect to PostgreSQL")?;
             let sql = "select 1 from information_schema.tables \
                        where table_schema = current_schema() and table_name = $1";
-            let found = store.engine().reader().fetch_optional(sql, &tessera_sql::args![MIGRATIONS_TABLE]).await;
+            let found = store
+                .engine()
+                .reader()
+                .fetch_optional(sql, &tessera_sql::args![MIGRATIONS_TABLE])
+                .await;
             store.engine().close().await;
-            refuse_unless_migrated(config, found.context("cannot read PostgreSQL's catalogue")?.is_some())
+            refuse_unless_migrated(
+                config,
+                found.context("cannot read PostgreSQL's catalogue")?.is_some(),
+            )
         }
         Some(DatabaseEngine::MySql) => {
             let store = tessera_mysql::connect(url, 1)
@@ -97,9 +104,16 @@ pub async fn refuse_if_new(config: &Config) -> anyhow::Result<()> {
                 .context("cannot connect to MariaDB / MySQL")?;
             let sql = "select 1 from information_schema.tables \
                        where table_schema = database() and table_name = $1";
-            let found = store.engine().reader().fetch_optional(sql, &tessera_sql::args![MIGRATIONS_TABLE]).await;
+            let found = store
+                .engine()
+                .reader()
+                .fetch_optional(sql, &tessera_sql::args![MIGRATIONS_TABLE])
+                .await;
             store.engine().close().await;
-            refuse_unless_migrated(config, found.context("cannot read MariaDB's catalogue")?.is_some())
+            refuse_unless_migrated(
+                config,
+                found.context("cannot read MariaDB's catalogue")?.is_some(),
+            )
         }
         None => Ok(()),
     }

@@ -7,13 +7,13 @@
 
 use std::process::ExitCode;
 
+use crate::command::Target;
+use crate::Config;
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Subcommand;
 use serde_json::json;
 use tessera_core::{retention_secs, KeyInfo, SigningAlg};
-use crate::command::Target;
-use crate::Config;
 
 /// The `tessera keys` subcommands.
 #[derive(Debug, Subcommand)]

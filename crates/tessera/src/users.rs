@@ -179,12 +179,20 @@ async fn execute(config: &Config, target: &Target, command: UsersCommand) -> any
         UsersCommand::GrantRole { user, role, json } => {
             let id = resolve(admin, &user).await?;
             let result = admin.assign_user_role(&permit()?, id, &role).await;
-            render_user(result.map_err(naming_role(&role))?, json, Some(&format!("role {role} granted")))
+            render_user(
+                result.map_err(naming_role(&role))?,
+                json,
+                Some(&format!("role {role} granted")),
+            )
         }
         UsersCommand::RevokeRole { user, role, json } => {
             let id = resolve(admin, &user).await?;
             let result = admin.remove_user_role(&permit()?, id, &role).await;
-            render_user(result.map_err(naming_role(&role))?, json, Some(&format!("role {role} revoked")))
+            render_user(
+                result.map_err(naming_role(&role))?,
+                json,
+                Some(&format!("role {role} revoked")),
+            )
         }
         UsersCommand::Suspend { user, json } => {
             let id = resolve(admin, &user).await?;
@@ -264,7 +272,8 @@ async fn resolve(admin: &AdminService, given: &str) -> anyhow::Result<Uuid> {
             Err(other) => Err(other.into()),
         };
     }
-    let email = Email::parse(given).map_err(|_| anyhow::anyhow!("{given:?} is neither a user id nor an email"))?;
+    let email =
+        Email::parse(given).map_err(|_| anyhow::anyhow!("{given:?} is neither a user id nor an email"))?;
     for status in [None, Some("deleted".to_owned())] {
         let request = UserListRequest {
             q: Some(email.as_str().to_owned()),
@@ -334,7 +343,10 @@ fn render_list(users: &[User], json: bool) -> anyhow::Result<String> {
             ]
         })
         .collect();
-    Ok(crate::command::columns(["ID", "EMAIL", "USERNAME", "STATUS", "CREATED"], &rows))
+    Ok(crate::command::columns(
+        ["ID", "EMAIL", "USERNAME", "STATUS", "CREATED"],
+        &rows,
+    ))
 }
 
 /// One user: JSON as the admin API shows it, or labelled lines after an
@@ -358,7 +370,10 @@ fn render_user(user: AdminUser, json: bool, done: Option<&str>) -> anyhow::Resul
     out.push_str(&format!("id:             {}\n", u.user_id));
     out.push_str(&format!("email:          {}\n", u.email));
     out.push_str(&format!("email_verified: {}\n", u.email_verified));
-    out.push_str(&format!("username:       {}\n", u.username.as_deref().unwrap_or("-")));
+    out.push_str(&format!(
+        "username:       {}\n",
+        u.username.as_deref().unwrap_or("-")
+    ));
     out.push_str(&format!("status:         {status}\n"));
     out.push_str(&format!("roles:          {}\n", user.roles.join(", ")));
     out.push_str(&format!("permissions:    {}\n", user.permissions.join(", ")));

@@ -54,7 +54,10 @@ fn help_lists_the_key_variables_and_where_the_data_lives() {
         }
     }
     let serve = stdout(&run(tessera(&dir.0).args(["serve", "--help"])));
-    assert!(serve.contains("--listen <ADDR>") && serve.contains("--issuer <URL>"), "{serve}");
+    assert!(
+        serve.contains("--listen <ADDR>") && serve.contains("--issuer <URL>"),
+        "{serve}"
+    );
     for group in ["users", "clients", "keys"] {
         let help = stdout(&run(tessera(&dir.0).args([group, "--help"])));
         assert!(
@@ -63,7 +66,15 @@ fn help_lists_the_key_variables_and_where_the_data_lives() {
         );
     }
     let users = stdout(&run(tessera(&dir.0).args(["users", "--help"])));
-    for command in ["list", "show", "set-password", "grant-role", "revoke-role", "suspend", "unsuspend"] {
+    for command in [
+        "list",
+        "show",
+        "set-password",
+        "grant-role",
+        "revoke-role",
+        "suspend",
+        "unsuspend",
+    ] {
         assert!(users.contains(command), "users --help lacks {command}:\n{users}");
     }
     assert!(entries(&dir.0).is_empty(), "--help creates nothing");
@@ -90,9 +101,18 @@ async fn serve_flags_override_the_environment_and_feed_the_derived_defaults() {
         StatusCode::CREATED
     );
     let login = json!({"identifier": "flags@example.com", "password": "flag-Over-Env-4"});
-    let tokens: Value = server.post("/api/v1/auth/login", login).await.json().await.unwrap();
+    let tokens: Value = server
+        .post("/api/v1/auth/login", login)
+        .await
+        .json()
+        .await
+        .unwrap();
     let claims = jwt_part(tokens["access_token"].as_str().unwrap(), 1);
-    assert_eq!(claims["iss"], format!("http://{listen}"), "the issuer follows --listen");
+    assert_eq!(
+        claims["iss"],
+        format!("http://{listen}"),
+        "the issuer follows --listen"
+    );
     assert!(from_flag.join("tessera.db").is_file() && from_flag.join("master.key").is_file());
     assert!(!from_env.exists(), "TESSERA_DATA_DIR was overridden");
     let database = format!("database: {} (SQLite)", from_flag.join("tessera.db").display());
@@ -135,7 +155,10 @@ async fn text_logs_have_no_colour_codes_when_not_written_to_a_terminal() {
     assert!(admin.status.success(), "{}", stderr(&admin));
     let log = stderr(&admin);
     assert!(log.contains("DEBUG") || log.contains("INFO"), "{log}");
-    assert!(!log.contains('\u{1b}'), "ESC in the admin command's log:\n{log:?}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "ESC in the admin command's log:\n{log:?}"
+    );
 }
 
 #[test]
@@ -157,23 +180,41 @@ fn admin_commands_refuse_to_create_a_missing_sqlite_database() {
             message.contains(&format!("no database at {}", expected.display())),
             "{args:?} names the path it looked for: {message}"
         );
-        for hint in ["--data-dir", "TESSERA_DATA_DIR", "TESSERA_DATABASE_URL", "--create"] {
+        for hint in [
+            "--data-dir",
+            "TESSERA_DATA_DIR",
+            "TESSERA_DATABASE_URL",
+            "--create",
+        ] {
             assert!(message.contains(hint), "{args:?} lacks {hint}: {message}");
         }
         assert!(stdout(&output).is_empty(), "{args:?}");
-        assert!(entries(&dir.0).is_empty(), "{args:?} created {:?}", entries(&dir.0));
+        assert!(
+            entries(&dir.0).is_empty(),
+            "{args:?} created {:?}",
+            entries(&dir.0)
+        );
     }
 }
 
 #[test]
 fn create_starts_a_database_that_later_commands_find_by_folder_flag_or_variable() {
     let dir = TempDir::new();
-    let created = run(tessera(&dir.0)
-        .args(["users", "create", "--email", "ops@example.com", "--create", "--json"]));
+    let created = run(tessera(&dir.0).args([
+        "users",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--create",
+        "--json",
+    ]));
     assert!(created.status.success(), "{}", stderr(&created));
     let data = std::path::absolute(dir.0.join("tessera-data")).unwrap();
     assert!(data.join("tessera.db").is_file() && data.join("master.key").is_file());
-    assert!(stderr(&created).contains(&format!("database: {} (SQLite)", data.join("tessera.db").display())));
+    assert!(stderr(&created).contains(&format!(
+        "database: {} (SQLite)",
+        data.join("tessera.db").display()
+    )));
 
     let listed = run(tessera(&dir.0).args(["users", "list", "--json"]));
     assert!(listed.status.success(), "{}", stderr(&listed));
@@ -187,7 +228,11 @@ fn create_starts_a_database_that_later_commands_find_by_folder_flag_or_variable(
     let by_variable = run(tessera(&elsewhere.0)
         .args(["users", "list", "--json"])
         .env("TESSERA_DATA_DIR", &data));
-    assert!(stdout(&by_variable).contains("ops@example.com"), "{}", stderr(&by_variable));
+    assert!(
+        stdout(&by_variable).contains("ops@example.com"),
+        "{}",
+        stderr(&by_variable)
+    );
     let lost = run(tessera(&elsewhere.0).args(["users", "list"]));
     assert_eq!(lost.status.code(), Some(2));
     assert!(entries(&elsewhere.0).is_empty(), "{:?}", entries(&elsewhere.0));
@@ -209,7 +254,10 @@ fn every_command_names_its_database_with_the_password_hidden() {
 
     let unreachable = run(tessera(&dir.0)
         .args(["clients", "list"])
-        .env("TESSERA_DATABASE_URL", "postgres://app:hunter2@127.0.0.1:1/tessera")
+        .env(
+            "TESSERA_DATABASE_URL",
+            "postgres://app:hunter2@127.0.0.1:1/tessera",
+        )
         .env("TESSERA_MASTER_KEY", test_master_key()));
     assert_eq!(unreachable.status.code(), Some(1), "{}", stderr(&unreachable));
     let message = stderr(&unreachable);
@@ -235,10 +283,12 @@ async fn tables(server: Server, url: &str) -> Vec<String> {
         Server::MySql => {
             use sqlx::Row;
             let pool = sqlx::MySqlPool::connect(url).await.unwrap();
-            let rows = sqlx::query("select table_name from information_schema.tables where table_schema = database()")
-                .fetch_all(&pool)
-                .await
-                .unwrap();
+            let rows = sqlx::query(
+                "select table_name from information_schema.tables where table_schema = database()",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
             rows.iter()
                 .map(|r| r.try_get_unchecked::<String, _>(0).unwrap())
                 .collect()
@@ -266,8 +316,15 @@ async fn admin_commands_refuse_a_database_without_the_schema_on(server: Server) 
     assert_eq!(refused.status.code(), Some(2), "{message}");
     assert!(message.contains("has no Tessera schema yet"), "{message}");
     assert!(message.contains(&format!("the database {}", db.url)), "{message}");
-    assert!(message.contains("--create") && message.contains("TESSERA_DATABASE_URL"), "{message}");
-    assert_eq!(tables(server, &db.url).await, Vec::<String>::new(), "nothing created");
+    assert!(
+        message.contains("--create") && message.contains("TESSERA_DATABASE_URL"),
+        "{message}"
+    );
+    assert_eq!(
+        tables(server, &db.url).await,
+        Vec::<String>::new(),
+        "nothing created"
+    );
     assert!(entries(&dir.0).is_empty(), "{:?}", entries(&dir.0));
 
     let created = command(&["clients", "list", "--create", "--json"]);

@@ -259,8 +259,16 @@ pub(crate) async fn create_tenant(app: &TestApp, slug: &str) {
 /// Arguments of `tessera clients create` for a machine client, then `extra`.
 fn machine<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
-        "create", "--name", "Reports job", "--type", "confidential",
-        "--grant-types", "client_credentials", "--scopes", "reports:read", "--json",
+        "create",
+        "--name",
+        "Reports job",
+        "--type",
+        "confidential",
+        "--grant-types",
+        "client_credentials",
+        "--scopes",
+        "reports:read",
+        "--json",
     ];
     args.extend_from_slice(extra);
     args

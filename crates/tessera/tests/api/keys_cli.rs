@@ -23,7 +23,9 @@ fn short_key_cache_and_an_admin(config: &mut tessera::Config) {
 
 /// The kids `tessera keys list` prints for `args` (e.g. a `--tenant`).
 async fn listed_kids(app: &TestApp, args: &[&str]) -> Vec<String> {
-    let listed = tessera(app, &[&["keys", "list", "--json"][..], args].concat()).await.json();
+    let listed = tessera(app, &[&["keys", "list", "--json"][..], args].concat())
+        .await
+        .json();
     listed
         .as_array()
         .expect("array")
