@@ -35,6 +35,7 @@ pub struct AppBuilder {
     clock: Option<Arc<dyn Clock>>,
     mailer: Option<Arc<dyn Mailer>>,
     events: Option<Arc<dyn EventSink>>,
+    refuse_new_database: bool,
 }
 
 /// The assembled application: its router and the default tenant's services.
@@ -72,6 +73,7 @@ impl App {
             clock: None,
             mailer: None,
             events: None,
+            refuse_new_database: false,
         }
     }
 }
@@ -92,6 +94,15 @@ impl AppBuilder {
     /// Publishes events to `events`.
     pub fn events(mut self, events: Arc<dyn EventSink>) -> AppBuilder {
         self.events = Some(events);
+        self
+    }
+
+    /// Fails with [`crate::database::NoDatabase`], having created nothing
+    /// (no database, no data directory, no master key), when the configured
+    /// database does not exist yet: what the admin commands want unless told
+    /// `--create`.
+    pub fn refuse_new_database(mut self) -> AppBuilder {
+        self.refuse_new_database = true;
         self
     }
 
@@ -118,6 +129,10 @@ impl AppBuilder {
     /// `slug` (`default` for the default tenant, created on first use): what
     /// the admin commands work with.
     pub async fn services(self, slug: &str) -> anyhow::Result<Services> {
+        if self.refuse_new_database {
+            // Before the ports: the mailer creates its outbox directory.
+            crate::database::refuse_if_new(&self.config).await?;
+        }
         let ports = self.ports()?;
         Shared::open(&self.config, ports).await?.services_of(slug).await
     }
@@ -309,7 +324,7 @@ async fn bootstrap_admin(config: &Config, admin: &AdminService) -> anyhow::Resul
         .map_err(|err| {
             anyhow::anyhow!(
                 "bootstrap_admin_email: cannot create the super admin: {}",
-                crate::users::describe(err)
+                crate::users::describe(&err)
             )
         })?;
     match outcome {

@@ -12,14 +12,12 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
-use tessera_core::{AuthError, ClientService, NewClient};
-use tessera_store::{Client, ClientType, GrantType, TokenEndpointAuthMethod, DEFAULT_TENANT_SLUG};
+use tessera_core::{AuthError, Caller, ClientService, NewClient};
+use tessera_store::{Client, ClientType, GrantType, TokenEndpointAuthMethod};
 use uuid::Uuid;
 
-use crate::Config;
-
-/// Exit status of a command refused for its input (as clap's usage errors).
-const EXIT_USAGE: u8 = 2;
+use crate::command::{Target, EXIT_USAGE};
+use crate::{Config, Services};
 
 /// The `tessera clients` subcommands.
 #[derive(Debug, Subcommand)]
@@ -108,6 +106,10 @@ pub struct CreateArgs {
     /// A scope of that resource (repeatable).
     #[arg(long = "resource-scope", num_args = 1.., value_name = "SCOPE")]
     resource_scopes: Vec<String>,
+    /// Role to give the client (repeatable): what its own tokens (client
+    /// credentials) may do, e.g. `--role reports_reader`.
+    #[arg(long = "role", value_name = "ROLE")]
+    roles: Vec<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -195,10 +197,11 @@ fn naming(client_id: Uuid) -> impl FnOnce(AuthError) -> Failure {
     }
 }
 
-/// Runs one `tessera clients` command: output on stdout, a clear message on
-/// stderr and a non-zero status (2 for refused input) on failure.
-pub async fn run(config: &Config, command: ClientsCommand) -> ExitCode {
-    match execute(config, command).await {
+/// Runs one `tessera clients` command on the clients of `target`'s tenant:
+/// output on stdout, a clear message on stderr and a non-zero status (2 for
+/// refused input or no database) on failure.
+pub async fn run(config: &Config, target: &Target, command: ClientsCommand) -> ExitCode {
+    match execute(config, target, command).await {
         Ok(output) => {
             print!("{output}");
             ExitCode::SUCCESS
@@ -207,19 +210,16 @@ pub async fn run(config: &Config, command: ClientsCommand) -> ExitCode {
             eprintln!("tessera: {message}");
             ExitCode::from(EXIT_USAGE)
         }
-        Err(Failure::Other(err)) => {
-            eprintln!("tessera: {err:#}");
-            ExitCode::FAILURE
-        }
+        Err(Failure::Other(err)) => crate::command::fail(&err, &format!("{err:#}")),
     }
 }
 
 /// Executes a command and renders what it prints.
-async fn execute(config: &Config, command: ClientsCommand) -> Result<String, Failure> {
-    let services = crate::App::builder(config).services(DEFAULT_TENANT_SLUG).await?;
-    let clients = services.clients;
+async fn execute(config: &Config, target: &Target, command: ClientsCommand) -> Result<String, Failure> {
+    let services = target.services(config).await?;
+    let clients = services.clients.clone();
     match command {
-        ClientsCommand::Create(args) => create(&clients, *args).await,
+        ClientsCommand::Create(args) => create(&services, *args).await,
         ClientsCommand::List { json } => {
             let list = clients.list().await?;
             if json {
@@ -238,12 +238,30 @@ async fn execute(config: &Config, command: ClientsCommand) -> Result<String, Fai
     }
 }
 
-/// `tessera clients create`: registers the client and prints its id and
-/// secret (if it has one).
-async fn create(clients: &ClientService, args: CreateArgs) -> Result<String, Failure> {
+/// `tessera clients create`: registers the client, grants its roles and
+/// prints its id, secret (if it has one) and roles.
+///
+/// The admin service has no call that registers and grants in one
+/// transaction, so the roles are checked first (an unknown one refuses the
+/// command before anything is written), then the client is registered and
+/// each role granted with the same service calls as
+/// `POST /api/v1/admin/clients/{id}/roles`. Should a grant still fail, the
+/// message names the client that was registered and the roles it lacks.
+async fn create(services: &Services, args: CreateArgs) -> Result<String, Failure> {
     let json = args.json;
     let jwks = read_jwks(args.jwks.as_deref())?;
-    let registered = clients
+    let operator = Caller::operator();
+    for role in &args.roles {
+        let permit = operator.permit().map_err(Failure::from)?;
+        match services.admin.get_role(&permit, role).await {
+            Ok(_) => {}
+            Err(AuthError::NotFound) => return Err(Failure::Usage(format!("--role: no role named {role}"))),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let roles = args.roles;
+    let registered = services
+        .clients
         .create(NewClient {
             name: args.name,
             client_type: args.client_type,
@@ -266,14 +284,21 @@ async fn create(clients: &ClientService, args: CreateArgs) -> Result<String, Fai
         .await?;
     let client_id = registered.client.client_id;
     let secret = registered.secret.as_ref().map(|s| s.expose());
+    let granted = grant_roles(services, client_id, &roles).await?;
     Ok(if json {
         let mut out = json!({ "client_id": client_id });
         if let Some(secret) = secret {
             out["client_secret"] = json!(secret);
         }
+        if !roles.is_empty() {
+            out["roles"] = json!(granted);
+        }
         format!("{out}\n")
     } else {
         let mut out = format!("client_id:     {client_id}\n");
+        if !roles.is_empty() {
+            out.push_str(&format!("roles:         {}\n", granted.join(", ")));
+        }
         if let Some(secret) = secret {
             out.push_str(&format!(
                 "client_secret: {secret}\nStore the secret now: it is not shown again.\n"
@@ -281,6 +306,28 @@ async fn create(clients: &ClientService, args: CreateArgs) -> Result<String, Fai
         }
         out
     })
+}
+
+/// Grants `roles` to the client just registered; the client's roles after
+/// the last grant.
+async fn grant_roles(services: &Services, client_id: Uuid, roles: &[String]) -> Result<Vec<String>, Failure> {
+    let operator = Caller::operator();
+    let mut held = Vec::new();
+    for role in roles {
+        let permit = operator.permit().map_err(Failure::from)?;
+        match services.admin.assign_client_role(&permit, client_id, role).await {
+            Ok(view) => held = view.roles,
+            Err(err) => {
+                return Err(Failure::Other(anyhow::anyhow!(
+                    "client {client_id} was registered, but role {role} could not be granted: {}; \
+                     grant the missing roles with POST /api/v1/admin/clients/{client_id}/roles \
+                     or delete the client",
+                    crate::users::describe(&err)
+                )))
+            }
+        }
+    }
+    Ok(held)
 }
 
 /// The JWK Set in the `--jwks` file, if one is given; a file that is not

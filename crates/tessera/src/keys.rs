@@ -7,14 +7,13 @@
 
 use std::process::ExitCode;
 
+use crate::command::Target;
+use crate::Config;
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Subcommand;
 use serde_json::json;
 use tessera_core::{retention_secs, KeyInfo, SigningAlg};
-use tessera_store::DEFAULT_TENANT_SLUG;
-
-use crate::Config;
 
 /// The `tessera keys` subcommands.
 #[derive(Debug, Subcommand)]
@@ -47,10 +46,11 @@ fn parse_alg(name: &str) -> Result<SigningAlg, String> {
     SigningAlg::parse(name).ok_or_else(|| format!("'{name}' is not one of RS256, ES256, EdDSA"))
 }
 
-/// Runs one `tessera keys` command: output on stdout, a clear message on
-/// stderr and a non-zero status on failure.
-pub async fn run(config: &Config, command: KeysCommand) -> ExitCode {
-    match execute(config, command).await {
+/// Runs one `tessera keys` command on the keys of `target`'s tenant:
+/// output on stdout, a clear message on stderr and a non-zero status on
+/// failure (2 when there is no database).
+pub async fn run(config: &Config, target: &Target, command: KeysCommand) -> ExitCode {
+    match execute(config, target, command).await {
         Ok(output) => {
             print!("{output}");
             ExitCode::SUCCESS
@@ -58,18 +58,18 @@ pub async fn run(config: &Config, command: KeysCommand) -> ExitCode {
         Err(err) => {
             // A refused value (e.g. too long an activation delay) names the
             // field and the rule, not only "validation failed".
-            match err.downcast::<tessera_core::AuthError>() {
-                Ok(auth) => eprintln!("tessera: {}", crate::users::describe(auth)),
-                Err(other) => eprintln!("tessera: {other:#}"),
-            }
-            ExitCode::FAILURE
+            let message = match err.downcast_ref::<tessera_core::AuthError>() {
+                Some(auth) => crate::users::describe(auth),
+                None => format!("{err:#}"),
+            };
+            crate::command::fail(&err, &message)
         }
     }
 }
 
 /// Executes a command and renders what it prints.
-async fn execute(config: &Config, command: KeysCommand) -> anyhow::Result<String> {
-    let services = crate::App::builder(config).services(DEFAULT_TENANT_SLUG).await?;
+async fn execute(config: &Config, target: &Target, command: KeysCommand) -> anyhow::Result<String> {
+    let services = target.services(config).await?;
     let context = &services.context;
     let (keys, tenant_id) = (context.keys(), context.tenant_id());
     match command {

@@ -7,7 +7,9 @@
 
 mod app;
 pub mod clients;
+pub mod command;
 pub mod config;
+pub mod database;
 mod directory;
 mod identifiers;
 pub mod keys;
@@ -22,7 +24,7 @@ use tessera_store::Store;
 use tokio::net::TcpListener;
 
 pub use app::{App, AppBuilder, RefusedToStart, Services};
-pub use config::{Config, DatabaseEngine, LogFormat};
+pub use config::{Config, DatabaseEngine, LogFormat, Overrides};
 
 /// Opens the store the database URL names (the only place that looks at
 /// the scheme). SQLite files and their directory are created if missing.

@@ -146,6 +146,23 @@ impl Default for Config {
 #[error("configuration error: {0}")]
 pub struct ConfigError(pub String);
 
+/// Settings given as command-line flags (`--listen`, `--issuer`,
+/// `--data-dir`). They override the file and the environment, and then feed
+/// the derived defaults like any other value: `--listen` moves the default
+/// issuer, `--data-dir` the default SQLite file and the generated master key.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    /// Address to listen on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// Public base URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Data directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
 /// The loaded configuration and the warnings to log once logging is up.
 pub struct Loaded {
     /// The configuration, with derived defaults filled in.
@@ -158,6 +175,12 @@ impl Config {
     /// Loads defaults, then `file` if given, then the environment, and
     /// validates the result.
     pub fn load(file: Option<&Path>) -> Result<Loaded, ConfigError> {
+        Config::load_with(file, &Overrides::default())
+    }
+
+    /// As [`Config::load`], with `overrides` (the command-line flags) over
+    /// the environment, before the derived defaults are filled in.
+    pub fn load_with(file: Option<&Path>, overrides: &Overrides) -> Result<Loaded, ConfigError> {
         let known = known_keys();
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
@@ -171,6 +194,7 @@ impl Config {
         }
         let known_refs: Vec<&str> = known.iter().map(String::as_str).collect();
         figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").only(&known_refs));
+        figment = figment.merge(Serialized::defaults(overrides));
         let mut config: Config = figment
             .extract()
             .map_err(|err| ConfigError(describe_figment_error(err)))?;
@@ -411,6 +435,28 @@ mod tests {
         assert_eq!(loaded.config.issuer, "http://0.0.0.0:9000");
         assert_eq!(loaded.config.tokens.access_token_ttl_secs, 60);
         assert_eq!(loaded.config.tokens.refresh_idle_ttl_secs, 14 * 24 * 3600);
+    }
+
+    #[test]
+    fn flags_override_the_file_and_feed_the_derived_defaults() {
+        let path = write_config("listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/from-file\"\n");
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:9100".into()),
+            issuer: None,
+            data_dir: Some(PathBuf::from("/srv/from-flag")),
+        };
+        let loaded = Config::load_with(Some(&path), &overrides).unwrap();
+        let with_issuer = Overrides {
+            issuer: Some("https://id.example.com/".into()),
+            ..overrides
+        };
+        let explicit = Config::load_with(Some(&path), &with_issuer).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.config.listen, "127.0.0.1:9100");
+        assert_eq!(loaded.config.issuer, "http://127.0.0.1:9100");
+        assert_eq!(loaded.config.data_dir, PathBuf::from("/srv/from-flag"));
+        assert_eq!(loaded.config.database_url, "sqlite:///srv/from-flag/tessera.db");
+        assert_eq!(explicit.config.issuer, "https://id.example.com");
     }
 
     #[test]

@@ -24,7 +24,7 @@ const TABLES: [&str; 6] = [
 ];
 
 /// `tessera` run in `cwd` with no `TESSERA_*` variable inherited.
-fn tessera(cwd: &Path) -> Command {
+pub(crate) fn tessera(cwd: &Path) -> Command {
     let mut command = Command::new(BIN);
     command.current_dir(cwd);
     for (name, _) in std::env::vars_os() {
@@ -35,11 +35,11 @@ fn tessera(cwd: &Path) -> Command {
     command
 }
 
-fn run(command: &mut Command) -> Output {
+pub(crate) fn run(command: &mut Command) -> Output {
     command.output().expect("run tessera")
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -48,24 +48,32 @@ fn free_port() -> u16 {
 }
 
 /// A `tessera serve` child process, killed if still running when dropped.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    port: u16,
-    dir: TempDir,
-    client: reqwest::Client,
+    pub(crate) port: u16,
+    pub(crate) dir: TempDir,
+    pub(crate) client: reqwest::Client,
 }
 
 impl Served {
     /// Starts `tessera serve` in a fresh directory with `env` besides
     /// `TESSERA_LISTEN`, and waits until it is ready.
-    async fn start(env: &[(&str, &str)]) -> Served {
-        let dir = TempDir::new();
+    pub(crate) async fn start(env: &[(&str, &str)]) -> Served {
         let port = free_port();
+        Served::start_with(&[], port, env).await
+    }
+
+    /// Starts `tessera serve <args>` in a fresh directory with `env`, to be
+    /// reached on `port` (`TESSERA_LISTEN` set to it unless `env` sets it),
+    /// and waits until it is ready; its stdout and stderr go to files.
+    pub(crate) async fn start_with(args: &[&str], port: u16, env: &[(&str, &str)]) -> Served {
+        let dir = TempDir::new();
         let stdout = std::fs::File::create(dir.0.join("stdout.log")).unwrap();
         let stderr = std::fs::File::create(dir.0.join("stderr.log")).unwrap();
         let mut command = tessera(&dir.0);
         command
             .arg("serve")
+            .args(args)
             .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
             .stdout(stdout)
             .stderr(stderr)
@@ -84,12 +92,16 @@ impl Served {
         served
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         std::fs::read_to_string(self.dir.0.join("stdout.log")).unwrap_or_default()
+    }
+
+    pub(crate) fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.0.join("stderr.log")).unwrap_or_default()
     }
 
     fn data_dir(&self) -> PathBuf {
@@ -117,7 +129,7 @@ impl Served {
         }
     }
 
-    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> reqwest::Response {
         self.client
             .post(self.url(path))
             .json(&body)

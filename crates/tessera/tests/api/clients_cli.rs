@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use reqwest::Method;
+use serde_json::{json, Value};
 use tessera_core::{AuthError, ClientAuthSettings, ClientService, SystemClock};
 
-use crate::every_engine;
-use crate::helpers::TestApp;
+use crate::helpers::{admin_token, client_credentials_response, client_credentials_token, jwt_part, TestApp};
+use crate::{every_engine, every_engine_admin};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
@@ -244,5 +245,101 @@ every_engine! {
         assert_eq!(not_an_id.code, Some(2), "{}", not_an_id.stderr);
         let list = clients(&app, &["list", "--json"]).await.json();
         assert_eq!(list, serde_json::json!([]));
+    }
+}
+
+/// Creates tenant `slug` through the admin API, as the bootstrap admin.
+pub(crate) async fn create_tenant(app: &TestApp, slug: &str) {
+    let root = admin_token(app).await;
+    let body = json!({"slug": slug, "name": format!("Tenant {slug}")});
+    app.admin_ok(Method::POST, "/api/v1/admin/tenants", &root, Some(body), 201)
+        .await;
+}
+
+/// Arguments of `tessera clients create` for a machine client, then `extra`.
+fn machine<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "create",
+        "--name",
+        "Reports job",
+        "--type",
+        "confidential",
+        "--grant-types",
+        "client_credentials",
+        "--scopes",
+        "reports:read",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+every_engine! {
+    async fn create_with_roles_gives_the_machine_token_their_permissions(app) {
+        let created = clients(&app, &machine(&["--role", "moderator"])).await.json();
+        assert_eq!(created["roles"], json!(["moderator"]), "{created}");
+        let id = created["client_id"].as_str().unwrap();
+        let secret = created["client_secret"].as_str().unwrap();
+        let token = client_credentials_token(&app, id, secret).await;
+        let claims = jwt_part(&token, 1);
+        assert_eq!(claims["roles"], json!(["moderator"]), "{claims}");
+        let permissions = claims["permissions"].as_array().unwrap();
+        for granted in ["user:read", "user:suspend"] {
+            assert!(permissions.contains(&json!(granted)), "{granted} missing: {claims}");
+        }
+
+        let text = clients(&app, &[
+            "create", "--name", "Text job", "--type", "confidential",
+            "--grant-types", "client_credentials", "--role", "moderator", "--role", "user",
+        ]).await;
+        assert!(text.ok().contains("roles:         moderator, user"), "{}", text.stdout);
+
+        let refused = clients(&app, &machine(&["--role", "emperor"])).await;
+        assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+        assert!(refused.stderr.contains("no role named emperor"), "{}", refused.stderr);
+        let list = clients(&app, &["list", "--json"]).await.json();
+        assert_eq!(list.as_array().unwrap().len(), 2, "the refused client was not registered: {list}");
+    }
+}
+
+every_engine_admin! {
+    async fn tenant_option_registers_and_lists_the_clients_of_that_tenant(app) {
+        create_tenant(&app, "acme").await;
+        let created = tessera(&app, &[&["clients"][..], &machine(&["--tenant", "acme"])].concat()).await.json();
+        let id = created["client_id"].as_str().unwrap();
+        let secret = created["client_secret"].as_str().unwrap();
+        // The CLI, first to use acme's services, made its signing key by the
+        // wall clock, which the server's manual clock has fallen behind.
+        app.catch_up_with_wall_clock();
+
+        let response = app
+            .client
+            .post(app.at("/t/acme/oauth2/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "acme's token endpoint knows it: {body}");
+        let claims = jwt_part(body["access_token"].as_str().unwrap(), 1);
+        assert_eq!(claims["iss"], format!("{}/t/acme", app.url));
+        let default = client_credentials_response(&app, id, secret).await;
+        assert_eq!(default.status(), 401, "the default tenant does not");
+
+        let acme = tessera(&app, &["clients", "--tenant", "acme", "list", "--json"]).await.json();
+        assert_eq!(acme.as_array().unwrap().len(), 1, "{acme}");
+        assert_eq!(acme[0]["client_id"], id);
+        assert_eq!(clients(&app, &["list", "--json"]).await.json(), json!([]));
+
+        let rotated = tessera(&app, &["clients", "rotate-secret", id, "--tenant", "acme", "--json"]).await.json();
+        assert_eq!(rotated["client_id"], id);
+        let elsewhere = tessera(&app, &["clients", "delete", id]).await;
+        assert_eq!(elsewhere.code, Some(1), "not a client of the default tenant: {}", elsewhere.stderr);
+        tessera(&app, &["clients", "delete", id, "--tenant", "acme"]).await.ok();
+        let missing = tessera(&app, &["clients", "list", "--tenant", "nope"]).await;
+        assert_eq!(missing.code, Some(1));
+        assert!(missing.stderr.contains("nope"), "{}", missing.stderr);
     }
 }

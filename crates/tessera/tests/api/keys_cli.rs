@@ -5,15 +5,33 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::clients_cli::tessera;
+use crate::clients_cli::{create_tenant, tessera};
 use crate::every_engine_with;
-use crate::helpers::{jwt_part, TestApp};
+use crate::helpers::{jwt_part, with_bootstrap_admin, TestApp};
 
 /// The key-cache TTL of these tests' servers.
 const CACHE_TTL_SECS: u64 = 1;
 
 fn short_key_cache(config: &mut tessera::Config) {
     config.keys.cache_ttl_secs = CACHE_TTL_SECS;
+}
+
+fn short_key_cache_and_an_admin(config: &mut tessera::Config) {
+    short_key_cache(config);
+    with_bootstrap_admin(config);
+}
+
+/// The kids `tessera keys list` prints for `args` (e.g. a `--tenant`).
+async fn listed_kids(app: &TestApp, args: &[&str]) -> Vec<String> {
+    let listed = tessera(app, &[&["keys", "list", "--json"][..], args].concat())
+        .await
+        .json();
+    listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_owned())
+        .collect()
 }
 
 fn jwks_kids(jwks: &Value) -> Vec<String> {
@@ -113,5 +131,23 @@ every_engine_with! {
         assert!(run.stderr.contains("HS256"), "{}", run.stderr);
         let listed = tessera(&app, &["keys", "list", "--json"]).await.json();
         assert_eq!(listed.as_array().unwrap().len(), 1);
+    }
+}
+
+every_engine_with! {
+    async fn tenant_option_lists_and_rotates_the_keys_of_that_tenant(app)
+        with short_key_cache_and_an_admin; {
+        create_tenant(&app, "acme").await;
+        let acme_jwks: Value = app.client.get(app.at("/t/acme/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+        let acme = listed_kids(&app, &["--tenant", "acme"]).await;
+        let default = listed_kids(&app, &[]).await;
+        assert!(!acme.is_empty() && !default.is_empty());
+        assert!(acme.iter().all(|kid| !default.contains(kid)), "{acme:?} / {default:?}");
+        assert!(acme.iter().all(|kid| jwks_kids(&acme_jwks).contains(kid)), "{acme:?} / {acme_jwks}");
+
+        let rotated = tessera(&app, &["keys", "--tenant", "acme", "rotate", "--json"]).await.json();
+        let kid = rotated["kid"].as_str().unwrap().to_owned();
+        assert!(listed_kids(&app, &["--tenant", "acme"]).await.contains(&kid));
+        assert!(!listed_kids(&app, &[]).await.contains(&kid), "the default tenant's keys are untouched");
     }
 }

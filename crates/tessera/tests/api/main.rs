@@ -11,6 +11,7 @@ mod admin_users;
 mod authz;
 mod binary;
 mod cache_coherence;
+mod cli;
 mod client_refusals;
 mod clients_cli;
 mod cookies;
