@@ -46,6 +46,9 @@ pub fn router(state: AppState) -> Router {
         app = app.merge(
             Router::new()
                 .route("/t/{slug}", any(tenant::dispatch))
+                // A wildcard never matches an empty rest: the tenant's home
+                // page at `/t/{slug}/` needs its own route.
+                .route("/t/{slug}/", any(tenant::dispatch))
                 .route("/t/{slug}/{*rest}", any(tenant::dispatch))
                 .route(
                     "/.well-known/oauth-authorization-server/t/{slug}",

@@ -45,7 +45,7 @@ const M2M_SCOPE: &str = "reports:read";
 fn require_node_modules() {
     let modules = suite_dir().join("node_modules");
     let dir = modules.display();
-    for package in ["openid-client", "jose", "playwright-core"] {
+    for package in ["openid-client", "jose", "playwright-core", "axe-core"] {
         assert!(
             modules.join(package).join("package.json").is_file(),
             "{package} is not installed in {dir}: run scripts/test (it runs `npm ci --prefix tests/oidc-conformance`)"

@@ -38,7 +38,9 @@ impl OidcService {
             }
             return Ok(AuthorizeStep::Consent(ConsentPrompt {
                 client_name: request.client.name.clone(),
-                scopes: request.scopes.clone(),
+                scopes: self
+                    .describe_scopes(&request.scopes, request.resource.as_ref())
+                    .await?,
                 resource: request
                     .resource
                     .as_ref()
@@ -224,40 +226,49 @@ impl OidcService {
     }
 
     /// The registered client and the redirect URI to answer on; an error
-    /// page (never a redirect) when either is unknown.
+    /// page (never a redirect) when either is missing, malformed or
+    /// unknown. Each page names the parameter and what was sent, never
+    /// what is registered (the page is public; the registered URIs are the
+    /// client's business).
     async fn client_and_redirect_uri(
         &self,
         params: &AuthorizationParams,
     ) -> Result<(Arc<Client>, String), AuthorizeError> {
-        let page = |error: &'static str, description: &str| AuthorizeError::Page {
-            error,
-            description: description.to_string(),
-        };
-        let Some(client_id) = params.client_id.as_deref() else {
-            return Err(page(
+        let client_id = params.client_id.as_deref();
+        let refuse = |error, description: &str| page("client_id", client_id, error, description);
+        let Some(client_id) = client_id else {
+            return Err(refuse(
                 "invalid_request",
-                "The request names no client (client_id is missing).",
+                "client_id is missing: the request does not say which application it comes from.",
             ));
         };
+        if Uuid::parse_str(client_id).is_err() {
+            return Err(refuse(
+                "invalid_request",
+                "client_id is not a client identifier of this server (they are UUIDs, as `tessera clients create` prints them).",
+            ));
+        }
         let Some(client) = self.clients.find(client_id).await? else {
-            return Err(page(
+            return Err(refuse(
                 "invalid_client",
-                "The application that sent you here is not registered.",
+                "client_id names no application registered with this issuer (check the issuer, or the tenant, it was registered in).",
             ));
         };
-        let redirect_uri = match params.redirect_uri.as_deref() {
-            Some(uri) if client.redirect_uris.iter().any(|r| redirect_uri_matches(r, uri)) => uri.to_string(),
-            Some(_) => {
-                return Err(page(
-                    "invalid_request",
-                    "The redirect URI is not registered for this application.",
-                ))
-            }
-            // RFC 6749 §3.1.2.3: may be omitted only when exactly one is registered.
-            None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
-            None => return Err(page("invalid_request", "The request names no redirect URI.")),
-        };
+        let redirect_uri = check_redirect_uri(params.redirect_uri.as_deref(), &client.redirect_uris)?;
         Ok((client, redirect_uri))
+    }
+
+    /// The name of the application an authorization request comes from,
+    /// for the login page ("Sign in to continue to …"): only when its
+    /// client and redirect URI check out, so that a crafted link cannot
+    /// borrow a registered application's name for another destination.
+    /// `None` for any other request.
+    pub async fn requesting_client_name(&self, params: &AuthorizationParams) -> AuthResult<Option<String>> {
+        match self.client_and_redirect_uri(params).await {
+            Ok((client, _)) => Ok(Some(client.name.clone())),
+            Err(AuthorizeError::Service(err)) => Err(err),
+            Err(AuthorizeError::Page { .. } | AuthorizeError::Redirect(_)) => Ok(None),
+        }
     }
 
     /// An error response for the client (RFC 6749 §4.1.2.1).
@@ -310,6 +321,50 @@ pub(crate) fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
         return false;
     }
     presented.as_str() == registered.as_str()
+}
+
+/// An error page about `parameter`, which was sent as `sent`.
+fn page(
+    parameter: &'static str,
+    sent: Option<&str>,
+    error: &'static str,
+    description: &str,
+) -> AuthorizeError {
+    AuthorizeError::Page {
+        error,
+        parameter,
+        sent: sent.map(str::to_string),
+        description: description.to_string(),
+    }
+}
+
+/// The redirect URI to answer on: the one sent, if it matches a registered
+/// one ([`redirect_uri_matches`]); the only registered one if none was
+/// sent (RFC 6749 §3.1.2.3). An error page saying which rule failed
+/// otherwise, without listing the registered URIs.
+fn check_redirect_uri(sent: Option<&str>, registered: &[String]) -> Result<String, AuthorizeError> {
+    let refuse = |description: &str| page("redirect_uri", sent, "invalid_request", description);
+    match sent {
+        Some(uri) if registered.iter().any(|r| redirect_uri_matches(r, uri)) => Ok(uri.to_string()),
+        Some(uri) if url::Url::parse(uri).is_err() => Err(refuse(
+            "redirect_uri is not an absolute URL (scheme, host and path, e.g. https://app.example.com/callback).",
+        )),
+        Some(_) if registered.is_empty() => Err(refuse(
+            "redirect_uri is not registered: this client has no redirect URI registered (a machine client cannot use the authorization endpoint).",
+        )),
+        Some(_) => Err(refuse(
+            "redirect_uri is not registered for this client: it must equal a registered redirect URI exactly, query included (for http on 127.0.0.1 or [::1], on any port).",
+        )),
+        None => match registered {
+            [only] => Ok(only.clone()),
+            [] => Err(refuse(
+                "redirect_uri is missing, and this client has no redirect URI registered (a machine client cannot use the authorization endpoint).",
+            )),
+            _ => Err(refuse(
+                "redirect_uri is missing: this client has several redirect URIs registered, so the request must name one.",
+            )),
+        },
+    }
 }
 
 fn is_base64url(b: u8) -> bool {

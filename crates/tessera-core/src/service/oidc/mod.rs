@@ -23,6 +23,7 @@ use super::AMR_PASSWORD;
 mod authorize;
 mod grants;
 mod logout;
+mod scopes;
 use crate::access_tokens::TokenAudience;
 use crate::accounts::{secs, user_may_sign_in};
 use crate::clients::{check_scope_for_resource, consent_entry, ClientService};
@@ -83,7 +84,13 @@ pub enum AuthorizeError {
     Page {
         /// OAuth error code (`invalid_request`, `invalid_client`).
         error: &'static str,
-        /// What is wrong, for the user.
+        /// The parameter at fault: `client_id` or `redirect_uri`.
+        parameter: &'static str,
+        /// The value the request sent for it, as sent (`None` when it was
+        /// missing); the page escapes and shortens it.
+        sent: Option<String>,
+        /// What is wrong, for the application's developer: names the
+        /// parameter, never a registered value.
         description: String,
     },
     /// An error for the client: send the browser back with `error`,
@@ -147,8 +154,9 @@ impl ClientRedirect {
 pub struct ConsentPrompt {
     /// The client's display name.
     pub client_name: String,
-    /// The scopes it asks for.
-    pub scopes: Vec<String>,
+    /// The scopes it asks for, each with what it lets the client do, for
+    /// people (`None`: no description is known; show the name).
+    pub scopes: Vec<(String, Option<String>)>,
     /// The resource the access will be for, by name and identifier;
     /// `None` = the person's account at Tessera.
     pub resource: Option<(String, String)>,

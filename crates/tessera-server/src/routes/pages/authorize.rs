@@ -63,11 +63,19 @@ pub(super) fn authorize_response(
 /// The page for an authorization error that must not be redirected.
 pub(super) fn authorize_error_page(err: AuthorizeError, state: &AppState) -> Response {
     match err {
-        AuthorizeError::Page { error, description } => {
-            tracing::info!(error, "authorization request refused on a page");
-            Page::error(
-                StatusCode::BAD_REQUEST,
+        AuthorizeError::Page {
+            error,
+            parameter,
+            sent,
+            description,
+        } => {
+            tracing::info!(error, parameter, "authorization request refused on a page");
+            Page::bad_request(
                 "This request cannot be processed",
+                person_message(parameter),
+                error,
+                parameter,
+                sent.as_deref(),
                 &description,
             )
             .render(&state.http)
@@ -79,6 +87,26 @@ pub(super) fn authorize_error_page(err: AuthorizeError, state: &AppState) -> Res
             tessera_core::AuthError::Internal("unexpected authorization redirect".into()),
             state,
         ),
+    }
+}
+
+/// What the error page tells the person, by the parameter at fault; the
+/// developer's detail follows it on the page.
+fn person_message(parameter: &str) -> &'static str {
+    match parameter {
+        "redirect_uri" => {
+            "The application that sent you here asked to be answered at an address it has not registered, \
+             so you are not being sent anywhere. Go back to the application and try again; if this keeps \
+             happening, show its support the details below."
+        }
+        "client_id" => {
+            "The application that sent you here is not known to this sign-in service. Go back to the \
+             application and try again; if this keeps happening, show its support the details below."
+        }
+        _ => {
+            "The application that sent you here made a request that cannot be processed. Go back to the \
+             application and try again; if this keeps happening, show its support the details below."
+        }
     }
 }
 

@@ -9,8 +9,11 @@ use minijinja::context;
 use tessera_core::{AuthorizationParams, AuthorizeError, AuthorizeStep, ConsentPrompt};
 
 use super::authorize::{authorize_error_page, authorize_response, page_link, parse_return_to, return_to};
-use super::render::{scope_description, Page};
-use super::{back_to_client, csrf_failed, csrf_matches, see_other, sso_cookie, Fields, FormCsrf};
+use super::render::Page;
+use super::{
+    back_to_client, csrf_failed, csrf_matches, see_other, service_failure, sso_clear_cookie, sso_cookie,
+    with_cookie, Fields, FormCsrf,
+};
 use crate::state::AppState;
 
 /// `GET /consent?return_to=…`: asks the service again what the request
@@ -69,6 +72,33 @@ pub(super) async fn decide_consent(
     }
 }
 
+/// `POST /switch-account` ("Not you?" on the consent page): ends the
+/// browser session — and the token sessions granted from it — and sends
+/// the browser to the login page for the same authorization request, to
+/// sign in as someone else. A form post with the CSRF token, never a link:
+/// a GET that signs out could be fired by any page (logout CSRF).
+pub(super) async fn switch_account(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = Fields::parse(&body);
+    if !csrf_matches(&headers, &fields, &state.http) {
+        return csrf_failed(&state);
+    }
+    let Some(params) = parse_return_to(fields.one("return_to").ok().flatten().as_deref()) else {
+        return invalid_link(&state);
+    };
+    let cookie = sso_cookie(&headers, &state.http);
+    if let Err(err) = state.oidc.logout(cookie.as_deref()).await {
+        return service_failure(err, &state);
+    }
+    with_cookie(
+        see_other(&page_link("/login", &params), &state.http),
+        sso_clear_cookie(&state.http),
+    )
+}
+
 fn consent_form(
     state: &AppState,
     headers: &HeaderMap,
@@ -78,7 +108,7 @@ fn consent_form(
     let scopes: Vec<_> = prompt
         .scopes
         .iter()
-        .map(|name| context! { name, description => scope_description(name) })
+        .map(|(name, description)| context! { name, description })
         .collect();
     let csrf = FormCsrf::for_form(headers, &state.http);
     let page = Page::ok(

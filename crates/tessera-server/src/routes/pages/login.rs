@@ -6,10 +6,10 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use minijinja::context;
-use tessera_core::{AuthError, Device};
+use tessera_core::{AuthError, AuthorizationParams, Device};
 
 use super::authorize::{after_sign_in, parse_return_to, return_to};
-use super::render::Page;
+use super::render::{Page, PASSWORD_TOGGLE_SCRIPT};
 use super::{
     csrf_failed, csrf_matches, see_other, service_failure, sso_cookie, sso_set_cookie, with_cookie, Fields,
     FormCsrf,
@@ -20,6 +20,22 @@ use crate::state::AppState;
 /// Shown for every failed sign-in: never says which part was wrong.
 const SIGN_IN_FAILED: &str = "The email, username or password is not correct.";
 
+/// Whether the login page links to "Forgot password?" (account recovery)
+/// and "Create account" (self-service sign-up). Neither hosted page exists
+/// yet: the template has the slots, and these stay false until the pages
+/// come (then from the configuration), so no link leads nowhere.
+const LOGIN_LINKS: LoginLinks = LoginLinks {
+    forgot_password: false,
+    create_account: false,
+};
+
+/// Optional links of the login page ([`LOGIN_LINKS`]).
+#[derive(Debug, Clone, Copy)]
+struct LoginLinks {
+    forgot_password: bool,
+    create_account: bool,
+}
+
 /// `GET /login?return_to=…`: the form. A missing or unacceptable
 /// `return_to` still shows it (the user then lands on a "signed in" page).
 pub(super) async fn show_login(
@@ -28,8 +44,8 @@ pub(super) async fn show_login(
     RawQuery(query): RawQuery,
 ) -> Response {
     let fields = Fields::parse(query.unwrap_or_default().as_bytes());
-    let return_to = valid_return_to(fields.one("return_to").ok().flatten().as_deref());
-    login_form(&state, &headers, StatusCode::OK, &return_to, "", None)
+    let next = parse_return_to(fields.one("return_to").ok().flatten().as_deref());
+    login_form(&state, &headers, StatusCode::OK, next.as_ref(), "", None).await
 }
 
 /// `POST /login`: checks CSRF, signs in, sets the session cookie and
@@ -72,40 +88,52 @@ pub(super) async fn sign_in(
         // Validation covers an empty field: the same answer as a wrong
         // password, so nothing is learnt from it.
         Err(AuthError::InvalidCredentials | AuthError::Validation(_)) => {
-            let return_to = next.as_ref().map(return_to).unwrap_or_default();
             login_form(
                 &state,
                 &headers,
                 StatusCode::UNAUTHORIZED,
-                &return_to,
+                next.as_ref(),
                 &identifier,
                 Some(SIGN_IN_FAILED),
             )
+            .await
         }
         Err(err) => service_failure(err, &state),
     }
 }
 
-/// `return_to` if it is an acceptable link, else empty.
-fn valid_return_to(candidate: Option<&str>) -> String {
-    parse_return_to(candidate)
-        .map(|p| return_to(&p))
-        .unwrap_or_default()
-}
-
-fn login_form(
+/// The login form. When it is part of an authorization request (`next`),
+/// it names the application asking — if the request's client and redirect
+/// URI check out — and carries the request in `return_to`.
+async fn login_form(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
-    return_to: &str,
+    next: Option<&AuthorizationParams>,
     identifier: &str,
     error: Option<&str>,
 ) -> Response {
+    let client_name = match next {
+        Some(params) => match state.oidc.requesting_client_name(params).await {
+            Ok(name) => name,
+            Err(err) => return service_failure(err, state),
+        },
+        None => None,
+    };
     let csrf = FormCsrf::for_form(headers, &state.http);
     let page = Page {
         status,
         template: "login.html",
-        data: context! { csrf_token => csrf.token.clone(), return_to, identifier, error },
+        data: context! {
+            csrf_token => csrf.token.clone(),
+            return_to => next.map(return_to).unwrap_or_default(),
+            identifier,
+            error,
+            client_name,
+            forgot_password => LOGIN_LINKS.forgot_password,
+            create_account => LOGIN_LINKS.create_account,
+        },
+        script: Some(PASSWORD_TOGGLE_SCRIPT),
     };
     csrf.respond(page, state)
 }

@@ -45,11 +45,13 @@ async fn confirm_logout(state: &AppState, headers: &HeaderMap, encoded: &[u8]) -
         Err(err) => return logout_refused(err, state),
     };
     let csrf = FormCsrf::for_form(headers, &state.http);
+    let cancel_url = cancel_url(&plan, &params, state);
     // Absent values are empty fields (minijinja would print `none`).
     let page = Page::ok(
         "logout.html",
         context! {
             csrf_token => csrf.token.clone(),
+            cancel_url,
             client_name => plan.client_name,
             id_token_hint => params.id_token_hint.unwrap_or_default(),
             post_logout_redirect_uri => params.post_logout_redirect_uri.unwrap_or_default(),
@@ -58,6 +60,20 @@ async fn confirm_logout(state: &AppState, headers: &HeaderMap, encoded: &[u8]) -
         },
     );
     csrf.respond(page, state)
+}
+
+/// Where Cancel on the confirmation page goes: back to the client at its
+/// `post_logout_redirect_uri` when [`OidcService::plan_logout`] found it
+/// registered (without `state`: nothing was signed out), else this
+/// tenant's home page. Never a URL that was not checked (no open redirect
+/// through the page).
+///
+/// [`OidcService::plan_logout`]: tessera_core::OidcService::plan_logout
+fn cancel_url(plan: &LogoutPlan, params: &LogoutParams, state: &AppState) -> String {
+    match (&plan.redirect, &params.post_logout_redirect_uri) {
+        (Some(_), Some(registered)) => registered.clone(),
+        _ => state.http.path("/"),
+    }
 }
 
 /// `POST /logout`: the user confirmed. Ends the browser session, clears the

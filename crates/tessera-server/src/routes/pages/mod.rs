@@ -8,6 +8,7 @@
 
 mod authorize;
 mod consent;
+mod home;
 mod login;
 mod logout;
 mod render;
@@ -15,7 +16,7 @@ mod render;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tessera_core::AuthError;
 
@@ -40,6 +41,8 @@ pub fn router() -> Router<AppState> {
             "/consent",
             get(consent::show_consent).post(consent::decide_consent),
         )
+        .route("/switch-account", post(consent::switch_account))
+        .route("/", get(home::home))
         .route("/logout", get(logout::confirm_logout_query).post(logout::logout))
         .route(
             "/oauth2/logout",
@@ -87,12 +90,19 @@ impl Fields {
 struct Repeated(pub &'static str);
 
 impl Repeated {
-    /// The 400 page saying so.
+    /// The 400 page saying so, naming the parameter for the developer.
     pub fn page(&self) -> Page {
-        Page::error(
-            StatusCode::BAD_REQUEST,
+        Page::bad_request(
             "Invalid request",
-            &format!("The parameter {} was sent more than once.", self.0),
+            "The application that sent you here made a request that cannot be processed. Go back to the \
+             application and try again; if this keeps happening, show its support the details below.",
+            "invalid_request",
+            self.0,
+            None,
+            &format!(
+                "{} was sent more than once (RFC 6749 §3.1: a parameter must not be repeated).",
+                self.0
+            ),
         )
     }
 }

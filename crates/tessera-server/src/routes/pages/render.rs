@@ -13,7 +13,7 @@ use tessera_core::ClientRedirect;
 use crate::state::{HttpSettings, Theme};
 
 /// The templates, by name. The `.html` suffix turns on HTML auto-escaping.
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 9] = [
     ("base.html", include_str!("../../../templates/base.html")),
     ("login.html", include_str!("../../../templates/login.html")),
     ("consent.html", include_str!("../../../templates/consent.html")),
@@ -27,15 +27,35 @@ const TEMPLATES: [(&str, &str); 8] = [
         include_str!("../../../templates/signed_in.html"),
     ),
     ("error.html", include_str!("../../../templates/error.html")),
+    ("home.html", include_str!("../../../templates/home.html")),
     (
         "form_post.html",
         include_str!("../../../templates/form_post.html"),
     ),
 ];
 
-/// The one script of the hosted pages: it submits the form post response
-/// (OAuth 2.0 Form Post Response Mode §2). Allowed by its hash alone.
+/// The script of the form post response: it submits the form (OAuth 2.0
+/// Form Post Response Mode §2). Allowed by its hash alone.
 const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
+
+/// The login page's show-password toggle (progressive enhancement): the
+/// button is `hidden` in the HTML and shown by this script, so without
+/// scripts there is no control that does nothing. The field goes back to
+/// `type=password` on submit, so password managers see a password field.
+/// Allowed by its hash alone (see [`policy_with_script`]).
+pub(super) const PASSWORD_TOGGLE_SCRIPT: &str = r#"(function () {
+  var input = document.getElementById('password');
+  var toggle = document.getElementById('password-toggle');
+  if (!input || !toggle) return;
+  toggle.hidden = false;
+  toggle.addEventListener('click', function () {
+    var show = input.type === 'password';
+    input.type = show ? 'text' : 'password';
+    toggle.setAttribute('aria-pressed', show ? 'true' : 'false');
+    toggle.textContent = show ? 'Hide password' : 'Show password';
+  });
+  if (input.form) input.form.addEventListener('submit', function () { input.type = 'password'; });
+})();"#;
 
 /// The static stylesheet; the theme's colour comes from `/assets/theme.css`.
 pub(super) const STYLESHEET: &str = include_str!("../../../assets/tessera.css");
@@ -73,6 +93,9 @@ pub(super) struct Page {
     pub template: &'static str,
     /// Page data; the theme is added by [`Page::render`].
     pub data: Value,
+    /// The page's one inline script, if any: given to the template as
+    /// `script` and allowed by the policy through its hash alone.
+    pub script: Option<&'static str>,
 }
 
 impl Page {
@@ -82,6 +105,7 @@ impl Page {
             status: StatusCode::OK,
             template,
             data,
+            script: None,
         }
     }
 
@@ -91,6 +115,33 @@ impl Page {
             status,
             template: "error.html",
             data: context! { title, message },
+            script: None,
+        }
+    }
+
+    /// A 400 page about a request an application sent: a sentence for the
+    /// person, and for the application's developer the OAuth error code,
+    /// the parameter at fault, the value sent (escaped by the template,
+    /// shortened by [`shown_value`]) and what is wrong with it.
+    pub fn bad_request(
+        title: &str,
+        message: &str,
+        error: &str,
+        parameter: &str,
+        sent: Option<&str>,
+        description: &str,
+    ) -> Page {
+        let detail = context! {
+            error,
+            parameter,
+            sent => sent.map(shown_value),
+            description,
+        };
+        Page {
+            status: StatusCode::BAD_REQUEST,
+            template: "error.html",
+            data: context! { title, message, detail },
+            script: None,
         }
     }
 
@@ -101,6 +152,7 @@ impl Page {
             product_name => theme.product_name,
             logo_url => theme.logo_url,
             base => http.base_path,
+            script => self.script,
             ..self.data
         };
         match environment().and_then(|env| {
@@ -111,7 +163,10 @@ impl Page {
                     "template failed"
                 })
         }) {
-            Ok(body) => html(self.status, body),
+            Ok(body) => match self.script {
+                Some(script) => html_with_policy(self.status, body, &policy_with_script(script)),
+                None => html(self.status, body),
+            },
             Err(cause) => {
                 tracing::error!(cause, "hosted page could not be rendered");
                 html(
@@ -140,7 +195,7 @@ pub(super) fn form_post(redirect: &ClientRedirect) -> Response {
             .map_err(|_| "template failed")
     });
     match rendered {
-        Ok(body) => html_with_policy(StatusCode::OK, body, form_post_policy()),
+        Ok(body) => html_with_policy(StatusCode::OK, body, &policy_with_script(FORM_POST_SCRIPT)),
         Err(cause) => {
             tracing::error!(cause, "form post response could not be rendered");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -148,15 +203,32 @@ pub(super) fn form_post(redirect: &ClientRedirect) -> Response {
     }
 }
 
-/// [`CONTENT_SECURITY_POLICY`] plus the form post script's hash.
-fn form_post_policy() -> &'static str {
-    static POLICY: OnceLock<String> = OnceLock::new();
-    POLICY.get_or_init(|| {
-        use base64::Engine;
-        use sha2::Digest;
-        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(FORM_POST_SCRIPT));
-        format!("{CONTENT_SECURITY_POLICY}; script-src 'sha256-{hash}'")
-    })
+/// [`CONTENT_SECURITY_POLICY`] plus `script-src` allowing `script` by its
+/// SHA-256 alone (CSP Level 3 hash source): no `'unsafe-inline'`, no
+/// other script.
+fn policy_with_script(script: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script));
+    format!("{CONTENT_SECURITY_POLICY}; script-src 'sha256-{hash}'")
+}
+
+/// Longest value sent that an error page repeats, characters.
+const SHOWN_VALUE_MAX_CHARS: usize = 200;
+
+/// A value a request sent, as an error page shows it: at most
+/// [`SHOWN_VALUE_MAX_CHARS`] characters (then `…`), control characters
+/// replaced by U+FFFD. HTML escaping is the template's.
+fn shown_value(sent: &str) -> String {
+    let mut shown: String = sent
+        .chars()
+        .take(SHOWN_VALUE_MAX_CHARS)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if sent.chars().count() > SHOWN_VALUE_MAX_CHARS {
+        shown.push('…');
+    }
+    shown
 }
 
 /// An HTML response with the headers every hosted page carries.
@@ -201,20 +273,6 @@ pub(super) fn css(body: String) -> Response {
         .into_response()
 }
 
-/// What the consent page says a scope lets the client do; other scopes are
-/// shown by name only.
-pub(super) fn scope_description(scope: &str) -> Option<&'static str> {
-    match scope {
-        "openid" => Some("Sign you in"),
-        "profile" => Some("Your name and username"),
-        "email" => Some("Your email address"),
-        "roles" => Some("Your roles and permissions"),
-        "tessera:account" => Some("Manage your account: profile, password, sessions"),
-        "tessera:admin" => Some("Act as you in the administration API, with all of your permissions"),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -245,5 +303,54 @@ mod tests {
             .unwrap();
         assert!(!out.contains("<script>"));
         assert!(out.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn login_links_appear_only_when_their_features_are_on() {
+        let env = environment().unwrap();
+        let render = |on: bool| {
+            env.get_template("login.html")
+                .and_then(|t| {
+                    t.render(context! { forgot_password => on, create_account => on, base => "/t/a", product_name => "P" })
+                })
+                .unwrap()
+        };
+        let off = render(false);
+        assert!(
+            !off.contains("Forgot password?") && !off.contains("Create account"),
+            "{off}"
+        );
+        let on = render(true);
+        assert!(
+            on.contains(r#"<li><a href="/t/a/password/forgot">Forgot password?</a></li>"#),
+            "{on}"
+        );
+        assert!(
+            on.contains(r#"<li><a href="/t/a/signup">Create account</a></li>"#),
+            "{on}"
+        );
+    }
+
+    #[test]
+    fn a_page_script_is_allowed_by_its_hash_alone() {
+        let policy = policy_with_script(PASSWORD_TOGGLE_SCRIPT);
+        assert!(policy.starts_with(CONTENT_SECURITY_POLICY));
+        assert_eq!(policy.matches("'sha256-").count(), 1);
+        assert!(!policy.contains("unsafe"));
+        assert_ne!(policy, policy_with_script(FORM_POST_SCRIPT));
+    }
+
+    #[test]
+    fn a_value_sent_is_shown_shortened_and_without_control_characters() {
+        assert_eq!(shown_value("https://a.example/cb"), "https://a.example/cb");
+        assert_eq!(shown_value("a\nb\u{0}"), "a\u{fffd}b\u{fffd}");
+        let long = "é".repeat(SHOWN_VALUE_MAX_CHARS + 1);
+        let shown = shown_value(&long);
+        assert_eq!(shown.chars().count(), SHOWN_VALUE_MAX_CHARS + 1);
+        assert!(shown.ends_with('…'));
+        assert_eq!(
+            shown_value(&"x".repeat(SHOWN_VALUE_MAX_CHARS)).chars().count(),
+            SHOWN_VALUE_MAX_CHARS
+        );
     }
 }

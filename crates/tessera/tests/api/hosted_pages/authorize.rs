@@ -160,7 +160,7 @@ every_engine! {
         assert_eq!(page.status(), StatusCode::OK);
         assert_page_headers(&page);
         let html = page.text().await.unwrap();
-        for text in ["Web", "Sign you in", "Your name and username", "Your email address", email.as_str()] {
+        for text in ["Web", "Sign you in", "See your name and username", "See your email address", email.as_str()] {
             assert!(html.contains(text), "{text} in {html}");
         }
         assert!(html.contains("<form method=\"post\" action=\"/consent\">"));

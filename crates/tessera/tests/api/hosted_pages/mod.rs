@@ -5,8 +5,12 @@
 
 mod authorize;
 mod csrf;
+mod error_page;
 mod form_post;
+mod home;
 mod logout;
+mod names;
+mod not_you;
 
 use reqwest::{Response, StatusCode};
 
@@ -117,6 +121,23 @@ fn assert_page_headers(response: &Response) {
     assert_eq!(header(response, "cache-control"), "no-store");
 }
 
+/// Asserts that `html` has exactly one inline script and that `csp` allows
+/// it by its SHA-256 and nothing else (no `'unsafe-inline'`).
+fn assert_script_allowed_by_hash(csp: &str, html: &str) {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    use sha2::Digest;
+    assert_eq!(html.matches("<script").count(), 1, "{html}");
+    let script = html
+        .split("<script>")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .expect("script");
+    let hash = STANDARD.encode(sha2::Sha256::digest(script.as_bytes()));
+    assert!(csp.contains(&format!("script-src 'sha256-{hash}'")), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+}
+
 fn set_cookies(response: &Response) -> Vec<String> {
     response
         .headers()
@@ -133,6 +154,7 @@ every_engine! {
         let response = browser.get(&with_return_to("/login", "/oauth2/authorize?client_id=x")).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_page_headers(&response);
+        let response_csp = header(&response, "content-security-policy");
         let csrf_cookie = set_cookies(&response)
             .into_iter()
             .find(|c| c.starts_with("tessera_form_csrf="))
@@ -145,7 +167,8 @@ every_engine! {
         assert!(html.contains("<label for=\"identifier\">Email or username</label><input id=\"identifier\" name=\"identifier\""));
         assert!(html.contains("<label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\""));
         assert!(html.contains("<button type=\"submit\">Sign in</button>"));
-        assert!(!html.contains("<script"));
+        // The one script (the show-password toggle) is allowed by its hash.
+        assert_script_allowed_by_hash(&response_csp, &html);
         // The field is the server's HMAC of the nonce cookie, never a copy.
         let token = hidden_input(&html, "csrf_token").expect("csrf_token");
         assert_eq!(token.len(), 43);
