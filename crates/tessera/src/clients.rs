@@ -12,6 +12,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
+use tessera_core::admin::ClientChanges;
 use tessera_core::{AuthError, Caller, ClientService, NewClient};
 use tessera_store::{Client, ClientType, GrantType, TokenEndpointAuthMethod};
 use uuid::Uuid;
@@ -42,6 +43,19 @@ pub enum ClientsCommand {
     },
     /// Delete a client.
     Delete {
+        /// The client's id.
+        client_id: Uuid,
+    },
+    /// Disable a client: its token requests, introspection, revocation and
+    /// authorization requests are refused (`invalid_client`, "disabled")
+    /// until it is enabled again. Tokens it already holds stay valid until
+    /// they expire.
+    Disable {
+        /// The client's id.
+        client_id: Uuid,
+    },
+    /// Enable a disabled client again.
+    Enable {
         /// The client's id.
         client_id: Uuid,
     },
@@ -80,6 +94,10 @@ pub struct CreateArgs {
     /// Access-token lifetime for this client, seconds.
     #[arg(long, value_name = "SECS")]
     access_token_ttl_secs: Option<i64>,
+    /// Lifetime of each secret issued to this client, seconds (default: no
+    /// expiry); a rotation issues a new secret with the same lifetime.
+    #[arg(long, value_name = "SECS")]
+    secret_ttl_secs: Option<i64>,
     /// Refresh-token idle lifetime for this client, seconds.
     #[arg(long, value_name = "SECS")]
     refresh_idle_ttl_secs: Option<i64>,
@@ -134,6 +152,9 @@ struct ClientView<'a> {
     resource: Option<&'a str>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     resource_scopes: &'a [String],
+    secret_ttl_secs: Option<i64>,
+    secret_expires_at: Option<String>,
+    disabled: bool,
     created_at: String,
     updated_at: String,
 }
@@ -155,6 +176,9 @@ impl<'a> From<&'a Client> for ClientView<'a> {
             refresh_idle_ttl_secs: c.refresh_idle_ttl_secs,
             resource: c.resource.as_deref(),
             resource_scopes: &c.resource_scopes,
+            secret_ttl_secs: c.secret_ttl_secs,
+            secret_expires_at: c.secret_expires_at.map(|at| at.to_rfc3339()),
+            disabled: c.disabled_at.is_some(),
             created_at: c.created_at.to_rfc3339(),
             updated_at: c.updated_at.to_rfc3339(),
         }
@@ -235,6 +259,8 @@ async fn execute(config: &Config, target: &Target, command: ClientsCommand) -> R
             clients.delete(client_id).await.map_err(naming(client_id))?;
             Ok(format!("deleted client {client_id}\n"))
         }
+        ClientsCommand::Disable { client_id } => set_disabled(&services, client_id, true).await,
+        ClientsCommand::Enable { client_id } => set_disabled(&services, client_id, false).await,
     }
 }
 
@@ -279,7 +305,8 @@ async fn create(services: &Services, args: CreateArgs) -> Result<String, Failure
             pkce_optional: args.pkce_optional,
             resource: args.resource,
             resource_scopes: args.resource_scopes,
-            ..NewClient::default()
+            secret_ttl_secs: args.secret_ttl_secs,
+            disabled: false,
         })
         .await?;
     let client_id = registered.client.client_id;
@@ -342,22 +369,45 @@ fn read_jwks(path: Option<&Path>) -> Result<Option<serde_json::Value>, Failure> 
     Ok(Some(jwks))
 }
 
+/// `tessera clients disable|enable`: the admin API's
+/// `PATCH /api/v1/admin/clients/{id}` with `disabled`, as the operator.
+async fn set_disabled(services: &Services, client_id: Uuid, disabled: bool) -> Result<String, Failure> {
+    let permit = Caller::operator().permit().map_err(Failure::from)?;
+    let changes = ClientChanges {
+        disabled: Some(disabled),
+        ..ClientChanges::default()
+    };
+    services
+        .admin
+        .update_client(&permit, client_id, changes)
+        .await
+        .map_err(naming(client_id))?;
+    let state = if disabled { "disabled" } else { "enabled" };
+    Ok(format!("{state} client {client_id}\n"))
+}
+
 /// `tessera clients rotate-secret`: issues and prints a new secret.
 async fn rotate_secret(clients: &ClientService, client_id: Uuid, json: bool) -> Result<String, Failure> {
     let secret = clients
         .rotate_secret(client_id)
         .await
         .map_err(naming(client_id))?;
+    let expires_at = secret.expires_at().map(|at| at.to_rfc3339());
     Ok(if json {
         format!(
             "{}\n",
-            json!({ "client_id": client_id, "client_secret": secret.expose() })
+            json!({
+                "client_id": client_id,
+                "client_secret": secret.expose(),
+                "client_secret_expires_at": expires_at,
+            })
         )
     } else {
+        let expiry = expires_at.map_or_else(String::new, |at| format!("expires_at:    {at}\n"));
         format!(
-            "client_id:     {client_id}\nclient_secret: {}\n\
+            "client_id:     {client_id}\nclient_secret: {}\n{expiry}\
              Store the secret now: it is not shown again. The previous secret \
-             stays valid until the next rotation.\n",
+             stays valid until the next rotation (or its own expiry).\n",
             secret.expose()
         )
     })

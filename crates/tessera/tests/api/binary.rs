@@ -532,33 +532,3 @@ async fn bootstrap_never_promotes_an_account_registered_by_someone_else() {
         server.stdout()
     );
 }
-
-/// `metrics_listen`: a second address serving only `/metrics`, while the
-/// public listener (no `metrics_token`) has none.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_are_served_on_their_own_listener_only() {
-    let port = free_port();
-    let address = format!("127.0.0.1:{port}");
-    let server = Served::start(&[("TESSERA_METRICS_LISTEN", &address)]).await;
-    let public = server.client.get(server.url("/metrics")).send().await.unwrap();
-    assert_eq!(public.status(), StatusCode::NOT_FOUND);
-    let scraped = server
-        .client
-        .get(format!("http://{address}/metrics"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scraped.status(), StatusCode::OK);
-    assert!(scraped
-        .text()
-        .await
-        .unwrap()
-        .contains("tessera_http_requests_total"));
-    let other = server
-        .client
-        .get(format!("http://{address}/api/v1/users/me"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(other.status(), StatusCode::NOT_FOUND, "only /metrics there");
-}

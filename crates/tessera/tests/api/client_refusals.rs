@@ -213,4 +213,50 @@ every_engine_admin! {
         assert_eq!(line["level"], "INFO", "{line}");
         assert!(!logs.contains(&client.secret), "the secret is in the logs");
     }
+
+    async fn a_disabled_client_cannot_start_an_authorization_request(app) {
+        let admin = admin_token(&app).await;
+        let redirect_uri = "http://127.0.0.1:9/cb";
+        let created = app
+            .admin_ok(
+                Method::POST,
+                "/api/v1/admin/clients",
+                &admin,
+                Some(json!({
+                    "name": "Web", "client_type": "public", "grant_types": ["authorization_code"],
+                    "redirect_uris": [redirect_uri],
+                })),
+                201,
+            )
+            .await;
+        let id = created["client_id"].as_str().expect("client_id");
+        let authorize = || {
+            app.client
+                .get(app.at("/oauth2/authorize"))
+                .query(&[
+                    ("client_id", id),
+                    ("redirect_uri", redirect_uri),
+                    ("response_type", "code"),
+                    ("scope", "openid"),
+                    ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                    ("code_challenge_method", "S256"),
+                ])
+                .send()
+        };
+        let before = authorize().await.expect("request");
+        assert_ne!(before.status().as_u16(), 400, "the enabled client is served");
+        app.admin_ok(
+            Method::PATCH,
+            &format!("/api/v1/admin/clients/{id}"),
+            &admin,
+            Some(json!({"disabled": true})),
+            200,
+        )
+        .await;
+        let after = authorize().await.expect("request");
+        assert_eq!(after.status().as_u16(), 400);
+        assert!(after.headers().get("location").is_none(), "never sent back to a disabled client");
+        let html = after.text().await.expect("html");
+        assert!(html.contains("disabled"), "{html}");
+    }
 }

@@ -213,6 +213,39 @@ every_engine! {
         assert_eq!(rotate.code, Some(1), "{}", rotate.stderr);
     }
 
+    async fn disable_and_enable_switch_a_client_off_and_on(app) {
+        let (id, secret) = create_confidential(&app).await;
+        let disabled = clients(&app, &["disable", &id]).await;
+        assert!(disabled.ok().contains(&format!("disabled client {id}")));
+        let list = clients(&app, &["list", "--json"]).await.json();
+        assert_eq!(list[0]["disabled"], true, "{list}");
+        assert!(matches!(
+            service(&app).await.authenticate_secret(&id, &secret).await,
+            Err(AuthError::InvalidClient(tessera_core::ClientRefusal::Disabled))
+        ));
+        clients(&app, &["enable", &id]).await.ok();
+        service(&app).await.authenticate_secret(&id, &secret).await.expect("enabled again");
+        let unknown = clients(&app, &["disable", &uuid::Uuid::now_v7().to_string()]).await;
+        assert_eq!(unknown.code, Some(1), "{}", unknown.stderr);
+        assert!(unknown.stderr.contains("no client with id"), "{}", unknown.stderr);
+    }
+
+    async fn secret_ttl_gives_secrets_an_expiry_shown_at_rotation(app) {
+        let created = clients(&app, &[
+            "create", "--name", "Cron", "--type", "confidential", "--grant-types", "client_credentials",
+            "--secret-ttl-secs", "86400", "--json",
+        ]).await.json();
+        let id = created["client_id"].as_str().expect("client_id");
+        let list = clients(&app, &["list", "--json"]).await.json();
+        assert_eq!(list[0]["secret_ttl_secs"], 86400, "{list}");
+        let expires = chrono::DateTime::parse_from_rfc3339(list[0]["secret_expires_at"].as_str().expect("expiry"))
+            .expect("rfc3339");
+        let in_a_day = chrono::Utc::now() + chrono::Duration::days(1);
+        assert!((in_a_day - expires.to_utc()).num_seconds().abs() < 120, "{expires}");
+        let rotated = clients(&app, &["rotate-secret", id]).await;
+        assert!(rotated.ok().contains("expires_at:"), "{}", rotated.stdout);
+    }
+
     async fn bad_input_exits_2_naming_the_rule_and_creates_nothing(app) {
         let cases: [(&[&str], &str); 4] = [
             (

@@ -254,6 +254,12 @@ impl OidcService {
                 "client_id names no application registered with this issuer (check the issuer, or the tenant, it was registered in).",
             ));
         };
+        if client.disabled_at.is_some() {
+            return Err(refuse(
+                "invalid_client",
+                "client_id names an application that an administrator has disabled.",
+            ));
+        }
         let redirect_uri = check_redirect_uri(params.redirect_uri.as_deref(), &client.redirect_uris)?;
         Ok((client, redirect_uri))
     }
