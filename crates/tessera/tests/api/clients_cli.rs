@@ -240,7 +240,7 @@ every_engine! {
         assert_eq!(list[0]["secret_ttl_secs"], 86400, "{list}");
         let expires = chrono::DateTime::parse_from_rfc3339(list[0]["secret_expires_at"].as_str().expect("expiry"))
             .expect("rfc3339");
-        let in_a_day = chrono::Utc::now() + chrono::Duration::days(1);
+        let in_a_day = tessera_core::Clock::now(&tessera_core::SystemClock) + chrono::Duration::days(1);
         assert!((in_a_day - expires.to_utc()).num_seconds().abs() < 120, "{expires}");
         let rotated = clients(&app, &["rotate-secret", id]).await;
         assert!(rotated.ok().contains("expires_at:"), "{}", rotated.stdout);
