@@ -60,7 +60,7 @@ use crate::tokens::{new_opaque_token, token_hash};
 use assertion::{unverified_issuer, verify_with_jwks, AssertionClaims, AssertionError};
 pub use refusal::ClientRefusal;
 pub use resources::{check_scope_for_resource, consent_entry, is_oidc_scope, RESOURCE_IDENTIFIER_MAX_CHARS};
-use secrets::{check_secret_of, refused, secret_expiry, usable};
+use secrets::{check_presented, check_secret_of, is_public_and_usable, refused, secret_expiry, usable};
 use validate::validate;
 pub use validate::NewClient;
 
@@ -357,33 +357,23 @@ impl ClientService {
             (true, Some(secret)) => secret,
             _ => return Err(refused(ClientRefusal::NoCredentials)),
         };
-        let client = self
+        let cached = self
             .find(&presented.client_id)
             .await?
             .ok_or(refused(ClientRefusal::UnknownClient))?;
-        usable(&client)?;
-        if client.token_endpoint_auth_method != presented.method {
-            return Err(refused(ClientRefusal::MethodMismatch {
-                registered: client.token_endpoint_auth_method,
-                used: presented.method,
-            }));
-        }
         let presented_hash = token_hash(secret);
         let now = self.clock.now();
-        match check_secret_of(&client, &presented_hash, now) {
-            Ok(()) => Ok(client),
-            Err(_) => {
-                // Maybe rotated, re-enabled or changed by another process
-                // since it was cached: read again before refusing.
-                let fresh = self
-                    .fetch(client.client_id)
-                    .await?
-                    .ok_or(refused(ClientRefusal::UnknownClient))?;
-                usable(&fresh)?;
-                check_secret_of(&fresh, &presented_hash, now)?;
-                Ok(fresh)
-            }
+        if check_presented(&cached, presented.method, &presented_hash, now).is_ok() {
+            return Ok(cached);
         }
+        // Maybe rotated, re-enabled or changed by another process since it
+        // was cached: read again before refusing.
+        let fresh = self
+            .fetch(cached.client_id)
+            .await?
+            .ok_or(refused(ClientRefusal::UnknownClient))?;
+        check_presented(&fresh, presented.method, &presented_hash, now)?;
+        Ok(fresh)
     }
 
     /// Authenticates a `private_key_jwt` client by its assertion (RFC 7523
@@ -397,7 +387,7 @@ impl ClientService {
     /// `endpoint`; `exp` is in the future but at most
     /// [`MAX_ASSERTION_LIFETIME_SECS`] after `iat` and now; `jti` is
     /// present and has not been used by the client before. Any failure is
-    /// `InvalidClient`, as for a wrong secret.
+    /// `InvalidClient` saying which rule it broke.
     pub async fn authenticate_assertion(
         &self,
         client_id: Option<&str>,
@@ -528,18 +518,20 @@ impl ClientService {
     /// so its `client_id` is all it sends). `InvalidClient` if there is no
     /// such client, it is disabled, or it is not registered with `none`.
     pub async fn identify_public(&self, client_id: &str) -> AuthResult<Arc<Client>> {
-        let client = self
+        let cached = self
             .find(client_id)
             .await?
             .ok_or(refused(ClientRefusal::UnknownClient))?;
-        usable(&client)?;
-        if client.token_endpoint_auth_method != TokenEndpointAuthMethod::None {
-            return Err(refused(ClientRefusal::MethodMismatch {
-                registered: client.token_endpoint_auth_method,
-                used: TokenEndpointAuthMethod::None,
-            }));
+        if is_public_and_usable(&cached).is_ok() {
+            return Ok(cached);
         }
-        Ok(client)
+        // Maybe re-enabled or changed by another process: read again.
+        let fresh = self
+            .fetch(cached.client_id)
+            .await?
+            .ok_or(refused(ClientRefusal::UnknownClient))?;
+        is_public_and_usable(&fresh)?;
+        Ok(fresh)
     }
 
     /// The client with this id as sent in a request (served from the cache

@@ -257,10 +257,11 @@ fn refuse_invisible(field: &'static str, raw: &str) -> Result<(), FieldViolation
 /// follows: format characters (Unicode category Cf: zero-width spaces and
 /// joiners, bidi embeddings, overrides and isolates, the BOM, tags),
 /// variation selectors and the Hangul fillers. Two identifiers differing by
-/// one of them look identical, so an identifier holding one is refused.
+/// one of them look identical, so an identifier holding one is refused,
+/// and a page that shows a value sent replaces them.
 /// (The list follows Unicode 15's Cf set and the Default_Ignorable_Code_Point
 /// property; a fixed list keeps the rule stable across crate updates.)
-fn is_invisible(c: char) -> bool {
+pub fn is_invisible(c: char) -> bool {
     matches!(
         u32::from(c),
         0x00AD

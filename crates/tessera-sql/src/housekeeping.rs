@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tessera_store::{Database, Housekeeping, PurgeCounts, StoreResult};
+use tessera_store::{Database, Housekeeping, PurgeCounts, StoreError, StoreResult};
 
 use crate::engine::{Engine, Exec, Transaction};
 use crate::{args, SqlStore};
@@ -16,6 +16,18 @@ impl<E: Engine> Database for SqlStore<E> {
 
     async fn ping(&self) -> StoreResult<()> {
         self.engine.ping().await
+    }
+
+    async fn is_migrated(&self) -> StoreResult<bool> {
+        // sqlx keeps its bookkeeping in `_sqlx_migrations` on every engine:
+        // asking for none of its rows succeeds exactly when it exists. A
+        // failure other than an outage is the missing table.
+        let probe = "select 1 from _sqlx_migrations where 1 = 0";
+        match self.engine.reader().fetch_optional(probe, &[]).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::Unavailable(cause)) => Err(StoreError::Unavailable(cause)),
+            Err(_) => Ok(false),
+        }
     }
 }
 

@@ -58,6 +58,20 @@ pub struct SqliteEngine {
     writer: SqlitePool,
 }
 
+/// The file a `sqlite:` URL names, as sqlx will open it (relative to the
+/// current directory, percent-decoded); `None` for an in-memory database.
+pub fn database_file(url: &str) -> StoreResult<Option<std::path::PathBuf>> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(None);
+    }
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Other(format!("invalid SQLite URL: {e}")))?;
+    let file = options.get_filename();
+    Ok(Some(
+        std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()),
+    ))
+}
+
 /// Opens the database at `url` (`sqlite://path/to/tessera.db`, created if
 /// missing, or `sqlite::memory:`), with WAL, foreign keys,
 /// `synchronous=NORMAL` and a 5 s busy timeout. Does not migrate: call

@@ -7,26 +7,22 @@
 //! Every command now names its database on stderr, and the commands other
 //! than `serve` and `migrate` refuse a database that does not exist yet
 //! (a SQLite file that is missing, a PostgreSQL or MariaDB database without
-//! Tessera's schema) unless told `--create`.
-
-use std::path::PathBuf;
-
-use anyhow::Context;
-use tessera_sql::{Engine, Exec};
+//! Tessera's schema), or one whose master key is not where the server keeps
+//! it, unless told `--create`.
 
 use crate::config::{redact_url, Config, DatabaseEngine};
-
-/// sqlx's bookkeeping table: present once any migration has been applied.
-const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
+use crate::master_key::GENERATED_KEY_FILE;
+use crate::DatabaseState;
 
 /// The database of `config` for a person: the absolute file of a SQLite
 /// database, the URL (password redacted) of a server database.
 pub fn location(config: &Config) -> String {
     let url = &config.database_url;
     match DatabaseEngine::of_url(url) {
-        Some(DatabaseEngine::Sqlite) => match sqlite_file(url) {
-            Some(path) => format!("{} (SQLite)", path.display()),
-            None => "in-memory SQLite".to_owned(),
+        Some(DatabaseEngine::Sqlite) => match tessera_sqlite::database_file(url) {
+            Ok(Some(path)) => format!("{} (SQLite)", path.display()),
+            Ok(None) => "in-memory SQLite".to_owned(),
+            Err(_) => format!("{} (SQLite, malformed URL)", redact_url(url)),
         },
         Some(DatabaseEngine::Postgres) => format!("{} (PostgreSQL)", redact_url(url)),
         Some(DatabaseEngine::MySql) => format!("{} (MariaDB/MySQL)", redact_url(url)),
@@ -34,23 +30,9 @@ pub fn location(config: &Config) -> String {
     }
 }
 
-/// The file a `sqlite:` URL names, made absolute against the current
-/// directory (as SQLite will open it); `None` for an in-memory database.
-pub fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory") {
-        return None;
-    }
-    let path = PathBuf::from(path);
-    Some(std::path::absolute(&path).unwrap_or(path))
-}
-
-/// A command other than `serve` or `migrate` found no database where the
-/// configuration points and did not create one: the binary exits with
-/// status 2.
+/// A command other than `serve` or `migrate` found no database (or no
+/// master key) where the configuration points and did not create one: the
+/// binary exits with status 2.
 #[derive(Debug)]
 pub struct NoDatabase(String);
 
@@ -67,68 +49,43 @@ const HOW_TO_POINT: &str = "Point at the existing database with --data-dir DIR, 
      TESSERA_DATABASE_URL (or run from the directory that holds tessera-data/), \
      or pass --create to start a new, empty one";
 
-/// Fails with [`NoDatabase`] when the configured database does not exist
-/// yet, having created nothing: a SQLite file is looked for, a server
-/// database is asked whether Tessera's migrations have run in it.
+/// Fails with [`NoDatabase`], having created nothing, when the configured
+/// database does not exist yet (a missing SQLite file, a server database
+/// without Tessera's schema), or when it exists but no master key is
+/// configured or found where the server keeps its generated one: a new
+/// master key would seal signing keys the server cannot open.
 pub async fn refuse_if_new(config: &Config) -> anyhow::Result<()> {
-    let url = &config.database_url;
-    match DatabaseEngine::of_url(url) {
-        Some(DatabaseEngine::Sqlite) => match sqlite_file(url) {
-            Some(path) if !path.exists() => Err(NoDatabase(format!(
+    match crate::database_state(config).await? {
+        DatabaseState::Missing(path) => {
+            return Err(NoDatabase(format!(
                 "no database at {}: refusing to create a new one (and a new master key). {HOW_TO_POINT}.",
                 path.display()
             ))
-            .into()),
-            _ => Ok(()),
-        },
-        Some(DatabaseEngine::Postgres) => {
-            let store = tessera_postgres::connect(url, 1)
-                .await
-                .context("cannot connect to PostgreSQL")?;
-            let sql = "select 1 from information_schema.tables \
-                       where table_schema = current_schema() and table_name = $1";
-            let found = store
-                .engine()
-                .reader()
-                .fetch_optional(sql, &tessera_sql::args![MIGRATIONS_TABLE])
-                .await;
-            store.engine().close().await;
-            refuse_unless_migrated(
-                config,
-                found.context("cannot read PostgreSQL's catalogue")?.is_some(),
-            )
+            .into())
         }
-        Some(DatabaseEngine::MySql) => {
-            let store = tessera_mysql::connect(url, 1)
-                .await
-                .context("cannot connect to MariaDB / MySQL")?;
-            let sql = "select 1 from information_schema.tables \
-                       where table_schema = database() and table_name = $1";
-            let found = store
-                .engine()
-                .reader()
-                .fetch_optional(sql, &tessera_sql::args![MIGRATIONS_TABLE])
-                .await;
-            store.engine().close().await;
-            refuse_unless_migrated(
-                config,
-                found.context("cannot read MariaDB's catalogue")?.is_some(),
-            )
+        DatabaseState::Unmigrated => {
+            return Err(NoDatabase(format!(
+                "the database {} has no Tessera schema yet (no migrations applied): refusing to set up \
+                 a new one. {HOW_TO_POINT} (or run `tessera migrate` first).",
+                redact_url(&config.database_url)
+            ))
+            .into())
         }
-        None => Ok(()),
+        DatabaseState::Migrated => {}
     }
-}
-
-fn refuse_unless_migrated(config: &Config, migrated: bool) -> anyhow::Result<()> {
-    if migrated {
-        return Ok(());
+    let generated = config.data_dir.join(GENERATED_KEY_FILE);
+    if config.master_key_value().is_none() && config.master_key_file.is_none() && !generated.exists() {
+        let shown = std::path::absolute(&generated).unwrap_or(generated);
+        return Err(NoDatabase(format!(
+            "no master key at {}: the database's signing keys are sealed with the server's master key, \
+             and a new one would seal keys the server cannot open. Give the server's TESSERA_MASTER_KEY \
+             or TESSERA_MASTER_KEY_FILE, or --data-dir / TESSERA_DATA_DIR of the folder holding \
+             master.key; --create generates a new one.",
+            shown.display()
+        ))
+        .into());
     }
-    Err(NoDatabase(format!(
-        "the database {} has no Tessera schema yet (no migrations applied): refusing to set up a \
-         new one. {HOW_TO_POINT} (or run `tessera migrate` first).",
-        redact_url(&config.database_url)
-    ))
-    .into())
+    Ok(())
 }
 
 #[cfg(test)]
@@ -137,18 +94,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sqlite_urls_name_an_absolute_file_or_memory() {
+    fn sqlite_locations_name_an_absolute_file_or_memory() {
         let here = std::env::current_dir().unwrap();
+        let config = |url: &str| Config {
+            database_url: url.into(),
+            ..Config::default()
+        };
         assert_eq!(
-            sqlite_file("sqlite://./tessera-data/tessera.db"),
-            Some(here.join("tessera-data/tessera.db"))
+            location(&config("sqlite://./tessera-data/tessera.db")),
+            format!("{} (SQLite)", here.join("tessera-data/tessera.db").display())
         );
         assert_eq!(
-            sqlite_file("sqlite:///srv/t.db?mode=rwc"),
-            Some(PathBuf::from("/srv/t.db"))
+            location(&config("sqlite:///srv/t.db?mode=rwc")),
+            "/srv/t.db (SQLite)"
         );
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
-        assert_eq!(sqlite_file("sqlite://file.db?mode=memory&cache=shared"), None);
+        assert_eq!(location(&config("sqlite::memory:")), "in-memory SQLite");
     }
 
     #[test]

@@ -26,8 +26,42 @@ use tokio::net::TcpListener;
 pub use app::{App, AppBuilder, RefusedToStart, Services};
 pub use config::{Config, DatabaseEngine, LogFormat, Overrides};
 
-/// Opens the store the database URL names (the only place that looks at
-/// the scheme). SQLite files and their directory are created if missing.
+/// What the configured database holds, found without creating anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseState {
+    /// The SQLite file does not exist (this path was looked for).
+    Missing(std::path::PathBuf),
+    /// The database exists but Tessera's migrations never ran in it.
+    Unmigrated,
+    /// A Tessera database.
+    Migrated,
+}
+
+/// Whether the configured database exists and is Tessera's, without
+/// creating it: a missing SQLite file is not opened (opening creates it).
+pub async fn database_state(config: &Config) -> anyhow::Result<DatabaseState> {
+    if DatabaseEngine::of_url(&config.database_url) == Some(DatabaseEngine::Sqlite) {
+        if let Some(path) = tessera_sqlite::database_file(&config.database_url)? {
+            if !path.exists() {
+                return Ok(DatabaseState::Missing(path));
+            }
+        }
+    }
+    let store = open_store(config).await?;
+    let migrated = store
+        .is_migrated()
+        .await
+        .context("cannot tell whether the database holds Tessera's schema")?;
+    Ok(if migrated {
+        DatabaseState::Migrated
+    } else {
+        DatabaseState::Unmigrated
+    })
+}
+
+/// Opens the store the database URL names (with [`database_state`], the
+/// only places that look at the scheme). SQLite files and their directory
+/// are created if missing.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = &config.database_url;
     let pool_size = config.database_max_connections;

@@ -159,36 +159,24 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let command = match cli.command {
+    runtime.block_on(execute(cli.command, config))
+}
+
+/// Runs `command` with `config`: an admin command reports its own
+/// outcome; `serve` and `migrate` end here with their exit status.
+async fn execute(command: Command, config: Config) -> ExitCode {
+    let result = match command {
         Command::Clients { target, command } => {
-            return runtime.block_on(tessera::clients::run(&config, &target, command))
+            return tessera::clients::run(&config, &target, command).await
         }
-        Command::Keys { target, command } => {
-            return runtime.block_on(tessera::keys::run(&config, &target, command))
-        }
-        Command::Users { target, command } => {
-            return runtime.block_on(tessera::users::run(&config, &target, command))
-        }
-        other => other,
+        Command::Keys { target, command } => return tessera::keys::run(&config, &target, command).await,
+        Command::Users { target, command } => return tessera::users::run(&config, &target, command).await,
+        Command::Serve(_) => serve(&config).await,
+        Command::Migrate => tessera::migrate(&config)
+            .await
+            .map(|()| tracing::info!("migrations applied")),
+        Command::Version => Ok(()),
     };
-    let result = runtime.block_on(async move {
-        match command {
-            Command::Serve(_) => {
-                let listener = tokio::net::TcpListener::bind(&config.listen)
-                    .await
-                    .with_context(|| format!("cannot listen on {}", config.listen))?;
-                tessera::run(&config, listener, shutdown_signal()).await
-            }
-            Command::Migrate => {
-                tessera::migrate(&config).await?;
-                tracing::info!("migrations applied");
-                Ok(())
-            }
-            Command::Version | Command::Clients { .. } | Command::Keys { .. } | Command::Users { .. } => {
-                Ok(())
-            }
-        }
-    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -201,6 +189,15 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `tessera serve`: binds the listen address (naming it if it cannot) and
+/// serves until a shutdown signal.
+async fn serve(config: &Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tessera::run(config, listener, shutdown_signal()).await
 }
 
 /// Starts the log subscriber writing to `writer`. Text logs carry colour

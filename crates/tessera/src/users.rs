@@ -248,7 +248,9 @@ fn read_password() -> anyhow::Result<String> {
         .context("cannot read the password from standard input")?;
     let line = text.lines().next().unwrap_or_default().to_string();
     if line.is_empty() {
-        anyhow::bail!("--password-stdin: standard input held no password");
+        anyhow::bail!(
+            "standard input held no password: pipe it in, e.g. printf '%s' \"$PASSWORD\" | tessera users …"
+        );
     }
     Ok(line)
 }

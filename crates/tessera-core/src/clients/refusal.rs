@@ -138,8 +138,9 @@ impl std::fmt::Display for ClientRefusal {
                 how(*used)
             ),
             ClientRefusal::PublicClientNotAccepted => f.write_str(
-                "this endpoint needs an authenticated client; a public client (client_id alone) \
-                 cannot use it",
+                "a public client (client_id alone) cannot authenticate, and this request needs an \
+                 authenticated client: client_credentials and introspection are for confidential \
+                 clients",
             ),
             ClientRefusal::MalformedAssertion => f.write_str(
                 "a client assertion needs client_assertion_type \

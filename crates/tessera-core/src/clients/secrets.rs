@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq;
-use tessera_store::Client;
+use tessera_store::{Client, TokenEndpointAuthMethod};
 
 use super::ClientRefusal;
 use crate::error::{AuthError, AuthResult};
@@ -22,9 +22,41 @@ pub(super) fn usable(client: &Client) -> AuthResult<()> {
 }
 
 /// When a secret issued at `now` expires, for a client whose secrets live
-/// `ttl_secs` (`None` = never).
+/// `ttl_secs` (`None` = never; validation bounds the lifetime, so the sum
+/// cannot overflow, and would mean "never" if it did).
 pub(super) fn secret_expiry(ttl_secs: Option<i64>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    ttl_secs.map(|secs| now + chrono::Duration::seconds(secs))
+    ttl_secs.and_then(|secs| now.checked_add_signed(chrono::Duration::seconds(secs)))
+}
+
+/// Whether `client` accepts a secret (hex SHA-256 `presented`) sent by
+/// `method` at `now`: enabled, registered for that method, the secret its
+/// current or previous one and unexpired.
+pub(super) fn check_presented(
+    client: &Client,
+    method: TokenEndpointAuthMethod,
+    presented: &str,
+    now: DateTime<Utc>,
+) -> AuthResult<()> {
+    usable(client)?;
+    if client.token_endpoint_auth_method != method {
+        return Err(refused(ClientRefusal::MethodMismatch {
+            registered: client.token_endpoint_auth_method,
+            used: method,
+        }));
+    }
+    check_secret_of(client, presented, now)
+}
+
+/// Whether `client` is an enabled public client (one registered with `none`).
+pub(super) fn is_public_and_usable(client: &Client) -> AuthResult<()> {
+    usable(client)?;
+    if client.token_endpoint_auth_method != TokenEndpointAuthMethod::None {
+        return Err(refused(ClientRefusal::MethodMismatch {
+            registered: client.token_endpoint_auth_method,
+            used: TokenEndpointAuthMethod::None,
+        }));
+    }
+    Ok(())
 }
 
 /// Whether `presented` (a hex SHA-256) is the client's current or previous

@@ -34,6 +34,11 @@ pub trait Database: Send + Sync + 'static {
 
     /// Cheap round trip to the database, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Whether Tessera's migrations have run in this database: `false` for
+    /// a database that exists but was never set up (the admin commands
+    /// refuse to set one up unless told to).
+    async fn is_migrated(&self) -> StoreResult<bool>;
 }
 
 /// Removal of rows nobody can use any more.

@@ -236,6 +236,20 @@ fn create_starts_a_database_that_later_commands_find_by_folder_flag_or_variable(
     let lost = run(tessera(&elsewhere.0).args(["users", "list"]));
     assert_eq!(lost.status.code(), Some(2));
     assert!(entries(&elsewhere.0).is_empty(), "{:?}", entries(&elsewhere.0));
+
+    // The right database but not its master key: a new key would seal
+    // signing keys the server cannot open, so nothing is generated.
+    let keyless = run(tessera(&elsewhere.0).args(["keys", "rotate"]).env(
+        "TESSERA_DATABASE_URL",
+        format!("sqlite://{}", data.join("tessera.db").display()),
+    ));
+    assert_eq!(keyless.status.code(), Some(2), "{}", stderr(&keyless));
+    assert!(
+        stderr(&keyless).contains("no master key at"),
+        "{}",
+        stderr(&keyless)
+    );
+    assert!(entries(&elsewhere.0).is_empty(), "{:?}", entries(&elsewhere.0));
 }
 
 #[test]

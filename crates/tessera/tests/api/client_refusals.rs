@@ -212,6 +212,13 @@ every_engine_admin! {
             .expect("a log line for the refusal");
         assert_eq!(line["level"], "INFO", "{line}");
         assert!(!logs.contains(&client.secret), "the secret is in the logs");
+
+        // A secret pasted where the id belongs is not logged.
+        let pasted = "pasted-secret-in-the-client-id-field-0123456789";
+        refusal(client_credentials_response(&app, pasted, "anything").await).await;
+        let logs = captured_logs();
+        assert!(!logs.contains(pasted), "a malformed client_id reached the logs");
+        assert!(logs.contains("\"client_id_malformed\":true"));
     }
 
     async fn a_disabled_client_cannot_start_an_authorization_request(app) {

@@ -386,4 +386,38 @@ every_engine! {
         }
         assert_eq!(app.get_with("/oauth2/userinfo", body["access_token"].as_str().unwrap()).await.status(), 200);
     }
+
+    async fn a_disabled_client_can_neither_redeem_its_code_nor_refresh(app) {
+        let web = web_client(&app, &[]).await;
+        let mobile = public_client(&app).await;
+        let email = user(&app).await;
+        let web_code = code_for(&app, &web, &email).await;
+        let mobile_code = obtain_code(&app, &mobile.id, REDIRECT_URI, "openid email", Some(VERIFIER), &email, PASSWORD)
+            .await
+            .0;
+        // Disabled from another process: the server's client cache lets
+        // the change in within its TTL.
+        for id in [&web.id, &mobile.id] {
+            tessera(&app, &["clients", "disable", id]).await.ok();
+        }
+        app.advance(tessera_core::clients::CLIENT_CACHE_TTL_SECS as i64 + 1);
+        for (client, code) in [(&web, &web_code), (&mobile, &mobile_code)] {
+            let body = assert_oauth_error(exchange(&app, client, code, Some(VERIFIER)).await, 401, "invalid_client").await;
+            assert!(body["error_description"].as_str().unwrap().contains("disabled"), "{body}");
+        }
+
+        // Enabled again, the unspent code still redeems; disabled once more,
+        // its refresh token is refused.
+        tessera(&app, &["clients", "enable", &web.id]).await.ok();
+        app.advance(tessera_core::clients::CLIENT_CACHE_TTL_SECS as i64 + 1);
+        let response = exchange(&app, &web, &web_code, Some(VERIFIER)).await;
+        assert_eq!(response.status().as_u16(), 200);
+        let tokens: Value = response.json().await.unwrap();
+        let refresh = tokens["refresh_token"].as_str().expect("refresh_token").to_owned();
+        tessera(&app, &["clients", "disable", &web.id]).await.ok();
+        app.advance(tessera_core::clients::CLIENT_CACHE_TTL_SECS as i64 + 1);
+        let response = token(&app, &web, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+        let body = assert_oauth_error(response, 401, "invalid_client").await;
+        assert!(body["error_description"].as_str().unwrap().contains("disabled"), "{body}");
+    }
 }

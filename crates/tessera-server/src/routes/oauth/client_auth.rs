@@ -33,9 +33,13 @@ pub(super) async fn authenticate_client(
     match identify_client(state, headers, form, public_allowed, endpoint).await {
         Ok(client) => Ok(client),
         Err(AuthError::InvalidClient(refusal)) => {
-            let client_id = presented_client_id(headers, form);
+            // Only a well-formed id is logged: people paste a secret where
+            // the id belongs, and a secret must never reach a log.
+            let presented = presented_client_id(headers, form);
+            let client_id = uuid::Uuid::parse_str(&presented).ok();
             tracing::info!(
-                client_id = %client_id.chars().take(64).collect::<String>(),
+                client_id = client_id.map(tracing::field::display),
+                client_id_malformed = client_id.is_none() && !presented.is_empty(),
                 endpoint = endpoint.path(),
                 reason = refusal.label(),
                 "client authentication failed: {refusal}"

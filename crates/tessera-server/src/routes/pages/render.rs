@@ -223,7 +223,15 @@ fn shown_value(sent: &str) -> String {
     let mut shown: String = sent
         .chars()
         .take(SHOWN_VALUE_MAX_CHARS)
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .map(|c| {
+            // Control characters, and the invisible and direction-changing
+            // ones that could make a value read as another (U+202E).
+            if c.is_control() || tessera_core::identity::is_invisible(c) {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
         .collect();
     if sent.chars().count() > SHOWN_VALUE_MAX_CHARS {
         shown.push('…');
@@ -344,6 +352,8 @@ mod tests {
     fn a_value_sent_is_shown_shortened_and_without_control_characters() {
         assert_eq!(shown_value("https://a.example/cb"), "https://a.example/cb");
         assert_eq!(shown_value("a\nb\u{0}"), "a\u{fffd}b\u{fffd}");
+        // A right-to-left override would make "evil/gpj.exe" read otherwise.
+        assert_eq!(shown_value("x\u{202e}y\u{200b}"), "x\u{fffd}y\u{fffd}");
         let long = "é".repeat(SHOWN_VALUE_MAX_CHARS + 1);
         let shown = shown_value(&long);
         assert_eq!(shown.chars().count(), SHOWN_VALUE_MAX_CHARS + 1);
