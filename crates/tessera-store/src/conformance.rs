@@ -90,6 +90,7 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@tests $fixture, $cfg;
             migrate_is_idempotent,
             ping_succeeds,
+            a_migrated_store_says_it_is_migrated,
             ensure_tenant_creates_then_returns_existing,
             ensure_tenant_is_race_safe,
             get_tenant_by_slug_finds_only_existing,
@@ -367,6 +368,12 @@ pub async fn migrate_is_idempotent<S: Store>(store: &S) {
 /// `ping` answers on a healthy database.
 pub async fn ping_succeeds<S: Store>(store: &S) {
     store.ping().await.expect("ping");
+}
+
+/// A migrated store says so (a database never migrated says not: the
+/// admin commands' guard, tested with the binary on empty databases).
+pub async fn a_migrated_store_says_it_is_migrated<S: Store>(store: &S) {
+    assert!(store.is_migrated().await.expect("is_migrated"));
 }
 
 // --- tenants -------------------------------------------------------------------
