@@ -119,3 +119,41 @@ every_engine_with! {
         assert!(hashes[0].starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hashes[0]);
     }
 }
+
+every_engine! {
+    async fn concurrent_registrations_of_one_email_answer_one_201_and_409s(app) {
+        // Sixteen at once, as the fuzz test's valid bodies arrive: one
+        // account is made, the rest are told the email is taken — never a
+        // 5xx because two transactions raced for the same unique key. (The
+        // hash queue may turn some away first: 503 `overloaded` with
+        // Retry-After, the flood answer, is allowed.)
+        let attempts = (0..16).map(|i| {
+            let app = &app;
+            async move {
+                app.post_json(
+                    "/api/v1/auth/register",
+                    json!({"email": "race@example.com", "password": format!("a-Strong-Passphrase-{i}"), "username": "racer"}),
+                )
+                .await
+            }
+        });
+        let mut answers = Vec::new();
+        for response in futures::future::join_all(attempts).await {
+            let status = response.status();
+            let retry_after = response.headers().contains_key("retry-after");
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            answers.push((status, body["code"].as_str().unwrap_or_default().to_owned(), retry_after));
+        }
+        let created = answers.iter().filter(|(s, _, _)| *s == StatusCode::CREATED).count();
+        assert_eq!(created, 1, "{answers:?}");
+        for (status, code, retry_after) in &answers {
+            let fine = match *status {
+                StatusCode::CREATED => true,
+                StatusCode::CONFLICT => code == "email_taken",
+                StatusCode::SERVICE_UNAVAILABLE => code == "overloaded" && *retry_after,
+                _ => false,
+            };
+            assert!(fine, "{answers:?}");
+        }
+    }
+}
