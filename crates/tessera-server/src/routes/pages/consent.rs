@@ -42,12 +42,9 @@ pub(super) async fn decide_consent(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let fields = Fields::parse(&body);
-    if !csrf_matches(&headers, &fields, &state.http) {
-        return csrf_failed(&state);
-    }
-    let Some(params) = parse_return_to(fields.one("return_to").ok().flatten().as_deref()) else {
-        return invalid_link(&state);
+    let (fields, params) = match posted_for_request(&state, &headers, &body) {
+        Ok(posted) => posted,
+        Err(refused) => return *refused,
     };
     let allow = match fields.one("decision").ok().flatten().as_deref() {
         Some("allow") => true,
@@ -82,12 +79,9 @@ pub(super) async fn switch_account(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let fields = Fields::parse(&body);
-    if !csrf_matches(&headers, &fields, &state.http) {
-        return csrf_failed(&state);
-    }
-    let Some(params) = parse_return_to(fields.one("return_to").ok().flatten().as_deref()) else {
-        return invalid_link(&state);
+    let (_, params) = match posted_for_request(&state, &headers, &body) {
+        Ok(posted) => posted,
+        Err(refused) => return *refused,
     };
     let cookie = sso_cookie(&headers, &state.http);
     if let Err(err) = state.oidc.logout(cookie.as_deref()).await {
@@ -97,6 +91,24 @@ pub(super) async fn switch_account(
         see_other(&page_link("/login", &params), &state.http),
         sso_clear_cookie(&state.http),
     )
+}
+
+/// A form posted from the consent page: its fields and the authorization
+/// request it belongs to, or the answer to a failed CSRF check or a broken
+/// `return_to`.
+fn posted_for_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Fields, AuthorizationParams), Box<Response>> {
+    let fields = Fields::parse(body);
+    if !csrf_matches(headers, &fields, &state.http) {
+        return Err(Box::new(csrf_failed(state)));
+    }
+    match parse_return_to(fields.one("return_to").ok().flatten().as_deref()) {
+        Some(params) => Ok((fields, params)),
+        None => Err(Box::new(invalid_link(state))),
+    }
 }
 
 fn consent_form(
