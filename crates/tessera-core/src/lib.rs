@@ -17,6 +17,7 @@ pub mod error;
 pub mod identity;
 pub mod jwt;
 pub mod keys;
+pub mod mail;
 pub mod password;
 pub mod ports;
 pub mod rbac;

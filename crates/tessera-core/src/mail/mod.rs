@@ -1,0 +1,4 @@
+//! Outgoing mail: how a message is composed (templates per kind, per
+//! tenant), how it leaves (SMTP, or `.eml` files when no SMTP server is
+//! configured) and the outbox that makes a message part of the change
+//! that causes it.
