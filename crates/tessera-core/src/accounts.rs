@@ -23,6 +23,8 @@ use crate::password::PasswordHasher;
 use crate::settings::{LockoutPolicy, TokenSettings};
 use crate::tokens::{new_opaque_token, token_hash};
 
+mod one_time;
+
 /// Accounts and sessions of one tenant, with the session cache.
 pub struct Accounts {
     store: Arc<dyn AccountStore>,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
-use tessera_store::{ResourceStore, Store, Tenant};
+use tessera_store::{OutgoingMail, ResourceStore, Store, Tenant};
 use uuid::Uuid;
 
 use crate::access::AccessControl;
@@ -18,6 +18,8 @@ use crate::accounts::Accounts;
 use crate::clock::Clock;
 use crate::error::{AuthError, AuthResult};
 use crate::keys::KeyRing;
+use crate::mail::outbox::Outbox;
+use crate::mail::templates::{MailKind, MailVars};
 use crate::password::PasswordHasher;
 use crate::ports::{EventSink, Mailer, Ports};
 use crate::service::{Authenticated, ServiceSettings};
@@ -33,6 +35,7 @@ pub struct TenantContext {
     access: Arc<AccessControl>,
     accounts: Accounts,
     tokens: AccessTokens,
+    outbox: Arc<Outbox>,
 }
 
 impl TenantContext {
@@ -45,6 +48,7 @@ impl TenantContext {
         hasher: PasswordHasher,
         settings: ServiceSettings,
         tenant: Tenant,
+        outbox: Arc<Outbox>,
     ) -> AuthResult<Arc<TenantContext>> {
         let clock = ports.clock.clone();
         let tenant_id = tenant.tenant_id;
@@ -81,6 +85,7 @@ impl TenantContext {
             access,
             accounts,
             tokens,
+            outbox,
         }))
     }
 
@@ -117,6 +122,35 @@ impl TenantContext {
     /// The mail port.
     pub fn mailer(&self) -> &Arc<dyn Mailer> {
         &self.ports.mailer
+    }
+
+    /// The outbox mail is queued in.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// A mail of `kind` to `to` of this tenant, rendered and sealed for the
+    /// outbox.
+    pub fn compose_mail(&self, kind: MailKind, to: &str, vars: &MailVars) -> AuthResult<OutgoingMail> {
+        self.outbox.compose(
+            self.tenant.tenant_id,
+            &self.tenant.slug,
+            kind,
+            to,
+            vars,
+            self.now(),
+        )
+    }
+
+    /// Refuses (`EmailNotVerified`) a user who proved their password but
+    /// whose address is unverified, when the tenant requires verified
+    /// addresses. Called only after a correct password: a wrong one never
+    /// learns whether the address is verified.
+    pub fn check_email_verified(&self, user: &tessera_store::User) -> AuthResult<()> {
+        if self.settings.accounts.require_verified_email && !user.email_verified {
+            return Err(AuthError::EmailNotVerified);
+        }
+        Ok(())
     }
 
     /// The event port.

@@ -64,6 +64,18 @@ pub enum AuthError {
     /// A bearer token failed verification or its session is no longer valid.
     #[error("invalid token: {0}")]
     InvalidToken(&'static str),
+    /// A mailed link cannot be used; says why (expired; unknown, used or
+    /// replaced — its holder learns nothing they do not already know).
+    #[error("link cannot be used: {0}")]
+    LinkInvalid(&'static str),
+    /// A mailed code is wrong, expired or void after too many wrong
+    /// attempts — one answer for all, and for an address with no account.
+    #[error("code is wrong, expired or no longer accepted")]
+    CodeInvalid,
+    /// The password was right but the tenant requires a verified email
+    /// address first.
+    #[error("email address not verified")]
+    EmailNotVerified,
     /// The current password given for a change was wrong.
     #[error("current password is wrong")]
     WrongPassword,

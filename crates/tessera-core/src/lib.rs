@@ -44,8 +44,8 @@ pub use ports::{
 pub use service::{
     AuthService, Authenticated, AuthorizationParams, AuthorizeError, AuthorizeStep, BrowserSignIn,
     ClientRedirect, ClientToken, ConsentPrompt, Device, Introspection, IssuedTokens, LoginRequest,
-    LogoutParams, LogoutPlan, OidcService, OidcTokens, ProfileChanges, Registration, ServiceSettings,
-    SignedInBrowser,
+    LogoutParams, LogoutPlan, MailedProof, OidcService, OidcTokens, ProfileChanges, Registration,
+    ServiceSettings, SignedInBrowser,
 };
-pub use settings::{HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, TokenSettings};
+pub use settings::{AccountPolicy, HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, TokenSettings};
 pub use tessera_store::Conflict;

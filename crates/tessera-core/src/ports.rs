@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::clock::Clock;
 
 /// One email to one recipient, rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MailMessage {
     /// Recipient address.
     pub to: String,

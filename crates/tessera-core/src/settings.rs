@@ -177,6 +177,39 @@ impl LockoutPolicy {
     }
 }
 
+/// What the account flows that go through mail require and how long their
+/// links and codes live.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountPolicy {
+    /// Refuse to sign in a user whose email is not verified (default off):
+    /// after a correct password, login answers `email_not_verified`.
+    pub require_verified_email: bool,
+    /// Lifetime of an email-verification link and code (default 24 h).
+    pub verify_email_ttl_secs: u64,
+    /// Lifetime of a password-reset link and code (default 30 min).
+    pub reset_password_ttl_secs: u64,
+    /// Wrong codes a mailed code accepts before it is void (default 5);
+    /// asking for a new code does not reset the count.
+    pub max_code_failures: u32,
+    /// Least time between two mails of the same kind to one address
+    /// (default 60 s); requests within it are answered alike and send
+    /// nothing.
+    pub mail_cooldown_secs: u64,
+}
+
+impl Default for AccountPolicy {
+    fn default() -> Self {
+        AccountPolicy {
+            require_verified_email: false,
+            verify_email_ttl_secs: 24 * 3600,
+            reset_password_ttl_secs: 30 * 60,
+            max_code_failures: 5,
+            mail_cooldown_secs: 60,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

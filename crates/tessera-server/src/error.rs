@@ -74,6 +74,13 @@ pub enum ErrorCode {
     BuiltinProtected,
     /// The current password given for a change is wrong.
     WrongPassword,
+    /// A mailed link is expired, unknown, used or replaced (why in
+    /// `detail`).
+    LinkInvalid,
+    /// A mailed code is wrong, expired or void after too many wrong ones.
+    CodeInvalid,
+    /// Right password, but the tenant requires a verified email address.
+    EmailNotVerified,
     /// Password hashing queue full; retry later.
     Overloaded,
     /// A dependency (the database) is down.
@@ -150,6 +157,13 @@ impl ErrorCode {
                 "wrong_password",
                 StatusCode::BAD_REQUEST,
                 "Current password is wrong",
+            ),
+            LinkInvalid => ("link_invalid", StatusCode::BAD_REQUEST, "Link cannot be used"),
+            CodeInvalid => ("code_invalid", StatusCode::BAD_REQUEST, "Code not accepted"),
+            EmailNotVerified => (
+                "email_not_verified",
+                StatusCode::FORBIDDEN,
+                "Email address not verified",
             ),
             Overloaded => ("overloaded", StatusCode::SERVICE_UNAVAILABLE, "Server busy"),
             ServiceUnavailable => (
@@ -265,6 +279,14 @@ impl ApiError {
             ErrorCode::UnauthorizedClient => Some("the client is not allowed to use this grant type"),
             ErrorCode::LastSuperAdmin => Some("the tenant must keep at least one active super_admin"),
             ErrorCode::RoleCycle => Some("a role cannot inherit from itself or its descendants"),
+            ErrorCode::CodeInvalid => Some(
+                "the code is wrong or expired, or no longer accepted after too many wrong attempts; \
+                 the link in the same mail still works, or ask for a new mail",
+            ),
+            ErrorCode::EmailNotVerified => Some(
+                "verify your email address first: follow the link in the mail we sent, \
+                 or ask for a new one at /api/v1/auth/verify-email/resend",
+            ),
             _ => None,
         };
         ApiError::new(code, detail.map(str::to_owned))
@@ -309,6 +331,12 @@ impl From<AuthError> for ApiError {
             ),
             AuthError::UnauthorizedClient => ApiError::fixed(ErrorCode::UnauthorizedClient),
             AuthError::WrongPassword => ApiError::fixed(ErrorCode::WrongPassword),
+            AuthError::LinkInvalid(why) => ApiError::new(
+                ErrorCode::LinkInvalid,
+                Some(format!("this link cannot be used: {why}; ask for a new mail")),
+            ),
+            AuthError::CodeInvalid => ApiError::fixed(ErrorCode::CodeInvalid),
+            AuthError::EmailNotVerified => ApiError::fixed(ErrorCode::EmailNotVerified),
             AuthError::NotFound => ApiError::fixed(ErrorCode::NotFound),
             AuthError::LastSuperAdmin => ApiError::fixed(ErrorCode::LastSuperAdmin),
             AuthError::RoleCycle => ApiError::fixed(ErrorCode::RoleCycle),
@@ -477,6 +505,9 @@ mod tests {
             (AuthError::InvalidRequest("x".into()), "invalid_request", 400),
             (AuthError::InsufficientScope("openid"), "insufficient_scope", 403),
             (AuthError::WrongPassword, "wrong_password", 400),
+            (AuthError::LinkInvalid("expired"), "link_invalid", 400),
+            (AuthError::CodeInvalid, "code_invalid", 400),
+            (AuthError::EmailNotVerified, "email_not_verified", 403),
             (AuthError::NotFound, "not_found", 404),
             (AuthError::Forbidden("user:read"), "forbidden", 403),
             (AuthError::RankRule("x".into()), "rank_rule", 403),

@@ -57,7 +57,7 @@ pub(crate) const ROLE_COLUMNS: &str =
     "tenant_id, name, description, parent_name, builtin, created_at, updated_at";
 
 /// A stored enum name, parsed; an unknown one is a corrupt row.
-fn parsed<T>(column: &str, text: String, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
+pub(crate) fn parsed<T>(column: &str, text: String, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
     parse(&text).ok_or_else(|| column_error(column, format!("unknown value {text:?}")))
 }
 

@@ -18,6 +18,8 @@ mod decode;
 mod engine;
 mod housekeeping;
 mod identifier;
+mod mail_outbox;
+mod one_time_token;
 mod rbac;
 mod revocation;
 mod role_assignment;

@@ -5,13 +5,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tessera_store::{
-    Conflict, IdentifierKind, IdentifierReport, KeepLastHolder, StoreError, StoreResult, User,
-    UserProfileUpdate, UserQuery, UserStatus, UserStore,
+    Conflict, IdentifierKind, IdentifierReport, KeepLastHolder, OneTimeToken, OutgoingMail, StoreError,
+    StoreResult, User, UserProfileUpdate, UserQuery, UserStatus, UserStore,
 };
 use uuid::Uuid;
 
 use crate::decode::{self, USER_COLUMNS};
 use crate::engine::{Engine, Exec, SqlRow, Transaction};
+use crate::mail_outbox::insert_mail;
+use crate::one_time_token::insert_token;
 use crate::role_assignment::assign_user_role;
 use crate::{args, identifier, session, user_admin, SqlStore};
 
@@ -23,7 +25,13 @@ pub(crate) async fn select_user(exec: &mut impl Exec, tenant_id: Uuid, user_id: 
 
 #[async_trait]
 impl<E: Engine> UserStore for SqlStore<E> {
-    async fn create_user(&self, user: &User, roles: &[String]) -> StoreResult<()> {
+    async fn create_user_with_mail(
+        &self,
+        user: &User,
+        roles: &[String],
+        token: Option<&OneTimeToken>,
+        mail: &[OutgoingMail],
+    ) -> StoreResult<()> {
         let mut tx = self.engine.begin().await?;
         let sql = format!(
             "insert into user_account ({USER_COLUMNS}) \
@@ -62,6 +70,10 @@ impl<E: Engine> UserStore for SqlStore<E> {
             // An error drops (rolls back) the transaction: no user row stays.
             assign_user_role(&mut tx, user.tenant_id, user.user_id, role).await?;
         }
+        if let Some(token) = token {
+            insert_token(&mut tx, token, token.created_at).await?;
+        }
+        insert_mail(&mut tx, mail).await?;
         tx.commit().await
     }
 

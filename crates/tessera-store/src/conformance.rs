@@ -26,6 +26,7 @@ use uuid::Uuid;
 mod admin_users;
 mod identifiers;
 mod keys_clients;
+mod mail;
 mod oidc;
 mod rbac;
 mod sessions;
@@ -34,6 +35,7 @@ mod users;
 pub use admin_users::*;
 pub use identifiers::*;
 pub use keys_clients::*;
+pub use mail::*;
 pub use oidc::*;
 pub use rbac::*;
 pub use sessions::*;
@@ -186,6 +188,13 @@ macro_rules! store_conformance_tests {
             keep_last_holder_refuses_to_remove_the_last_holder,
             concurrent_removal_of_two_holders_keeps_one,
             update_client_replaces_registration_and_keeps_secrets,
+            mail_is_claimed_once_and_its_delivery_recorded,
+            concurrent_claims_never_share_a_mail,
+            create_user_with_mail_is_atomic,
+            a_new_token_retires_older_ones_and_keeps_their_failures,
+            spending_a_token_works_once_and_applies_its_effect,
+            concurrent_spends_of_a_token_only_one_wins,
+            tokens_go_with_their_user,
         );
     };
     (@tests $fixture:expr, $cfg:meta; $($name:ident),* $(,)?) => {

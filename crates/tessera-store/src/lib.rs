@@ -11,6 +11,7 @@
 
 mod error;
 mod identifiers;
+mod mail;
 mod model;
 mod rbac;
 mod store;
@@ -20,12 +21,13 @@ pub mod conformance;
 
 pub use error::{Conflict, StoreError};
 pub use identifiers::*;
+pub use mail::*;
 pub use model::*;
 pub use rbac::*;
 pub use store::{
     AccountStore, AuthorizationCodeStore, BrowserSessionStore, ClientStore, ConsentStore, Database,
-    Housekeeping, RbacStore, ResourceStore, RevokedTokenStore, SessionStore, SigningKeyStore, Store,
-    TenantStore, UserStore,
+    Housekeeping, MailOutboxStore, OneTimeTokenStore, RbacStore, ResourceStore, RevokedTokenStore,
+    SessionStore, SigningKeyStore, Store, TenantStore, UserStore,
 };
 
 /// Result of every store call.
@@ -36,7 +38,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub mod prelude {
     pub use crate::store::{
         AccountStore, AuthorizationCodeStore, BrowserSessionStore, ClientStore, ConsentStore, Database,
-        Housekeeping, RbacStore, ResourceStore, RevokedTokenStore, SessionStore, SigningKeyStore, Store,
-        TenantStore, UserStore,
+        Housekeeping, MailOutboxStore, OneTimeTokenStore, RbacStore, ResourceStore, RevokedTokenStore,
+        SessionStore, SigningKeyStore, Store, TenantStore, UserStore,
     };
 }

@@ -10,6 +10,8 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use tessera_core::admin::{AdminService, Bootstrapped, KeyDefaults};
 use tessera_core::capability::Founder;
+use tessera_core::mail::outbox::{MailDispatcher, Outbox};
+use tessera_core::mail::templates::{MailTemplates, MailTheme};
 use tessera_core::{
     AuthService, Caller, ClientAuthSettings, ClientService, Clock, EmlDirectoryMailer, EventSink,
     KeyEncryptor, KeyRing, Mailer, NoEventSink, OidcService, PasswordHasher, Ports, ServiceSettings,
@@ -148,6 +150,7 @@ impl AppBuilder {
         let services = shared.services_of(DEFAULT_TENANT_SLUG).await?;
         bootstrap_admin(&self.config, &services.admin).await?;
         tokio::spawn(purge_expired_periodically(services.auth.clone()));
+        tokio::spawn(shared.mail_dispatcher().run());
         let metrics = tessera_server::metrics_handle();
         let state = AppState {
             auth: services.auth.clone(),
@@ -176,6 +179,7 @@ pub(crate) struct Shared {
     hasher: PasswordHasher,
     csrf_key: CsrfKey,
     ports: Ports,
+    outbox: Arc<Outbox>,
 }
 
 impl Shared {
@@ -191,6 +195,8 @@ impl Shared {
         ));
         let hasher = PasswordHasher::new(&config.password_hash)?;
         tokio::spawn(hasher.clone().release_memory_when_idle(HASH_MEMORY_IDLE_PERIOD));
+        let templates = MailTemplates::new(None).context("mail templates")?;
+        let outbox = Arc::new(Outbox::new(&master_key, templates, mail_theme(config))?);
         Ok(Shared {
             config: config.clone(),
             store,
@@ -200,7 +206,19 @@ impl Shared {
             // already shares it, so a token issued by one verifies on all.
             csrf_key: CsrfKey::derive(&master_key),
             ports,
+            outbox,
         })
+    }
+
+    /// The worker that sends what the outbox holds (one per node; nodes
+    /// share the work through the outbox's leases).
+    fn mail_dispatcher(&self) -> MailDispatcher {
+        MailDispatcher::new(
+            self.store.clone(),
+            self.outbox.clone(),
+            self.ports.mailer.clone(),
+            self.ports.clock.clone(),
+        )
     }
 
     /// The clock port.
@@ -233,6 +251,7 @@ impl Shared {
             tokens: config.tokens.clone(),
             password_policy: config.password_policy.clone(),
             lockout: config.lockout.clone(),
+            accounts: config.accounts.clone(),
         };
         let api_audience = if config.tokens.audience.is_empty() {
             issuer.clone()
@@ -251,6 +270,7 @@ impl Shared {
             self.hasher.clone(),
             settings,
             tenant,
+            self.outbox.clone(),
         )
         .await?;
         let clients = Arc::new(ClientService::for_tenant(
@@ -365,6 +385,22 @@ impl std::error::Error for RefusedToStart {}
 /// Deletes expired rows every [`PURGE_PERIOD`] for as long as the server
 /// runs. Every node does it; the deletes are idempotent, so overlapping
 /// runs on several nodes are harmless.
+/// The hosted pages' theme, for mail: a logo given as a path on this
+/// server becomes an absolute URL (a mail has no base URL).
+fn mail_theme(config: &Config) -> MailTheme {
+    let theme = &config.theme;
+    let logo_url = if theme.logo_url.starts_with('/') {
+        format!("{}{}", config.issuer.trim_end_matches('/'), theme.logo_url)
+    } else {
+        theme.logo_url.clone()
+    };
+    MailTheme {
+        product_name: theme.product_name.clone(),
+        logo_url,
+        primary_color: theme.primary_color.clone(),
+    }
+}
+
 async fn purge_expired_periodically(auth: Arc<AuthService>) {
     let mut ticks = tokio::time::interval(PURGE_PERIOD);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -1,11 +1,12 @@
 //! Accounts: registration and the owner's own profile and password.
 
-use tessera_store::{User, UserProfileUpdate, UserStatus};
+use tessera_store::{OneTimePurpose, User, UserProfileUpdate, UserStatus};
 use uuid::Uuid;
 
 use super::*;
 use crate::error::{AuthError, AuthResult, FieldViolation};
 use crate::identity::{Email, Username};
+use crate::mail::templates::MailKind;
 
 impl AuthService {
     /// Creates an active account. Every validation failure is reported at
@@ -47,10 +48,20 @@ impl AuthService {
             updated_at: now,
             deleted_at: None,
         };
+        // The verification mail is queued with the account: a crash cannot
+        // leave an account whose mail was lost.
+        let issued = self.new_token(&user, OneTimePurpose::VerifyEmail, &user.email);
+        let mail = self.token_mail(MailKind::VerifyEmail, &issued)?;
         self.ctx
             .accounts()
-            .create_user(&user, &[crate::rbac::DEFAULT_USER_ROLE.to_string()])
+            .create_user_with_mail(
+                &user,
+                &[crate::rbac::DEFAULT_USER_ROLE.to_string()],
+                &issued.token,
+                &[mail],
+            )
             .await?;
+        self.ctx.outbox().wake();
         Ok(user)
     }
 

@@ -4,11 +4,13 @@
 //! the submodules.
 
 mod accounts;
+mod mailed;
 mod oauth;
 mod oidc;
 mod sessions;
 
 pub(crate) use accounts::check_profile_changes;
+pub use mailed::MailedProof;
 pub use oidc::{
     AuthorizationParams, AuthorizeError, AuthorizeStep, BrowserSignIn, ClientRedirect, ConsentPrompt, Device,
     LogoutParams, LogoutPlan, OidcService, OidcTokens, SignedInBrowser,
@@ -24,7 +26,7 @@ use crate::context::TenantContext;
 use crate::error::{AuthError, AuthResult};
 use crate::jwt::{AccessClaims, SCOPE_ACCOUNT};
 use crate::password::PasswordHasher;
-use crate::settings::{LockoutPolicy, PasswordPolicy, TokenSettings};
+use crate::settings::{AccountPolicy, LockoutPolicy, PasswordPolicy, TokenSettings};
 
 /// Largest profile object accepted, serialised (16 KiB).
 pub const MAX_PROFILE_BYTES: usize = 16 * 1024;
@@ -42,6 +44,8 @@ pub struct ServiceSettings {
     pub password_policy: PasswordPolicy,
     /// Lockout after failed logins.
     pub lockout: LockoutPolicy,
+    /// Email verification and recovery by mail.
+    pub accounts: AccountPolicy,
 }
 
 /// Input of `register`.

@@ -21,6 +21,7 @@ impl AuthService {
         let user = accounts
             .check_credentials(&request.identifier, &request.password)
             .await?;
+        self.ctx.check_email_verified(&user)?;
         let now = self.ctx.now();
         let session = Session {
             session_id: Uuid::now_v7(),

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod authz;
 pub mod health;
+pub mod mailed;
 pub mod oauth;
 pub mod oidc;
 pub mod pages;
@@ -27,6 +28,7 @@ use uuid::Uuid;
 pub fn api(with_tenant_admin: bool) -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .merge(auth::router())
+        .merge(mailed::router())
         .merge(admin::router())
         .merge(authz::router())
         .merge(users::router())

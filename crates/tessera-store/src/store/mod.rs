@@ -7,6 +7,7 @@
 
 mod clients;
 mod keys;
+mod mail;
 mod oidc;
 mod rbac;
 mod sessions;
@@ -18,6 +19,7 @@ use chrono::{DateTime, Utc};
 
 pub use clients::{ClientStore, RevokedTokenStore};
 pub use keys::SigningKeyStore;
+pub use mail::{MailOutboxStore, OneTimeTokenStore};
 pub use oidc::{AuthorizationCodeStore, BrowserSessionStore, ConsentStore};
 pub use rbac::RbacStore;
 pub use sessions::SessionStore;
@@ -53,15 +55,29 @@ pub trait Housekeeping: Send + Sync + 'static {
 
 /// People and their sessions: users, login sessions with their refresh
 /// tokens, browser sessions, authorization codes (whose redemption opens a
-/// session) and consents (whose withdrawal ends sessions). The service layer
+/// session), consents (whose withdrawal ends sessions), the one-time tokens
+/// mailed to them and the outbox that mail leaves through (queued in the
+/// same transaction as the change that causes it). The service layer
 /// writes these through one component that also keeps its caches right.
 pub trait AccountStore:
-    UserStore + SessionStore + BrowserSessionStore + AuthorizationCodeStore + ConsentStore
+    UserStore
+    + SessionStore
+    + BrowserSessionStore
+    + AuthorizationCodeStore
+    + ConsentStore
+    + OneTimeTokenStore
+    + MailOutboxStore
 {
 }
 
 impl<T: ?Sized> AccountStore for T where
-    T: UserStore + SessionStore + BrowserSessionStore + AuthorizationCodeStore + ConsentStore
+    T: UserStore
+        + SessionStore
+        + BrowserSessionStore
+        + AuthorizationCodeStore
+        + ConsentStore
+        + OneTimeTokenStore
+        + MailOutboxStore
 {
 }
 

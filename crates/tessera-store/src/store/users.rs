@@ -3,8 +3,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    IdentifierKind, IdentifierReport, KeepLastHolder, StoreResult, User, UserProfileUpdate, UserQuery,
-    UserStatus,
+    IdentifierKind, IdentifierReport, KeepLastHolder, OneTimeToken, OutgoingMail, StoreResult, User,
+    UserProfileUpdate, UserQuery, UserStatus,
 };
 
 /// Accounts: who they are, their credentials' state and their lifecycle.
@@ -14,7 +14,20 @@ pub trait UserStore: Send + Sync + 'static {
     /// tenant), in one transaction. `Conflict(Email)` / `Conflict(Username)`
     /// when the normalised value is taken in the tenant; `NotFound`
     /// (nothing written) when a role does not exist.
-    async fn create_user(&self, user: &User, roles: &[String]) -> StoreResult<()>;
+    async fn create_user(&self, user: &User, roles: &[String]) -> StoreResult<()> {
+        self.create_user_with_mail(user, roles, None, &[]).await
+    }
+
+    /// [`UserStore::create_user`], and in the same transaction stores
+    /// `token` (the verification of the new address) and queues `mail`:
+    /// a crash cannot leave an account whose verification mail was lost.
+    async fn create_user_with_mail(
+        &self,
+        user: &User,
+        roles: &[String],
+        token: Option<&OneTimeToken>,
+        mail: &[OutgoingMail],
+    ) -> StoreResult<()>;
 
     /// The user with this id in this tenant.
     async fn get_user(&self, tenant_id: Uuid, user_id: Uuid) -> StoreResult<User>;

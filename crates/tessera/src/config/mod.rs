@@ -10,7 +10,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
-use tessera_core::{HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, SigningAlg, TokenSettings};
+use tessera_core::{
+    AccountPolicy, HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, SigningAlg, TokenSettings,
+};
 use tessera_server::Theme;
 
 mod validate;
@@ -68,6 +70,9 @@ pub struct Config {
     pub password_hash: HashSettings,
     /// Lockout after failed logins.
     pub lockout: LockoutPolicy,
+    /// Email verification and recovery by mail: whether a verified address
+    /// is required to sign in, lifetimes of mailed links and codes.
+    pub accounts: AccountPolicy,
     /// Branding of the hosted login, consent and logout pages.
     pub theme: Theme,
     /// Email of the `super_admin` created on a start that finds none (with
@@ -128,6 +133,7 @@ impl Default for Config {
             password_policy: PasswordPolicy::default(),
             password_hash: HashSettings::default(),
             lockout: LockoutPolicy::default(),
+            accounts: AccountPolicy::default(),
             theme: Theme::default(),
             bootstrap_admin_email: None,
             bootstrap_admin_password: None,

@@ -306,6 +306,7 @@ impl OidcService {
     ) -> AuthResult<BrowserSignIn> {
         let accounts = self.ctx.accounts();
         let user = accounts.check_credentials(identifier, password).await?;
+        self.ctx.check_email_verified(&user)?;
         if let Some(previous) = replacing {
             if let Some(signed_in) = self.browser(Some(previous)).await? {
                 accounts

@@ -1,0 +1,121 @@
+//! The accounts component's part of mailed one-time tokens: issuing,
+//! finding, counting wrong codes and spending — each write dropping the
+//! cached state it changes.
+
+use chrono::{DateTime, Utc};
+use tessera_store::{OneTimePurpose, OneTimeToken, OutgoingMail, TokenEffect, User};
+use uuid::Uuid;
+
+use super::{found, Accounts};
+use crate::error::AuthResult;
+
+impl Accounts {
+    /// Stores a new user holding `roles`, with the verification token of
+    /// their address and its mail, in one transaction.
+    pub async fn create_user_with_mail(
+        &self,
+        user: &User,
+        roles: &[String],
+        token: &OneTimeToken,
+        mail: &[OutgoingMail],
+    ) -> AuthResult<()> {
+        Ok(self
+            .store
+            .create_user_with_mail(user, roles, Some(token), mail)
+            .await?)
+    }
+
+    /// Stores `token` (retiring the user's older ones of its purpose,
+    /// keeping their count of wrong codes since `failures_since`) and
+    /// queues `mail`, in one transaction.
+    pub async fn issue_token(
+        &self,
+        token: &OneTimeToken,
+        failures_since: DateTime<Utc>,
+        mail: &[OutgoingMail],
+    ) -> AuthResult<()> {
+        self.store
+            .issue_one_time_token(token, failures_since, mail)
+            .await?;
+        Ok(())
+    }
+
+    /// The unused token of `purpose` whose link secret hashes to `hash`.
+    pub async fn one_time_token(
+        &self,
+        purpose: OneTimePurpose,
+        hash: &str,
+    ) -> AuthResult<Option<OneTimeToken>> {
+        found(
+            self.store
+                .find_one_time_token(self.tenant_id, purpose, hash)
+                .await,
+        )
+    }
+
+    /// The newest unused token of `purpose` of `user_id`.
+    pub async fn latest_token(
+        &self,
+        user_id: Uuid,
+        purpose: OneTimePurpose,
+    ) -> AuthResult<Option<OneTimeToken>> {
+        found(
+            self.store
+                .latest_one_time_token(self.tenant_id, user_id, purpose)
+                .await,
+        )
+    }
+
+    /// The newest unused token of `purpose` sent to `email` (canonical
+    /// form), if an account has that address and such a token.
+    pub async fn latest_token_for_email(
+        &self,
+        purpose: OneTimePurpose,
+        email: &str,
+    ) -> AuthResult<Option<OneTimeToken>> {
+        let Some(user) = self.find_user(email).await? else {
+            return Ok(None);
+        };
+        if user.email != email {
+            return Ok(None);
+        }
+        Ok(self
+            .latest_token(user.user_id, purpose)
+            .await?
+            .filter(|token| token.email == email))
+    }
+
+    /// Counts one wrong code against `token`.
+    pub async fn record_code_failure(&self, token: &OneTimeToken) -> AuthResult<i32> {
+        Ok(self
+            .store
+            .record_code_failure(self.tenant_id, token.token_id)
+            .await?)
+    }
+
+    /// Spends `token` (`NotFound` when it is spent, expired or has
+    /// `max_failures` wrong codes), applies `effect` and queues `mail`, in
+    /// one transaction; the user's cached state is dropped.
+    pub async fn spend_token(
+        &self,
+        token: &OneTimeToken,
+        max_failures: i32,
+        effect: TokenEffect<'_>,
+        mail: &[OutgoingMail],
+    ) -> AuthResult<()> {
+        self.store
+            .spend_one_time_token(
+                self.tenant_id,
+                token.token_id,
+                max_failures,
+                self.clock.now(),
+                effect,
+                mail,
+            )
+            .await?;
+        if effect != TokenEffect::Nothing {
+            self.forget_user_sessions(token.user_id);
+        }
+        Ok(())
+    }
+}
