@@ -5,3 +5,6 @@
 
 pub mod outbox;
 pub mod templates;
+
+pub use outbox::{MailDispatcher, Outbox};
+pub use templates::{MailKind, MailTemplateError, MailTemplates, MailTheme, MailVars};
