@@ -41,14 +41,28 @@ pub(crate) async fn insert_token(
     tx: &mut impl Exec,
     token: &OneTimeToken,
     failures_since: DateTime<Utc>,
-) -> StoreResult<i32> {
+    quiet_since: Option<DateTime<Utc>>,
+) -> StoreResult<Option<i32>> {
     // Lock the user's row: two concurrent requests for a code of the same
-    // user are serialised, so neither reads a count the other is retiring.
+    // user are serialised, so neither reads a count the other is retiring,
+    // and only one passes the cooldown.
     tx.lock(
         "select user_id from user_account where tenant_id = $1 and user_id = $2",
         &args![token.tenant_id, token.user_id],
     )
     .await?;
+    if let Some(quiet_since) = quiet_since {
+        let recent = tx
+            .fetch_optional(
+                "select token_id from one_time_token \
+                 where tenant_id = $1 and user_id = $2 and purpose = $3 and created_at > $4 limit 1",
+                &args![token.tenant_id, token.user_id, token.purpose.as_str(), quiet_since],
+            )
+            .await?;
+        if recent.is_some() {
+            return Ok(None);
+        }
+    }
     let carried = tx
         .fetch_optional(
             "select max(failed_attempts) as failed from one_time_token \
@@ -99,7 +113,7 @@ pub(crate) async fn insert_token(
         ],
     )
     .await?;
-    Ok(carried)
+    Ok(Some(carried))
 }
 
 #[async_trait]
@@ -108,13 +122,16 @@ impl<E: Engine> OneTimeTokenStore for SqlStore<E> {
         &self,
         token: &OneTimeToken,
         failures_since: DateTime<Utc>,
+        quiet_since: Option<DateTime<Utc>>,
         mail: &[OutgoingMail],
-    ) -> StoreResult<i32> {
+    ) -> StoreResult<Option<i32>> {
         let mut tx = self.engine.begin().await?;
-        let carried = insert_token(&mut tx, token, failures_since).await?;
+        let Some(carried) = insert_token(&mut tx, token, failures_since, quiet_since).await? else {
+            return Ok(None);
+        };
         insert_mail(&mut tx, mail).await?;
         tx.commit().await?;
-        Ok(carried)
+        Ok(Some(carried))
     }
 
     async fn find_one_time_token(
@@ -229,7 +246,8 @@ impl<E: Engine> OneTimeTokenStore for SqlStore<E> {
             } => {
                 let updated = tx
                     .execute(
-                        "update user_account set password_hash = $3, updated_at = $4 \
+                        "update user_account set password_hash = $3, updated_at = $4, \
+                         failed_login_count = 0, locked_until = null \
                          where tenant_id = $1 and user_id = $2",
                         &args![tenant_id, user_id, password_hash, now],
                     )

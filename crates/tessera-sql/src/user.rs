@@ -71,7 +71,7 @@ impl<E: Engine> UserStore for SqlStore<E> {
             assign_user_role(&mut tx, user.tenant_id, user.user_id, role).await?;
         }
         if let Some(token) = token {
-            insert_token(&mut tx, token, token.created_at).await?;
+            insert_token(&mut tx, token, token.created_at, None).await?;
         }
         insert_mail(&mut tx, mail).await?;
         tx.commit().await

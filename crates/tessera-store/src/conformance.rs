@@ -195,6 +195,7 @@ macro_rules! store_conformance_tests {
             spending_a_token_works_once_and_applies_its_effect,
             concurrent_spends_of_a_token_only_one_wins,
             tokens_go_with_their_user,
+            the_cooldown_lets_one_token_through,
         );
     };
     (@tests $fixture:expr, $cfg:meta; $($name:ident),* $(,)?) => {

@@ -27,17 +27,21 @@ impl Accounts {
 
     /// Stores `token` (retiring the user's older ones of its purpose,
     /// keeping their count of wrong codes since `failures_since`) and
-    /// queues `mail`, in one transaction.
+    /// queues `mail`, in one transaction — unless a token of the same
+    /// purpose was issued after `quiet_since` (then `false`, nothing
+    /// written).
     pub async fn issue_token(
         &self,
         token: &OneTimeToken,
         failures_since: DateTime<Utc>,
+        quiet_since: Option<DateTime<Utc>>,
         mail: &[OutgoingMail],
-    ) -> AuthResult<()> {
-        self.store
-            .issue_one_time_token(token, failures_since, mail)
-            .await?;
-        Ok(())
+    ) -> AuthResult<bool> {
+        Ok(self
+            .store
+            .issue_one_time_token(token, failures_since, quiet_since, mail)
+            .await?
+            .is_some())
     }
 
     /// The unused token of `purpose` whose link secret hashes to `hash`.

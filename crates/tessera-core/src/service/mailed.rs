@@ -207,18 +207,18 @@ impl AuthService {
         }
         let policy = &self.ctx.settings().accounts;
         let now = self.ctx.now();
-        if let Some(latest) = accounts.latest_token(user.user_id, purpose).await? {
-            if latest.created_at + crate::accounts::secs(policy.mail_cooldown_secs) > now {
-                tracing::info!(user_id = %user.user_id, purpose = purpose.as_str(), "mail within cooldown not sent");
-                return Ok(());
-            }
-        }
+        let quiet_since = now - crate::accounts::secs(policy.mail_cooldown_secs);
         let issued = self.new_token(&user, purpose, email);
         let mail = self.token_mail(kind, &issued)?;
-        accounts
-            .issue_token(&issued.token, now - Duration::hours(24), &[mail])
-            .await?;
-        self.ctx.outbox().wake();
+        let failures_since = now - Duration::hours(24);
+        if accounts
+            .issue_token(&issued.token, failures_since, Some(quiet_since), &[mail])
+            .await?
+        {
+            self.ctx.outbox().wake();
+        } else {
+            tracing::info!(user_id = %user.user_id, purpose = purpose.as_str(), "mail within cooldown not sent");
+        }
         Ok(())
     }
 
@@ -264,6 +264,14 @@ impl AuthService {
             .password_policy
             .violations(new_password, Email::parse(&user.email).ok().as_ref());
         if !violations.is_empty() {
+            // Named as the request names it.
+            let violations = violations
+                .into_iter()
+                .map(|v| FieldViolation {
+                    field: "new_password",
+                    ..v
+                })
+                .collect();
             return Err(AuthError::Validation(violations));
         }
         let hash = self.ctx.hasher().hash(new_password).await?;

@@ -202,14 +202,14 @@ pub async fn a_new_token_retires_older_ones_and_keeps_their_failures<S: Store>(s
     let first = one_time(&u, OneTimePurpose::ResetPassword, now);
     assert_eq!(
         store
-            .issue_one_time_token(&first, now - Duration::days(1), &[])
+            .issue_one_time_token(&first, now - Duration::days(1), None, &[])
             .await
             .unwrap(),
-        0
+        Some(0)
     );
     let verify = one_time(&u, OneTimePurpose::VerifyEmail, now);
     store
-        .issue_one_time_token(&verify, now - Duration::days(1), &[])
+        .issue_one_time_token(&verify, now - Duration::days(1), None, &[])
         .await
         .unwrap();
     assert_eq!(
@@ -231,11 +231,12 @@ pub async fn a_new_token_retires_older_ones_and_keeps_their_failures<S: Store>(s
         .issue_one_time_token(
             &second,
             now - Duration::days(1),
+            None,
             &[mail(t.tenant_id, &u.email, now)],
         )
         .await
         .unwrap();
-    assert_eq!(carried, 2, "asking again does not reset the count");
+    assert_eq!(carried, Some(2), "asking again does not reset the count");
     let latest = store
         .latest_one_time_token(t.tenant_id, u.user_id, OneTimePurpose::ResetPassword)
         .await
@@ -254,10 +255,10 @@ pub async fn a_new_token_retires_older_ones_and_keeps_their_failures<S: Store>(s
         .expect("another purpose is untouched");
     let third = one_time(&u, OneTimePurpose::ResetPassword, now + Duration::days(3));
     let fresh = store
-        .issue_one_time_token(&third, now + Duration::days(2), &[])
+        .issue_one_time_token(&third, now + Duration::days(2), None, &[])
         .await
         .unwrap();
-    assert_eq!(fresh, 0, "failures older than the window are not carried");
+    assert_eq!(fresh, Some(0), "failures older than the window are not carried");
     assert_eq!(store.list_mail(t.tenant_id, &pending()).await.unwrap().len(), 1);
 }
 
@@ -269,7 +270,7 @@ pub async fn spending_a_token_works_once_and_applies_its_effect<S: Store>(store:
     let now = now_ms();
     let mut verify = one_time(&u, OneTimePurpose::VerifyEmail, now);
     verify.email = "ada.new@example.com".to_owned();
-    store.issue_one_time_token(&verify, now, &[]).await.unwrap();
+    store.issue_one_time_token(&verify, now, None, &[]).await.unwrap();
     let expired_at = verify.expires_at;
     assert_not_found(
         store
@@ -322,7 +323,7 @@ pub async fn spending_a_token_works_once_and_applies_its_effect<S: Store>(store:
         .await
         .unwrap();
     let reset = one_time(&after, OneTimePurpose::ResetPassword, now);
-    store.issue_one_time_token(&reset, now, &[]).await.unwrap();
+    store.issue_one_time_token(&reset, now, None, &[]).await.unwrap();
     for _ in 0..3 {
         store
             .record_code_failure(t.tenant_id, reset.token_id)
@@ -364,7 +365,7 @@ pub async fn concurrent_spends_of_a_token_only_one_wins<S: Store>(store: &S) {
     let now = now_ms();
     for round in 0..5 {
         let tok = one_time(&u, OneTimePurpose::SignIn, now);
-        store.issue_one_time_token(&tok, now, &[]).await.unwrap();
+        store.issue_one_time_token(&tok, now, None, &[]).await.unwrap();
         let spend =
             || store.spend_one_time_token(t.tenant_id, tok.token_id, 5, now, TokenEffect::Nothing, &[]);
         let (a, b, c, d) = tokio::join!(spend(), spend(), spend(), spend());
@@ -386,7 +387,7 @@ pub async fn tokens_go_with_their_user<S: Store>(store: &S) {
     let u = created_user(store, t.tenant_id, "ada@example.com").await;
     let now = now_ms();
     let tok = one_time(&u, OneTimePurpose::SignIn, now);
-    store.issue_one_time_token(&tok, now, &[]).await.unwrap();
+    store.issue_one_time_token(&tok, now, None, &[]).await.unwrap();
     store.erase_user(t.tenant_id, u.user_id, None).await.unwrap();
     assert_not_found(
         store
@@ -394,4 +395,27 @@ pub async fn tokens_go_with_their_user<S: Store>(store: &S) {
             .await,
         "expected NotFound",
     );
+}
+
+/// Within the cooldown a new token is refused (nothing written), also when
+/// requests race: of concurrent issues exactly one gets through.
+pub async fn the_cooldown_lets_one_token_through<S: Store>(store: &S) {
+    let t = tenant(store, "acme").await;
+    let u = created_user(store, t.tenant_id, "ada@example.com").await;
+    let now = now_ms();
+    let quiet_since = Some(now - Duration::seconds(60));
+    let since = now - Duration::days(1);
+    let tokens: Vec<OneTimeToken> = (0..4).map(|_| one_time(&u, OneTimePurpose::ResetPassword, now)).collect();
+    let mails: Vec<OutgoingMail> = (0..4).map(|_| mail(t.tenant_id, &u.email, now)).collect();
+    let issue = |i: usize| store.issue_one_time_token(&tokens[i], since, quiet_since, std::slice::from_ref(&mails[i]));
+    let (a, b, c, d) = tokio::join!(issue(0), issue(1), issue(2), issue(3));
+    let issued = [a, b, c, d].into_iter().map(|r| r.unwrap()).filter(Option::is_some).count();
+    assert_eq!(issued, 1, "one token through the cooldown");
+    assert_eq!(store.list_mail(t.tenant_id, &pending()).await.unwrap().len(), 1, "one mail queued");
+    let later = one_time(&u, OneTimePurpose::ResetPassword, now + Duration::seconds(61));
+    let after = store
+        .issue_one_time_token(&later, since, Some(now + Duration::milliseconds(1)), &[])
+        .await
+        .unwrap();
+    assert_eq!(after, Some(0), "after the cooldown");
 }

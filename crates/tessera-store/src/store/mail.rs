@@ -50,13 +50,17 @@ pub trait OneTimeTokenStore: Send + Sync + 'static {
     /// token of the same user and purpose is retired (marked used), and the
     /// new token starts with the largest failure count of that user's
     /// tokens of this purpose issued since `failures_since` — so asking for
-    /// a new code never resets the count of wrong ones. Returns that count.
+    /// a new code never resets the count of wrong ones. Returns that count;
+    /// or `None`, having written nothing, when the user already has a token
+    /// of this purpose issued after `quiet_since` (a cooldown decided under
+    /// the user's row lock, so concurrent requests cannot both pass it).
     async fn issue_one_time_token(
         &self,
         token: &OneTimeToken,
         failures_since: DateTime<Utc>,
+        quiet_since: Option<DateTime<Utc>>,
         mail: &[OutgoingMail],
-    ) -> StoreResult<i32>;
+    ) -> StoreResult<Option<i32>>;
 
     /// The unused token of this purpose whose link secret hashes to
     /// `token_hash`, whatever its expiry (the caller says why it refuses).

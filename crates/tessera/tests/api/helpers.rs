@@ -134,6 +134,7 @@ mod admin;
 mod calls;
 mod db;
 mod logs;
+mod mailbox;
 mod server;
 
 pub use admin::*;
@@ -142,4 +143,5 @@ pub use admin::*;
 #[allow(unused_imports)]
 pub use db::*;
 pub use logs::*;
+pub use mailbox::*;
 pub use server::*;
