@@ -3,13 +3,18 @@
 //! cached state it changes.
 
 use chrono::{DateTime, Utc};
-use tessera_store::{OneTimePurpose, OneTimeToken, OutgoingMail, TokenEffect, User};
+use tessera_store::{MailQuery, MailRecord, OneTimePurpose, OneTimeToken, OutgoingMail, TokenEffect, User};
 use uuid::Uuid;
 
 use super::{found, Accounts};
 use crate::error::AuthResult;
 
 impl Accounts {
+    /// The tenant's mail delivery records matching `query`.
+    pub async fn list_mail(&self, query: &MailQuery) -> AuthResult<Vec<MailRecord>> {
+        Ok(self.store.list_mail(self.tenant_id, query).await?)
+    }
+
     /// Stores a new user holding `roles`, with the verification token of
     /// their address and its mail, in one transaction.
     pub async fn create_user_with_mail(

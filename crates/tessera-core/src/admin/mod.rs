@@ -14,6 +14,7 @@
 
 mod authz;
 mod machines;
+mod mail;
 mod roles;
 mod tenants;
 mod user_listing;
@@ -21,6 +22,7 @@ mod users;
 
 pub use authz::{Decision, Subject};
 pub use machines::{ClientChanges, ClientView};
+pub use mail::MailPage;
 pub use roles::{NewPermission, NewRole, RoleChanges, RoleView};
 pub use tenants::{is_tenant_slug, TenantChanges};
 pub use user_listing::{UserListRequest, UserPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};

@@ -255,6 +255,7 @@ impl MailDispatcher {
                 if retry_at.is_some() {
                     tracing::warn!(mail_id = %mail.mail_id, kind = %mail.kind, attempts, error = %reason, "mail not sent; will retry");
                 } else {
+                    metrics::counter!("tessera_mail_given_up_total").increment(1);
                     tracing::error!(mail_id = %mail.mail_id, kind = %mail.kind, attempts, error = %reason, "mail given up");
                 }
                 let reason: String = reason.chars().take(500).collect();

@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
+use tessera_core::mail::{MailTemplates, MailTheme, Outbox};
 use tessera_core::{
-    AuthService, Clock, HashSettings, KeyEncryptor, KeyRing, LockoutPolicy, ManualClock, MemoryEventSink,
+    AccountPolicy, AuthService, Clock, HashSettings, KeyEncryptor, KeyRing, LockoutPolicy, ManualClock, MemoryEventSink,
     MemoryMailer, PasswordHasher, PasswordPolicy, Ports, Registration, ServiceSettings, SigningAlg,
     TenantContext, TokenSettings,
 };
@@ -50,6 +51,7 @@ pub async fn test_service(tokens: TokenSettings, key_cache_ttl_secs: u64) -> Tes
         tokens,
         password_policy: PasswordPolicy::default(),
         lockout: LockoutPolicy::default(),
+        accounts: AccountPolicy::default(),
     };
     let tenant = store
         .ensure_tenant(tessera_store::DEFAULT_TENANT_SLUG, "Default", clock.now())
@@ -60,7 +62,10 @@ pub async fn test_service(tokens: TokenSettings, key_cache_ttl_secs: u64) -> Tes
         mailer: Arc::new(MemoryMailer::default()),
         events: Arc::new(MemoryEventSink::default()),
     };
-    let context = TenantContext::start(store, ports, keys.clone(), hasher, settings, tenant)
+    let outbox = Arc::new(
+        Outbox::new(&[1; 32], MailTemplates::new(None).unwrap(), MailTheme::default()).unwrap(),
+    );
+    let context = TenantContext::start(store, ports, keys.clone(), hasher, settings, tenant, outbox)
         .await
         .unwrap();
     let service = AuthService::new(context);

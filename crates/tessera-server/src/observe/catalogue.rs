@@ -39,6 +39,21 @@ pub(super) fn describe_and_zero() {
     );
     metrics::counter!("tessera_password_hash_rejected_total").increment(0);
     describe_counter!(
+        "tessera_mail_sent_total",
+        "Mails handed to the mail server (or written as .eml files) by the outbox worker"
+    );
+    metrics::counter!("tessera_mail_sent_total").increment(0);
+    describe_counter!(
+        "tessera_mail_failures_total",
+        "Failed delivery attempts of the outbox worker (each retried with backoff, or given up)"
+    );
+    metrics::counter!("tessera_mail_failures_total").increment(0);
+    describe_counter!(
+        "tessera_mail_given_up_total",
+        "Mails given up after their last attempt (listed by GET /api/v1/admin/mail?status=failed)"
+    );
+    metrics::counter!("tessera_mail_given_up_total").increment(0);
+    describe_counter!(
         "tessera_refresh_token_reuse_total",
         "Spent refresh tokens presented again; each revoked its session (theft detection)"
     );

@@ -4,6 +4,7 @@
 
 pub mod clients;
 pub mod keys;
+pub mod mail;
 pub mod roles;
 pub mod tenants;
 pub mod users;
@@ -23,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(roles::router())
         .merge(clients::router())
         .merge(keys::router())
+        .merge(mail::router())
 }
 
 /// A list answer: `{"items": [...]}`.
