@@ -2,3 +2,6 @@
 //! tenant), how it leaves (SMTP, or `.eml` files when no SMTP server is
 //! configured) and the outbox that makes a message part of the change
 //! that causes it.
+
+pub mod compose;
+pub mod smtp;

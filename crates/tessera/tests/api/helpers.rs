@@ -135,6 +135,7 @@ mod calls;
 mod db;
 mod logs;
 mod server;
+pub mod smtp;
 
 pub use admin::*;
 // No test names `Db` or `Rows` today (they get them from `app.db()`), but
