@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::clock::Clock;
+use crate::mail::compose::{compose, Sender};
 
 /// One email to one recipient, rendered.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -44,7 +45,7 @@ pub trait Mailer: Send + Sync + 'static {
 /// and an operator can read it.
 pub struct EmlDirectoryMailer {
     dir: PathBuf,
-    from: lettre::message::Mailbox,
+    from: Sender,
     transport: lettre::AsyncFileTransport<lettre::Tokio1Executor>,
 }
 
@@ -52,39 +53,25 @@ impl EmlDirectoryMailer {
     /// Writes into `dir` (created with the first message), as sent by
     /// `name <address>`.
     pub fn new(dir: PathBuf, name: &str, address: &str) -> Result<EmlDirectoryMailer, MailError> {
-        let address = address
-            .parse()
-            .map_err(|e| MailError(format!("sender address {address:?}: {e}")))?;
-        let from = lettre::message::Mailbox::new(Some(name.to_string()), address);
         Ok(EmlDirectoryMailer {
-            from,
+            from: Sender::new(name, address)?,
             transport: lettre::AsyncFileTransport::new(dir.clone()),
             dir,
         })
+    }
+
+    /// The directory the files are written to.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
     }
 }
 
 #[async_trait]
 impl Mailer for EmlDirectoryMailer {
     async fn send(&self, message: &MailMessage) -> Result<(), MailError> {
-        use lettre::message::{MultiPart, SinglePart};
         use lettre::AsyncTransport;
-        let to = message
-            .to
-            .parse()
-            .map_err(|e| MailError(format!("recipient: {e}")))?;
-        let builder = lettre::Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(message.subject.clone());
-        let email = match &message.html {
-            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
-                message.text.clone(),
-                html.clone(),
-            )),
-            None => builder.singlepart(SinglePart::plain(message.text.clone())),
-        }
-        .map_err(|e| MailError(e.to_string()))?;
+        // The same message an SMTP relay would get (`mail::compose`).
+        let email = compose(&self.from, message)?;
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| MailError(format!("cannot create {}: {e}", self.dir.display())))?;

@@ -13,15 +13,15 @@ use tessera_core::capability::Founder;
 use tessera_core::mail::outbox::{MailDispatcher, Outbox};
 use tessera_core::mail::templates::{MailTemplates, MailTheme};
 use tessera_core::{
-    AuthService, Caller, ClientAuthSettings, ClientService, Clock, EmlDirectoryMailer, EventSink,
-    KeyEncryptor, KeyRing, Mailer, NoEventSink, OidcService, PasswordHasher, Ports, ServiceSettings,
-    SystemClock, TenantContext,
+    AuthService, Caller, ClientAuthSettings, ClientService, Clock, EventSink, KeyEncryptor, KeyRing, Mailer,
+    NoEventSink, OidcService, PasswordHasher, Ports, ServiceSettings, SystemClock, TenantContext,
 };
 use tessera_server::{AppState, CsrfKey, HttpSettings, MetricsToken};
 use tessera_store::{Store, Tenant, DEFAULT_TENANT_SLUG};
 
 use crate::config::Config;
 use crate::directory::Directory;
+use crate::mailer::DefaultMailer;
 
 /// After this long without a password hash, hashing memory is released.
 const HASH_MEMORY_IDLE_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
@@ -66,9 +66,10 @@ pub struct Services {
 }
 
 impl App {
-    /// A builder with the production ports: the system clock, mail written
-    /// as `.eml` files into `{data_dir}/outbox`, events dropped (until a
-    /// destination is configured).
+    /// A builder with the production ports: the system clock, mail sent
+    /// through the SMTP relay of `smtp_url` or else written as `.eml` files
+    /// into `mail_outbox_dir`, events dropped (until a destination is
+    /// configured).
     pub fn builder(config: &Config) -> AppBuilder {
         AppBuilder {
             config: config.clone(),
@@ -108,23 +109,22 @@ impl AppBuilder {
         self
     }
 
-    fn ports(&self) -> anyhow::Result<Ports> {
-        let mailer: Arc<dyn Mailer> = match &self.mailer {
-            Some(mailer) => mailer.clone(),
+    /// The ports, and the default mailer when none was given (for
+    /// [`DefaultMailer::announce`]).
+    fn ports(&self) -> anyhow::Result<(Ports, Option<DefaultMailer>)> {
+        let (mailer, default) = match &self.mailer {
+            Some(mailer) => (mailer.clone(), None),
             None => {
-                let (name, address) = self.config.mail_from();
-                Arc::new(EmlDirectoryMailer::new(
-                    self.config.data_dir.join("outbox"),
-                    &name,
-                    &address,
-                )?)
+                let default = DefaultMailer::from_config(&self.config)?;
+                (default.mailer(), Some(default))
             }
         };
-        Ok(Ports {
+        let ports = Ports {
             clock: self.clock.clone().unwrap_or_else(|| Arc::new(SystemClock)),
             mailer,
             events: self.events.clone().unwrap_or_else(|| Arc::new(NoEventSink)),
-        })
+        };
+        Ok((ports, default))
     }
 
     /// Opens (and migrates) the store and starts the services of tenant
@@ -135,7 +135,7 @@ impl AppBuilder {
             // Before the ports: the mailer creates its outbox directory.
             crate::database::refuse_if_new(&self.config).await?;
         }
-        let ports = self.ports()?;
+        let (ports, _) = self.ports()?;
         Shared::open(&self.config, ports).await?.services_of(slug).await
     }
 
@@ -144,7 +144,10 @@ impl AppBuilder {
     /// (with the bootstrap super admin, if configured), the directory of the
     /// other tenants, the periodic purge, and the router.
     pub async fn build(self) -> anyhow::Result<App> {
-        let ports = self.ports()?;
+        let (ports, default_mailer) = self.ports()?;
+        if let Some(mailer) = &default_mailer {
+            mailer.announce();
+        }
         let shared = Arc::new(Shared::open(&self.config, ports).await?);
         crate::identifiers::canonicalise(shared.store().as_ref()).await?;
         let services = shared.services_of(DEFAULT_TENANT_SLUG).await?;

@@ -13,6 +13,7 @@ pub mod database;
 mod directory;
 mod identifiers;
 pub mod keys;
+mod mailer;
 pub mod master_key;
 pub mod users;
 

@@ -28,6 +28,9 @@ Key variables:
   TESSERA_MASTER_KEY, TESSERA_MASTER_KEY_FILE
                          key encrypting the signing keys [default: generated
                          into <data_dir>/master.key]
+  TESSERA_SMTP_URL       smtp://user:pass@host:587 (STARTTLS) or smtps://…
+                         [default: none; mail is written as .eml files to
+                         <data_dir>/outbox]
   TESSERA_LOG, TESSERA_LOG_FORMAT
                          log filter [info] and format, json or text [json]
   TESSERA_CONFIG         the TOML file, as --config

@@ -3,7 +3,9 @@
 //! configured) and the outbox that makes a message part of the change
 //! that causes it.
 
+pub mod compose;
 pub mod outbox;
+pub mod smtp;
 pub mod templates;
 
 pub use outbox::{MailDispatcher, Outbox};

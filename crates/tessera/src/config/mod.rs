@@ -15,7 +15,11 @@ use tessera_core::{
 };
 use tessera_server::Theme;
 
+mod mail;
+mod redact;
 mod validate;
+
+pub use redact::redact_url;
 
 /// Environment variables with this prefix configure Tessera.
 pub const ENV_PREFIX: &str = "TESSERA_";
@@ -100,6 +104,24 @@ pub struct Config {
     pub header_read_timeout_secs: u64,
     /// Connections served at once per listener; more wait to be accepted.
     pub max_connections: usize,
+    /// The SMTP relay, `smtp://user:pass@host:587` (STARTTLS),
+    /// `smtps://…` (TLS) or `smtp://host?tls=none`; without it mail is
+    /// written as `.eml` files to `mail_outbox_dir`. See `docs/mail.md`.
+    #[serde(serialize_with = "serialize_secret_url")]
+    pub smtp_url: Option<SecretString>,
+    /// File holding the SMTP URL (alternative to `smtp_url`).
+    pub smtp_url_file: Option<PathBuf>,
+    /// Seconds to wait for the relay at each step (connecting, each reply).
+    pub smtp_timeout_secs: u64,
+    /// Sender address; default `no-reply@` the issuer's host.
+    pub mail_from: Option<String>,
+    /// Sender display name; default the theme's product name.
+    pub mail_from_name: Option<String>,
+    /// Where mail is written as `.eml` files when no SMTP relay is
+    /// configured; default `{data_dir}/outbox`.
+    pub mail_outbox_dir: PathBuf,
+    /// A directory of mail templates overriding the built-in ones.
+    pub mail_templates_dir: Option<PathBuf>,
 }
 
 /// Log output format.
@@ -143,6 +165,13 @@ impl Default for Config {
             metrics_token: None,
             header_read_timeout_secs: 10,
             max_connections: 4096,
+            smtp_url: None,
+            smtp_url_file: None,
+            smtp_timeout_secs: 10,
+            mail_from: None,
+            mail_from_name: None,
+            mail_outbox_dir: PathBuf::new(),
+            mail_templates_dir: None,
         }
     }
 }
@@ -220,6 +249,9 @@ impl Config {
         if self.issuer.is_empty() {
             self.issuer = format!("http://{}", self.listen);
         }
+        if self.mail_outbox_dir.as_os_str().is_empty() {
+            self.mail_outbox_dir = self.data_dir.join("outbox");
+        }
         self.issuer = self.issuer.trim_end_matches('/').to_string();
     }
 
@@ -256,17 +288,6 @@ impl Config {
     /// Whether the issuer is https (then cookies are `Secure`).
     pub fn issuer_is_https(&self) -> bool {
         self.issuer.starts_with("https://")
-    }
-
-    /// The sender of outgoing mail: the product name, at `no-reply@` the
-    /// issuer's host.
-    pub fn mail_from(&self) -> (String, String) {
-        let host = url::Url::parse(&self.issuer)
-            .ok()
-            .and_then(|url| url.host_str().map(str::to_string))
-            .filter(|host| !host.is_empty() && !host.contains(':'))
-            .unwrap_or_else(|| "localhost".into());
-        (self.theme.product_name.clone(), format!("no-reply@{host}"))
     }
 }
 
@@ -350,6 +371,13 @@ fn serialize_redacted_url<S: serde::Serializer>(value: &str, s: S) -> Result<S::
     s.serialize_str(&redact_url(value))
 }
 
+fn serialize_secret_url<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(url) => s.serialize_some(&redact_url(url.expose_secret())),
+        None => s.serialize_none(),
+    }
+}
+
 /// The database engine a `database_url` names, by its scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseEngine {
@@ -374,41 +402,6 @@ impl DatabaseEngine {
     }
 }
 
-/// The URL with any password replaced, for logs and messages: the one in
-/// `user:password@` and any query parameter that carries one
-/// (`password=`, `sslpassword=`, …, as libpq and the MySQL drivers accept).
-/// A URL that does not parse is shown as its scheme only.
-pub fn redact_url(raw: &str) -> String {
-    if raw.is_empty() {
-        // The default ("derive it from data_dir") passes through here when
-        // the defaults are serialized into the configuration's first layer.
-        return String::new();
-    }
-    let Ok(mut url) = url::Url::parse(raw) else {
-        let scheme = raw.split_once(':').map_or("", |(scheme, _)| scheme);
-        return format!("{scheme}:(unparsable URL, not shown)");
-    };
-    if url.password().is_some() {
-        let _ = url.set_password(Some("redacted"));
-    }
-    if url.query().is_some() {
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(name, value)| {
-                let secret = name.to_ascii_lowercase().contains("pass");
-                let value = if secret {
-                    "redacted".to_owned()
-                } else {
-                    value.into_owned()
-                };
-                (name.into_owned(), value)
-            })
-            .collect();
-        url.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    url.to_string()
-}
-
 fn string_or_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -431,24 +424,6 @@ fn string_or_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Stri
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn redacted_urls_hide_passwords_in_the_authority_and_the_query() {
-        let shown =
-            redact_url("postgres://app:hunter2@db:5432/t?sslmode=require&password=s3cret&sslpassword=k3y");
-        for secret in ["hunter2", "s3cret", "k3y"] {
-            assert!(!shown.contains(secret), "{shown}");
-        }
-        assert!(
-            shown.contains("db:5432/t") && shown.contains("sslmode=require"),
-            "{shown}"
-        );
-        assert_eq!(
-            redact_url("sqlite://./tessera-data/tessera.db"),
-            "sqlite://./tessera-data/tessera.db"
-        );
-        assert!(!redact_url("postgres://u:p@[bad").contains(":p@"));
-    }
 
     #[test]
     fn known_keys_cover_nested_settings() {

@@ -15,6 +15,7 @@ impl Config {
         self.validate_secrets()?;
         self.validate_passwords()?;
         self.validate_lifetimes()?;
+        self.validate_mail()?;
         if let Some((key, why)) = self.theme.problem() {
             return bad(key, why);
         }
@@ -174,6 +175,36 @@ impl Config {
         }
         if tokens.browser_session_ttl_secs == 0 {
             return bad("tokens.browser_session_ttl_secs", "must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// The SMTP relay (given one way, a URL we can use), its timeout, the
+    /// sender and the mail directories.
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        if self.smtp_url_given().is_some() && self.smtp_url_file.is_some() {
+            return bad("smtp_url", "set smtp_url or smtp_url_file, not both".into());
+        }
+        self.smtp_relay()?;
+        if !(1..=300).contains(&self.smtp_timeout_secs) {
+            return bad("smtp_timeout_secs", "must be 1 to 300".into());
+        }
+        self.mail_sender()?;
+        if self.mail_outbox_dir.exists() && !self.mail_outbox_dir.is_dir() {
+            return bad(
+                "mail_outbox_dir",
+                format!("{} exists and is not a directory", self.mail_outbox_dir.display()),
+            );
+        }
+        if let Some(dir) = &self.mail_templates_dir {
+            if !dir.is_dir() {
+                return bad(
+                    "mail_templates_dir",
+                    format!("{} is not a directory", dir.display()),
+                );
+            }
         }
         Ok(())
     }

@@ -136,6 +136,7 @@ mod db;
 mod logs;
 mod mailbox;
 mod server;
+pub mod smtp;
 
 pub use admin::*;
 // No test names `Db` or `Rows` today (they get them from `app.db()`), but
