@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use chrono::Duration;
 use tessera_core::mail::outbox::{retry_delay, MAX_ATTEMPTS};
 use tessera_core::mail::{MailDispatcher, MailKind, MailTemplates, MailTheme, MailVars, Outbox};
-use tessera_core::{Clock, MailError, MailMessage, Mailer, ManualClock, MemoryMailer};
+use tessera_core::ports::MailError;
+use tessera_core::{Clock, MailMessage, Mailer, ManualClock, MemoryMailer};
 use tessera_store::prelude::*;
 use tessera_store::{MailQuery, MailRecord, MailStatus, Tenant};
 
@@ -44,8 +45,12 @@ async fn fixture(failures: usize) -> Fixture {
     store.migrate().await.unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
     let clock = Arc::new(ManualClock::starting_now());
-    let tenant = store.ensure_tenant("default", "Default", clock.now()).await.unwrap();
-    let outbox = Arc::new(Outbox::new(&[7; 32], MailTemplates::new(None).unwrap(), MailTheme::default()).unwrap());
+    let tenant = store
+        .ensure_tenant("default", "Default", clock.now())
+        .await
+        .unwrap();
+    let outbox =
+        Arc::new(Outbox::new(&[7; 32], MailTemplates::new(None).unwrap(), MailTheme::default()).unwrap());
     let mailer = Arc::new(FlakyMailer {
         failures,
         calls: AtomicUsize::new(0),
@@ -72,7 +77,14 @@ impl Fixture {
         };
         let mail = self
             .outbox
-            .compose(self.tenant.tenant_id, "default", MailKind::PasswordChanged, "ada@example.com", &vars, self.clock.now())
+            .compose(
+                self.tenant.tenant_id,
+                "default",
+                MailKind::PasswordChanged,
+                "ada@example.com",
+                &vars,
+                self.clock.now(),
+            )
             .unwrap();
         self.store.queue_mail(&mail).await.unwrap();
         mail
@@ -102,7 +114,11 @@ async fn a_failed_attempt_is_retried_after_its_delay_and_then_sent() {
     let record = f.record().await;
     assert_eq!((record.status, record.attempts), (MailStatus::Pending, 1));
     assert_eq!(record.last_error.as_deref(), Some("421 service not available"));
-    assert_eq!(f.dispatcher.deliver_due().await.unwrap(), 0, "not due before its delay");
+    assert_eq!(
+        f.dispatcher.deliver_due().await.unwrap(),
+        0,
+        "not due before its delay"
+    );
 
     f.advance(retry_delay(1));
     f.dispatcher.deliver_due().await.unwrap();
@@ -126,9 +142,16 @@ async fn a_mail_is_given_up_after_the_last_attempt() {
         f.advance(retry_delay(attempt));
     }
     let record = f.record().await;
-    assert_eq!((record.status, record.attempts), (MailStatus::Failed, MAX_ATTEMPTS));
+    assert_eq!(
+        (record.status, record.attempts),
+        (MailStatus::Failed, MAX_ATTEMPTS)
+    );
     f.advance(Duration::days(1));
-    assert_eq!(f.dispatcher.deliver_due().await.unwrap(), 0, "a given-up mail stays given up");
+    assert_eq!(
+        f.dispatcher.deliver_due().await.unwrap(),
+        0,
+        "a given-up mail stays given up"
+    );
 }
 
 #[tokio::test]
@@ -136,7 +159,11 @@ async fn a_mail_claimed_by_a_worker_that_died_is_sent_after_the_lease() {
     let f = fixture(0).await;
     f.queue().await;
     let now = f.clock.now();
-    let claimed = f.store.claim_due_mail(now, now + Duration::seconds(120), 10).await.unwrap();
+    let claimed = f
+        .store
+        .claim_due_mail(now, now + Duration::seconds(120), 10)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1, "a worker claims the mail, then dies");
     assert_eq!(f.dispatcher.deliver_due().await.unwrap(), 0, "leased");
     f.advance(Duration::seconds(120));
@@ -155,7 +182,14 @@ async fn a_message_sealed_with_another_key_is_a_failed_attempt_not_a_crash() {
         ..MailVars::default()
     };
     let mail = foreign
-        .compose(f.tenant.tenant_id, "default", MailKind::PasswordChanged, "ada@example.com", &vars, f.clock.now())
+        .compose(
+            f.tenant.tenant_id,
+            "default",
+            MailKind::PasswordChanged,
+            "ada@example.com",
+            &vars,
+            f.clock.now(),
+        )
         .unwrap();
     f.store.queue_mail(&mail).await.unwrap();
     assert!(f.outbox.open(&mail).is_err());
@@ -171,7 +205,10 @@ async fn a_sealed_message_is_not_readable_in_the_store_and_opens_only_in_its_row
     let f = fixture(0).await;
     let mail = f.queue().await;
     let text = String::from_utf8_lossy(&mail.sealed_message);
-    assert!(!text.contains("Example") && !text.contains("ada@"), "sealed: {text}");
+    assert!(
+        !text.contains("Example") && !text.contains("ada@"),
+        "sealed: {text}"
+    );
     let moved = tessera_store::OutgoingMail {
         mail_id: uuid::Uuid::now_v7(),
         ..mail.clone()

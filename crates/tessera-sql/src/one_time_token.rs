@@ -56,7 +56,12 @@ pub(crate) async fn insert_token(
             .fetch_optional(
                 "select token_id from one_time_token \
                  where tenant_id = $1 and user_id = $2 and purpose = $3 and created_at > $4 limit 1",
-                &args![token.tenant_id, token.user_id, token.purpose.as_str(), quiet_since],
+                &args![
+                    token.tenant_id,
+                    token.user_id,
+                    token.purpose.as_str(),
+                    quiet_since
+                ],
             )
             .await?;
         if recent.is_some() {

@@ -198,7 +198,8 @@ impl Shared {
         ));
         let hasher = PasswordHasher::new(&config.password_hash)?;
         tokio::spawn(hasher.clone().release_memory_when_idle(HASH_MEMORY_IDLE_PERIOD));
-        let templates = MailTemplates::new(None).context("mail templates")?;
+        let templates = MailTemplates::new(config.mail_templates_dir.as_deref())
+            .context("mail_templates_dir: the mail templates cannot be used")?;
         let outbox = Arc::new(Outbox::new(&master_key, templates, mail_theme(config))?);
         Ok(Shared {
             config: config.clone(),

@@ -37,13 +37,21 @@ impl AdminService {
         let status = status.and_then(|raw| {
             let parsed = MailStatus::parse(raw);
             if parsed.is_none() {
-                violations.push(violation("status", "unknown_value", "one of pending, sent, failed"));
+                violations.push(violation(
+                    "status",
+                    "unknown_value",
+                    "one of pending, sent, failed",
+                ));
             }
             parsed
         });
         let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
         if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-            violations.push(violation("limit", "out_of_range", format!("between 1 and {MAX_PAGE_SIZE}")));
+            violations.push(violation(
+                "limit",
+                "out_of_range",
+                format!("between 1 and {MAX_PAGE_SIZE}"),
+            ));
         }
         let before = cursor.and_then(|raw| {
             let decoded = decode_cursor(raw);
@@ -63,7 +71,9 @@ impl AdminService {
         let mut items = self.ctx.accounts().list_mail(&query).await?;
         let next_cursor = if items.len() > limit as usize {
             items.truncate(limit as usize);
-            items.last().map(|last| encode_cursor(last.created_at, last.mail_id))
+            items
+                .last()
+                .map(|last| encode_cursor(last.created_at, last.mail_id))
         } else {
             None
         };

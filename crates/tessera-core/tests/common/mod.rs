@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use tessera_core::mail::{MailTemplates, MailTheme, Outbox};
 use tessera_core::{
-    AccountPolicy, AuthService, Clock, HashSettings, KeyEncryptor, KeyRing, LockoutPolicy, ManualClock, MemoryEventSink,
-    MemoryMailer, PasswordHasher, PasswordPolicy, Ports, Registration, ServiceSettings, SigningAlg,
-    TenantContext, TokenSettings,
+    AccountPolicy, AuthService, Clock, HashSettings, KeyEncryptor, KeyRing, LockoutPolicy, ManualClock,
+    MemoryEventSink, MemoryMailer, PasswordHasher, PasswordPolicy, Ports, Registration, ServiceSettings,
+    SigningAlg, TenantContext, TokenSettings,
 };
 use tessera_store::prelude::*;
 
@@ -62,9 +62,8 @@ pub async fn test_service(tokens: TokenSettings, key_cache_ttl_secs: u64) -> Tes
         mailer: Arc::new(MemoryMailer::default()),
         events: Arc::new(MemoryEventSink::default()),
     };
-    let outbox = Arc::new(
-        Outbox::new(&[1; 32], MailTemplates::new(None).unwrap(), MailTheme::default()).unwrap(),
-    );
+    let outbox =
+        Arc::new(Outbox::new(&[1; 32], MailTemplates::new(None).unwrap(), MailTheme::default()).unwrap());
     let context = TenantContext::start(store, ports, keys.clone(), hasher, settings, tenant, outbox)
         .await
         .unwrap();

@@ -405,13 +405,25 @@ pub async fn the_cooldown_lets_one_token_through<S: Store>(store: &S) {
     let now = now_ms();
     let quiet_since = Some(now - Duration::seconds(60));
     let since = now - Duration::days(1);
-    let tokens: Vec<OneTimeToken> = (0..4).map(|_| one_time(&u, OneTimePurpose::ResetPassword, now)).collect();
+    let tokens: Vec<OneTimeToken> = (0..4)
+        .map(|_| one_time(&u, OneTimePurpose::ResetPassword, now))
+        .collect();
     let mails: Vec<OutgoingMail> = (0..4).map(|_| mail(t.tenant_id, &u.email, now)).collect();
-    let issue = |i: usize| store.issue_one_time_token(&tokens[i], since, quiet_since, std::slice::from_ref(&mails[i]));
+    let issue = |i: usize| {
+        store.issue_one_time_token(&tokens[i], since, quiet_since, std::slice::from_ref(&mails[i]))
+    };
     let (a, b, c, d) = tokio::join!(issue(0), issue(1), issue(2), issue(3));
-    let issued = [a, b, c, d].into_iter().map(|r| r.unwrap()).filter(Option::is_some).count();
+    let issued = [a, b, c, d]
+        .into_iter()
+        .map(|r| r.unwrap())
+        .filter(Option::is_some)
+        .count();
     assert_eq!(issued, 1, "one token through the cooldown");
-    assert_eq!(store.list_mail(t.tenant_id, &pending()).await.unwrap().len(), 1, "one mail queued");
+    assert_eq!(
+        store.list_mail(t.tenant_id, &pending()).await.unwrap().len(),
+        1,
+        "one mail queued"
+    );
     let later = one_time(&u, OneTimePurpose::ResetPassword, now + Duration::seconds(61));
     let after = store
         .issue_one_time_token(&later, since, Some(now + Duration::milliseconds(1)), &[])

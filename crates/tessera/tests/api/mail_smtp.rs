@@ -292,3 +292,49 @@ fn a_bad_smtp_url_stops_the_start_naming_the_key_not_the_password() {
     assert!(stderr.contains("smtp_url: scheme \"http\""), "{stderr}");
     assert!(!stderr.contains("Hunter2"), "{stderr}");
 }
+
+/// The whole path: `tessera serve` with an authenticated relay, a
+/// registration over HTTP, the verification mail read from the SMTP
+/// server, and its link's token spent over HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_mail_travels_through_the_relay_and_its_link_verifies() {
+    let Some(relay) = SmtpServer::start_with_auth("tessera", PASSWORD).await else {
+        return;
+    };
+    let url = relay.url(Some(&format!("tessera:{PASSWORD_ENCODED}")));
+    let server = Served::start(&[("TESSERA_SMTP_URL", &url)]).await;
+    let client = reqwest::Client::new();
+    let email = "grace@example.com";
+    let registered = client
+        .post(server.url("/api/v1/auth/register"))
+        .json(&serde_json::json!({"email": email, "password": "correct-horse-battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let received = relay.wait_for_messages(1, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 1);
+    let mail = &received[0];
+    assert_eq!(mail.to, vec![email.to_string()]);
+    let text = mail.text.as_deref().expect("a text part");
+    let base = server.url("/verify-email?token=");
+    let start = text
+        .find(&base)
+        .unwrap_or_else(|| panic!("no link to {base} in {text}"))
+        + base.len();
+    let token: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert!(
+        mail.html.as_deref().unwrap_or_default().contains(&token),
+        "both parts carry the link"
+    );
+    let verified = client
+        .post(server.url("/api/v1/auth/verify-email"))
+        .json(&serde_json::json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), 204);
+}

@@ -25,6 +25,7 @@ mod identifiers;
 mod keys_cli;
 mod login;
 mod logs;
+mod mail_outbox;
 mod mail_smtp;
 mod metrics;
 mod oauth_code;

@@ -14,7 +14,8 @@ const PASSWORD: &str = "correct-horse-battery";
 const NEW_PASSWORD: &str = "staple-orbit-lantern-42";
 
 async fn forgot(app: &TestApp, email: &str) -> reqwest::Response {
-    app.post_json("/api/v1/auth/password/forgot", json!({"email": email})).await
+    app.post_json("/api/v1/auth/password/forgot", json!({"email": email}))
+        .await
 }
 
 async fn reset(app: &TestApp, body: Value) -> reqwest::Response {

@@ -108,7 +108,12 @@ pub async fn list_mail(
     };
     let page = state
         .admin
-        .list_mail(&caller.permit()?, query.status.as_deref(), limit, query.cursor.as_deref())
+        .list_mail(
+            &caller.permit()?,
+            query.status.as_deref(),
+            limit,
+            query.cursor.as_deref(),
+        )
         .await?;
     Ok(Json(MailPageView {
         items: page.items.into_iter().map(MailRecordView::from).collect(),
