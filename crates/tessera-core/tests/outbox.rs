@@ -1,6 +1,7 @@
 //! The outbox worker against a real (SQLite) store: retries with backoff,
 //! gives up after the last attempt, recovers a mail whose worker died, and
 //! never loses or opens a message it cannot trust.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
