@@ -44,7 +44,7 @@ pub use ports::{
 pub use service::{
     AuthService, Authenticated, AuthorizationParams, AuthorizeError, AuthorizeStep, BrowserSignIn,
     ClientRedirect, ClientToken, ConsentPrompt, Device, Introspection, IssuedTokens, LoginRequest,
-    LogoutParams, LogoutPlan, MailedProof, OidcService, OidcTokens, ProfileChanges, Registration,
+    LogoutParams, LogoutPlan, MailedProof, OidcService, OidcTokens, ProfileChanges, Registered, Registration,
     ServiceSettings, SignedInBrowser,
 };
 pub use settings::{AccountPolicy, HashSettings, KeySettings, LockoutPolicy, PasswordPolicy, TokenSettings};

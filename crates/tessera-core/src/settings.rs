@@ -185,6 +185,12 @@ pub struct AccountPolicy {
     /// Refuse to sign in a user whose email is not verified (default off):
     /// after a correct password, login answers `email_not_verified`.
     pub require_verified_email: bool,
+    /// Registration answers alike for a taken and a free address (default
+    /// off): `202 {"status": "verification_sent"}` for both, and the owner
+    /// of a taken address is mailed a notice with a reset link instead
+    /// (ASVS 5.0 6.3.8). The trade-off: a person who mistypes or forgets
+    /// that they have an account learns it only from their mailbox.
+    pub conceal_existing_accounts: bool,
     /// Lifetime of an email-verification link and code (default 24 h).
     pub verify_email_ttl_secs: u64,
     /// Lifetime of a password-reset link and code (default 30 min).
@@ -202,6 +208,7 @@ impl Default for AccountPolicy {
     fn default() -> Self {
         AccountPolicy {
             require_verified_email: false,
+            conceal_existing_accounts: false,
             verify_email_ttl_secs: 24 * 3600,
             reset_password_ttl_secs: 30 * 60,
             max_code_failures: 5,

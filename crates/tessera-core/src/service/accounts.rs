@@ -1,6 +1,6 @@
 //! Accounts: registration and the owner's own profile and password.
 
-use tessera_store::{OneTimePurpose, User, UserProfileUpdate, UserStatus};
+use tessera_store::{Conflict, OneTimePurpose, User, UserProfileUpdate, UserStatus};
 use uuid::Uuid;
 
 use super::*;
@@ -9,9 +9,12 @@ use crate::identity::{Email, Username};
 use crate::mail::templates::MailKind;
 
 impl AuthService {
-    /// Creates an active account. Every validation failure is reported at
-    /// once; a taken email or username is a `Conflict` naming the field.
-    pub async fn register(&self, input: Registration) -> AuthResult<User> {
+    /// Creates an active account and queues its verification mail. Every
+    /// validation failure is reported at once; a taken email or username is
+    /// a `Conflict` naming the field — except a taken email when the tenant
+    /// conceals existing accounts: then the address's owner is mailed a
+    /// notice and the answer is `Concealed`, like a new account's.
+    pub async fn register(&self, input: Registration) -> AuthResult<Registered> {
         let mut violations = Vec::new();
         let email = Email::parse(&input.email).map_err(|v| violations.push(v)).ok();
         let username = match input.username.as_deref() {
@@ -52,7 +55,8 @@ impl AuthService {
         // leave an account whose mail was lost.
         let issued = self.new_token(&user, OneTimePurpose::VerifyEmail, &user.email);
         let mail = self.token_mail(MailKind::VerifyEmail, &issued)?;
-        self.ctx
+        let created = self
+            .ctx
             .accounts()
             .create_user_with_mail(
                 &user,
@@ -60,9 +64,31 @@ impl AuthService {
                 &issued.token,
                 &[mail],
             )
-            .await?;
-        self.ctx.outbox().wake();
-        Ok(user)
+            .await;
+        match created {
+            Ok(()) => {
+                self.ctx.outbox().wake();
+                Ok(Registered::Created(user))
+            }
+            Err(AuthError::Conflict(Conflict::Email)) if self.conceals_existing_accounts() => {
+                // The owner of the address learns of the attempt, with a way
+                // back in (a reset link and code, under the same cooldown as
+                // "forgot password"); the caller learns nothing.
+                self.mail_token_later(
+                    OneTimePurpose::ResetPassword,
+                    MailKind::RegistrationAttempt,
+                    email,
+                );
+                Ok(Registered::Concealed)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Whether registration answers alike for taken and free addresses
+    /// (`accounts.conceal_existing_accounts`).
+    pub fn conceals_existing_accounts(&self) -> bool {
+        self.ctx.settings().accounts.conceal_existing_accounts
     }
 
     /// Changes the caller's username, display name or profile.

@@ -59,6 +59,16 @@ pub struct Registration {
     pub username: Option<String>,
 }
 
+/// What `register` did.
+#[derive(Debug, Clone)]
+pub enum Registered {
+    /// A new account (its verification mail is queued).
+    Created(User),
+    /// The address has an account and the tenant conceals existing
+    /// accounts: its owner is mailed a notice; answer as for a new one.
+    Concealed,
+}
+
 /// Input of `login`.
 #[derive(Debug, Clone)]
 pub struct LoginRequest {

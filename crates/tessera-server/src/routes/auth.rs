@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use tessera_core::{IssuedTokens, LoginRequest, Registration};
+use tessera_core::{IssuedTokens, LoginRequest, Registered, Registration};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
@@ -102,14 +102,15 @@ pub struct CookieSessionResponse {
 /// Create an account.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterBody,
     responses(
-        (status = 201, description = "Account created", body = UserView),
+        (status = 201, description = "Account created; a verification mail is on its way", body = UserView),
+        (status = 202, description = "In a tenant with `conceal_existing_accounts`: the same answer for a new and a taken address", body = VerificationSent),
         (status = 409, description = "Email or username taken", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<Response, ApiError> {
-    let user = state
+    let registered = state
         .auth
         .register(Registration {
             email: body.email,
@@ -117,7 +118,25 @@ pub async fn register(
             username: body.username,
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(UserView::from(&user))).into_response())
+    if state.auth.conceals_existing_accounts() {
+        let body = VerificationSent {
+            status: "verification_sent",
+        };
+        return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+    }
+    match registered {
+        Registered::Created(user) => Ok((StatusCode::CREATED, Json(UserView::from(&user))).into_response()),
+        // Only a tenant that conceals existing accounts registers this way.
+        Registered::Concealed => Err(ApiError::new(ErrorCode::InternalError, None)),
+    }
+}
+
+/// The answer to a registration in a tenant that conceals existing
+/// accounts: the same for a new address and a taken one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationSent {
+    /// Always `verification_sent`: check your mailbox.
+    pub status: &'static str,
 }
 
 /// Log in with email or username and password.

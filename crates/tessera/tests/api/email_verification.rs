@@ -156,3 +156,32 @@ every_engine_with! {
         app.login(&email, PASSWORD).await;
     }
 }
+
+every_engine_with! {
+    async fn a_tenant_concealing_accounts_answers_alike_and_mails_the_owner_instead(app)
+    with |config| config.accounts.conceal_existing_accounts = true;
+    {
+        let email = unique_email("conceal");
+        let body = json!({"email": email, "password": PASSWORD});
+        let first = app.post_json("/api/v1/auth/register", body).await;
+        let first = (first.status(), first.text().await.unwrap());
+        assert_eq!(first.0, StatusCode::ACCEPTED);
+        assert_eq!(first.1, r#"{"status":"verification_sent"}"#);
+        let verification = app.nth_mail_to(&email, 1).await;
+        link_token(&verification, "verify-email");
+
+        let again = json!({"email": email.to_uppercase(), "password": "another-fine-phrase-7"});
+        let second = app.post_json("/api/v1/auth/register", again).await;
+        assert_eq!((second.status(), second.text().await.unwrap()), first, "a taken address answers alike");
+        let notice = app.nth_mail_to(&email, 2).await;
+        assert!(notice.text.contains("already has an account"), "{}", notice.text);
+        let token = link_token(&notice, "reset-password");
+        app.login(&email, PASSWORD).await;
+        let reset = json!({"token": token, "new_password": "staple-orbit-lantern-42"});
+        let response = app.post_json("/api/v1/auth/password/reset", reset).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "the notice's link leads back in");
+
+        let invalid = json!({"email": "not-an-address", "password": PASSWORD});
+        assert_problem(app.post_json("/api/v1/auth/register", invalid).await, 422, "validation_failed").await;
+    }
+}
