@@ -76,6 +76,10 @@ pub enum AuthError {
     /// address first.
     #[error("email address not verified")]
     EmailNotVerified,
+    /// A sensitive change needs a recent sign-in (within 5 minutes) or the
+    /// current password.
+    #[error("re-authentication required")]
+    ReauthenticationRequired,
     /// The current password given for a change was wrong.
     #[error("current password is wrong")]
     WrongPassword,

@@ -35,6 +35,9 @@ create table one_time_token (
     used_at datetime(3),
     unique key one_time_token_token_hash_key (token_hash),
     key one_time_token_user_id_purpose_idx (user_id, purpose, created_at),
+    -- a code is looked up by the address it was sent to (for an email
+    -- change, the new one).
+    key one_time_token_email_idx (tenant_id, email, purpose, created_at),
     foreign key (tenant_id) references tenant (tenant_id),
     foreign key (user_id) references user_account (user_id) on delete cascade
 ) engine = InnoDB default charset = utf8mb4 collate = utf8mb4_bin;

@@ -36,3 +36,6 @@ create table one_time_token (
 );
 
 create index one_time_token_user_id_purpose_idx on one_time_token (user_id, purpose, created_at);
+-- a code is looked up by the address it was sent to (for an email change,
+-- the new one).
+create index one_time_token_email_idx on one_time_token (tenant_id, email, purpose, created_at);

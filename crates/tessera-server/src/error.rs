@@ -81,6 +81,8 @@ pub enum ErrorCode {
     CodeInvalid,
     /// Right password, but the tenant requires a verified email address.
     EmailNotVerified,
+    /// A sensitive change needs a recent sign-in or the current password.
+    ReauthenticationRequired,
     /// Password hashing queue full; retry later.
     Overloaded,
     /// A dependency (the database) is down.
@@ -164,6 +166,11 @@ impl ErrorCode {
                 "email_not_verified",
                 StatusCode::FORBIDDEN,
                 "Email address not verified",
+            ),
+            ReauthenticationRequired => (
+                "reauthentication_required",
+                StatusCode::FORBIDDEN,
+                "Re-authentication required",
             ),
             Overloaded => ("overloaded", StatusCode::SERVICE_UNAVAILABLE, "Server busy"),
             ServiceUnavailable => (
@@ -283,6 +290,10 @@ impl ApiError {
                 "the code is wrong or expired, or no longer accepted after too many wrong attempts; \
                  the link in the same mail still works, or ask for a new mail",
             ),
+            ErrorCode::ReauthenticationRequired => Some(
+                "this change needs a sign-in within the last 5 minutes, \
+                 or the current password in `current_password`",
+            ),
             ErrorCode::EmailNotVerified => Some(
                 "verify your email address first: follow the link in the mail we sent, \
                  or ask for a new one at /api/v1/auth/verify-email/resend",
@@ -337,6 +348,7 @@ impl From<AuthError> for ApiError {
             ),
             AuthError::CodeInvalid => ApiError::fixed(ErrorCode::CodeInvalid),
             AuthError::EmailNotVerified => ApiError::fixed(ErrorCode::EmailNotVerified),
+            AuthError::ReauthenticationRequired => ApiError::fixed(ErrorCode::ReauthenticationRequired),
             AuthError::NotFound => ApiError::fixed(ErrorCode::NotFound),
             AuthError::LastSuperAdmin => ApiError::fixed(ErrorCode::LastSuperAdmin),
             AuthError::RoleCycle => ApiError::fixed(ErrorCode::RoleCycle),
@@ -508,6 +520,11 @@ mod tests {
             (AuthError::LinkInvalid("expired"), "link_invalid", 400),
             (AuthError::CodeInvalid, "code_invalid", 400),
             (AuthError::EmailNotVerified, "email_not_verified", 403),
+            (
+                AuthError::ReauthenticationRequired,
+                "reauthentication_required",
+                403,
+            ),
             (AuthError::NotFound, "not_found", 404),
             (AuthError::Forbidden("user:read"), "forbidden", 403),
             (AuthError::RankRule("x".into()), "rank_rule", 403),

@@ -176,6 +176,25 @@ impl<E: Engine> OneTimeTokenStore for SqlStore<E> {
         one_time_token(&row)
     }
 
+    async fn latest_one_time_token_for_email(
+        &self,
+        tenant_id: Uuid,
+        purpose: OneTimePurpose,
+        email: &str,
+    ) -> StoreResult<OneTimeToken> {
+        let sql = format!(
+            "select {COLUMNS} from one_time_token \
+             where tenant_id = $1 and email = $2 and purpose = $3 and used_at is null \
+             order by created_at desc, token_id desc limit 1"
+        );
+        let row = self
+            .engine
+            .reader()
+            .fetch_one(&sql, &args![tenant_id, email, purpose.as_str()])
+            .await?;
+        one_time_token(&row)
+    }
+
     async fn record_code_failure(&self, tenant_id: Uuid, token_id: Uuid) -> StoreResult<i32> {
         let mut tx = self.engine.begin().await?;
         let updated = tx

@@ -76,22 +76,17 @@ impl Accounts {
     }
 
     /// The newest unused token of `purpose` sent to `email` (canonical
-    /// form), if an account has that address and such a token.
+    /// form): the address it proves, the account's own or a new one.
     pub async fn latest_token_for_email(
         &self,
         purpose: OneTimePurpose,
         email: &str,
     ) -> AuthResult<Option<OneTimeToken>> {
-        let Some(user) = self.find_user(email).await? else {
-            return Ok(None);
-        };
-        if user.email != email {
-            return Ok(None);
-        }
-        Ok(self
-            .latest_token(user.user_id, purpose)
-            .await?
-            .filter(|token| token.email == email))
+        found(
+            self.store
+                .latest_one_time_token_for_email(self.tenant_id, purpose, email)
+                .await,
+        )
     }
 
     /// Counts one wrong code against `token`.

@@ -85,12 +85,7 @@ impl AuthService {
     /// The mail carrying `issued`'s link and code.
     pub(crate) fn token_mail(&self, kind: MailKind, issued: &IssuedToken) -> AuthResult<OutgoingMail> {
         let token = &issued.token;
-        let link = format!(
-            "{}/{}?token={}",
-            self.ctx.issuer(),
-            link_path(token.purpose),
-            issued.link_secret
-        );
+        let link = self.link_of(issued);
         let minutes = (token.expires_at - token.created_at).num_minutes().max(1);
         let vars = MailVars {
             link: Some(link),
@@ -99,6 +94,17 @@ impl AuthService {
             ..self.mail_vars(&token.email)
         };
         self.ctx.compose_mail(kind, &token.email, &vars)
+    }
+
+    /// The mailed link of `issued`: its purpose's page on the tenant's
+    /// issuer, with the link secret.
+    pub(crate) fn link_of(&self, issued: &IssuedToken) -> String {
+        format!(
+            "{}/{}?token={}",
+            self.ctx.issuer(),
+            link_path(issued.token.purpose),
+            issued.link_secret
+        )
     }
 
     /// The variables every mail of this tenant to `email` has.

@@ -4,6 +4,7 @@
 //! the submodules.
 
 mod accounts;
+mod email_change;
 mod mailed;
 mod oauth;
 mod oidc;

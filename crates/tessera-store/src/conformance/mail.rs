@@ -243,6 +243,20 @@ pub async fn a_new_token_retires_older_ones_and_keeps_their_failures<S: Store>(s
         .unwrap();
     assert_eq!(latest.token_id, second.token_id);
     assert_eq!(latest.failed_attempts, 2);
+    let by_address = store
+        .latest_one_time_token_for_email(t.tenant_id, OneTimePurpose::ResetPassword, &u.email)
+        .await
+        .unwrap();
+    assert_eq!(
+        by_address.token_id, second.token_id,
+        "found by the address it was sent to"
+    );
+    assert_not_found(
+        store
+            .latest_one_time_token_for_email(t.tenant_id, OneTimePurpose::SignIn, &u.email)
+            .await,
+        "no token of that purpose",
+    );
     assert_not_found(
         store
             .find_one_time_token(t.tenant_id, OneTimePurpose::ResetPassword, &first.token_hash)

@@ -79,6 +79,15 @@ pub trait OneTimeTokenStore: Send + Sync + 'static {
         purpose: OneTimePurpose,
     ) -> StoreResult<OneTimeToken>;
 
+    /// The newest unused token of this purpose sent to `email` (the
+    /// address it proves: for an email change, the new one).
+    async fn latest_one_time_token_for_email(
+        &self,
+        tenant_id: Uuid,
+        purpose: OneTimePurpose,
+        email: &str,
+    ) -> StoreResult<OneTimeToken>;
+
     /// Counts one wrong code against the token, in the database (so that
     /// concurrent guesses all count); returns the new count.
     async fn record_code_failure(&self, tenant_id: Uuid, token_id: Uuid) -> StoreResult<i32>;
