@@ -7,7 +7,8 @@
 // again, clicks Allow and must land on the client's redirect URI with a
 // code, the state it sent and the issuer (RFC 9207). Then the logout
 // confirmation (its Cancel goes back to the registered post-logout URI),
-// the error page of a bad authorization request, and the home page. Every
+// the error page of a bad authorization request, the home page, and the
+// password-recovery and email-verification pages. Every
 // hosted page is checked with axe-core at a desktop (1280x800) and a
 // mobile (375x667) viewport, light and dark: 0 serious or critical
 // violations. The redirect URIs are intercepted, so nothing needs to listen
@@ -245,6 +246,48 @@ try {
     check(hostedPath(page.url()) === '/', `expected the home page, got ${page.url()}`);
     await screenshot('home');
     await checkAccessibility('home page');
+
+    // Password recovery and email verification: the forgot form, the
+    // "check your mail" page, the new-password form reached by a code (the
+    // code is checked only when that form is sent), a dead reset link and
+    // the verification page without a link.
+    await page.goto(`${issuer}/forgot-password`);
+    check(hostedPath(page.url()) === '/forgot-password', `expected the forgot-password page, got ${page.url()}`);
+    await screenshot('forgot-password');
+    await checkAccessibility('forgot-password page');
+    await page.getByLabel('Email address').fill(email);
+    await Promise.all([
+      page.waitForURL((url) => hostedPath(url) === '/forgot-password', { waitUntil: 'domcontentloaded' }),
+      page.getByRole('button', { name: 'Send the link' }).click(),
+    ]);
+    check(await page.getByRole('heading', { name: 'Check your mail', level: 1 }).isVisible(), 'no "Check your mail" page after the forgot form');
+    await screenshot('check-your-mail');
+    await checkAccessibility('"check your mail" page');
+    await page.getByLabel('Code from the mail').fill('123456');
+    await Promise.all([
+      page.waitForURL((url) => hostedPath(url) === '/reset-password/code', { waitUntil: 'domcontentloaded' }),
+      page.getByRole('button', { name: 'Continue' }).click(),
+    ]);
+    check(await page.getByRole('heading', { name: 'Choose a new password', level: 1 }).isVisible(), 'the code did not lead to the new-password form');
+    const fresh = page.getByLabel('New password', { exact: true });
+    const again = page.getByLabel('New password again');
+    await fresh.fill('not sent, only shown');
+    await again.fill('not sent, only shown');
+    await page.getByRole('button', { name: 'Show password' }).click();
+    check((await fresh.getAttribute('type')) === 'text' && (await again.getAttribute('type')) === 'text', 'the toggle did not show both new-password fields');
+    await page.getByRole('button', { name: 'Hide password' }).click();
+    check((await fresh.getAttribute('type')) === 'password' && (await again.getAttribute('type')) === 'password', 'the toggle did not hide both fields again');
+    ok('the new-password form is reached by the code and its one toggle shows and hides both fields');
+    await screenshot('reset-password');
+    await checkAccessibility('new-password form');
+    const dead = await page.goto(`${issuer}/reset-password?token=not-a-mailed-token`);
+    check(dead.status() === 400, `a forged reset link answered ${dead.status()}, expected 400`);
+    check(await page.getByRole('link', { name: 'Send me a new link' }).isVisible(), 'a dead reset link does not offer a new one');
+    await checkAccessibility('dead reset link page');
+    await page.goto(`${issuer}/verify-email`);
+    check(await page.getByRole('heading', { name: 'Have a code instead?' }).isVisible(), 'the verification page has no code form');
+    await screenshot('verify-email');
+    await checkAccessibility('email verification page');
 
     // Without scripts there is no toggle that would do nothing.
     const noScripts = await browser.newContext({ javaScriptEnabled: false });

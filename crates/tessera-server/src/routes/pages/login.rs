@@ -20,12 +20,17 @@ use crate::state::AppState;
 /// Shown for every failed sign-in: never says which part was wrong.
 const SIGN_IN_FAILED: &str = "The email, username or password is not correct.";
 
-/// Whether the login page links to "Forgot password?" (account recovery)
-/// and "Create account" (self-service sign-up). Neither hosted page exists
-/// yet: the template has the slots, and these stay false until the pages
-/// come (then from the configuration), so no link leads nowhere.
+/// Shown when the password was right but the tenant requires a verified
+/// address first (never after a wrong password: the service checks the
+/// password first).
+const VERIFY_EMAIL_FIRST: &str =
+    "Verify your email address first — we sent you a link. Open it, or ask for a new mail below.";
+
+/// Whether the login page links to "Forgot password?" (account recovery,
+/// `/forgot-password`, always served) and "Create account" (self-service
+/// sign-up, which has no hosted page yet: off, so no link leads nowhere).
 const LOGIN_LINKS: LoginLinks = LoginLinks {
-    forgot_password: false,
+    forgot_password: true,
     create_account: false,
 };
 
@@ -34,6 +39,16 @@ const LOGIN_LINKS: LoginLinks = LoginLinks {
 struct LoginLinks {
     forgot_password: bool,
     create_account: bool,
+}
+
+/// Why the login form is shown again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// Wrong identifier or password ([`SIGN_IN_FAILED`]).
+    Failed,
+    /// Right password, unverified address ([`VERIFY_EMAIL_FIRST`]): the
+    /// page offers a new verification mail.
+    EmailNotVerified,
 }
 
 /// `GET /login?return_to=…`: the form. A missing or unacceptable
@@ -94,7 +109,18 @@ pub(super) async fn sign_in(
                 StatusCode::UNAUTHORIZED,
                 next.as_ref(),
                 &identifier,
-                Some(SIGN_IN_FAILED),
+                Some(Refusal::Failed),
+            )
+            .await
+        }
+        Err(AuthError::EmailNotVerified) => {
+            login_form(
+                &state,
+                &headers,
+                StatusCode::FORBIDDEN,
+                next.as_ref(),
+                &identifier,
+                Some(Refusal::EmailNotVerified),
             )
             .await
         }
@@ -111,7 +137,7 @@ async fn login_form(
     status: StatusCode,
     next: Option<&AuthorizationParams>,
     identifier: &str,
-    error: Option<&str>,
+    refusal: Option<Refusal>,
 ) -> Response {
     let client_name = match next {
         Some(params) => match state.oidc.requesting_client_name(params).await {
@@ -119,6 +145,17 @@ async fn login_form(
             Err(err) => return service_failure(err, state),
         },
         None => None,
+    };
+    let error = refusal.map(|refusal| match refusal {
+        Refusal::Failed => SIGN_IN_FAILED,
+        Refusal::EmailNotVerified => VERIFY_EMAIL_FIRST,
+    });
+    let unverified = refusal == Some(Refusal::EmailNotVerified);
+    // The new-mail form is filled in when the person signed in by address.
+    let resend_email = if unverified && identifier.contains('@') {
+        identifier
+    } else {
+        ""
     };
     let csrf = FormCsrf::for_form(headers, &state.http);
     let page = Page {
@@ -129,6 +166,8 @@ async fn login_form(
             return_to => next.map(return_to).unwrap_or_default(),
             identifier,
             error,
+            unverified,
+            resend_email,
             client_name,
             forgot_password => LOGIN_LINKS.forgot_password,
             create_account => LOGIN_LINKS.create_account,

@@ -1,5 +1,6 @@
 //! The hosted pages of the browser flow: the authorization endpoint, login,
-//! consent and RP-initiated logout, as HTML without JavaScript.
+//! consent and RP-initiated logout, and the pages the mailed links open
+//! (email verification, password recovery), as HTML without JavaScript.
 //!
 //! Forms are protected by a CSRF token bound to the browser: an `HttpOnly;
 //! SameSite=Lax` cookie holds a random nonce, and every form carries in
@@ -11,7 +12,10 @@ mod consent;
 mod home;
 mod login;
 mod logout;
+mod mailed;
+mod recovery;
 mod render;
+mod verify_email;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -42,6 +46,21 @@ pub fn router() -> Router<AppState> {
             get(consent::show_consent).post(consent::decide_consent),
         )
         .route("/switch-account", post(consent::switch_account))
+        // The mailed links' pages: GET (and HEAD) never spend a token.
+        .route(
+            "/verify-email",
+            get(verify_email::show_verify_email).post(verify_email::verify_email),
+        )
+        .route("/verify-email/resend", post(verify_email::resend_verification))
+        .route(
+            "/forgot-password",
+            get(recovery::show_forgot_password).post(recovery::forgot_password),
+        )
+        .route(
+            "/reset-password",
+            get(recovery::show_reset_password).post(recovery::reset_password),
+        )
+        .route("/reset-password/code", post(recovery::enter_reset_code))
         .route("/", get(home::home))
         .route("/logout", get(logout::confirm_logout_query).post(logout::logout))
         .route(

@@ -13,7 +13,7 @@ use tessera_core::ClientRedirect;
 use crate::state::{HttpSettings, Theme};
 
 /// The templates, by name. The `.html` suffix turns on HTML auto-escaping.
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 15] = [
     ("base.html", include_str!("../../../templates/base.html")),
     ("login.html", include_str!("../../../templates/login.html")),
     ("consent.html", include_str!("../../../templates/consent.html")),
@@ -32,29 +32,60 @@ const TEMPLATES: [(&str, &str); 9] = [
         "form_post.html",
         include_str!("../../../templates/form_post.html"),
     ),
+    (
+        "verify_email.html",
+        include_str!("../../../templates/verify_email.html"),
+    ),
+    (
+        "email_verified.html",
+        include_str!("../../../templates/email_verified.html"),
+    ),
+    (
+        "mail_sent.html",
+        include_str!("../../../templates/mail_sent.html"),
+    ),
+    (
+        "forgot_password.html",
+        include_str!("../../../templates/forgot_password.html"),
+    ),
+    (
+        "reset_password.html",
+        include_str!("../../../templates/reset_password.html"),
+    ),
+    (
+        "password_reset.html",
+        include_str!("../../../templates/password_reset.html"),
+    ),
 ];
 
 /// The script of the form post response: it submits the form (OAuth 2.0
 /// Form Post Response Mode §2). Allowed by its hash alone.
 const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
 
-/// The login page's show-password toggle (progressive enhancement): the
-/// button is `hidden` in the HTML and shown by this script, so without
-/// scripts there is no control that does nothing. The field goes back to
-/// `type=password` on submit, so password managers see a password field.
+/// The show-password toggle of the login and new-password forms
+/// (progressive enhancement): the button is `hidden` in the HTML and shown
+/// by this script, so without scripts there is no control that does
+/// nothing. It shows or hides every field its `aria-controls` names (the
+/// new password and its confirmation together). The fields go back to
+/// `type=password` on submit, so password managers see password fields.
 /// Allowed by its hash alone (see [`policy_with_script`]).
 pub(super) const PASSWORD_TOGGLE_SCRIPT: &str = r#"(function () {
-  var input = document.getElementById('password');
   var toggle = document.getElementById('password-toggle');
-  if (!input || !toggle) return;
+  if (!toggle) return;
+  var inputs = (toggle.getAttribute('aria-controls') || '').split(' ')
+    .map(function (id) { return document.getElementById(id); })
+    .filter(function (input) { return input; });
+  if (!inputs.length) return;
   toggle.hidden = false;
   toggle.addEventListener('click', function () {
-    var show = input.type === 'password';
-    input.type = show ? 'text' : 'password';
+    var show = inputs[0].type === 'password';
+    inputs.forEach(function (input) { input.type = show ? 'text' : 'password'; });
     toggle.setAttribute('aria-pressed', show ? 'true' : 'false');
     toggle.textContent = show ? 'Hide password' : 'Show password';
   });
-  if (input.form) input.form.addEventListener('submit', function () { input.type = 'password'; });
+  if (inputs[0].form) inputs[0].form.addEventListener('submit', function () {
+    inputs.forEach(function (input) { input.type = 'password'; });
+  });
 })();"#;
 
 /// The static stylesheet; the theme's colour comes from `/assets/theme.css`.
@@ -330,7 +361,7 @@ mod tests {
         );
         let on = render(true);
         assert!(
-            on.contains(r#"<li><a href="/t/a/password/forgot">Forgot password?</a></li>"#),
+            on.contains(r#"<li><a href="/t/a/forgot-password">Forgot password?</a></li>"#),
             "{on}"
         );
         assert!(

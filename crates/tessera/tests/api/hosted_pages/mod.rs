@@ -1,5 +1,6 @@
 //! The hosted pages and the authorization endpoint as a browser sees them:
-//! login, consent and RP-initiated logout forms, their CSRF protection and
+//! login, consent and RP-initiated logout forms, the pages mailed links
+//! open (email verification, password recovery), their CSRF protection and
 //! security headers, the redirects of the authorization code flow, and the
 //! theme.
 
@@ -11,6 +12,8 @@ mod home;
 mod logout;
 mod names;
 mod not_you;
+mod recovery;
+mod verify_email;
 
 use reqwest::{Response, StatusCode};
 

@@ -94,8 +94,9 @@ every_engine! {
         assert!(html.contains(r#"<button type="button" id="password-toggle" class="toggle" aria-controls="password" aria-pressed="false" hidden>Show password</button>"#), "{html}");
         assert!(html.contains("toggle.setAttribute('aria-pressed'"), "{html}");
         assert!(html.contains("'Hide password'"), "{html}");
-        // Account recovery and sign-up pages do not exist yet: no links.
-        assert!(!html.contains("Forgot password?") && !html.contains("Create account"), "{html}");
+        // Account recovery is served; the sign-up page does not exist yet.
+        assert!(html.contains(r#"<a href="/forgot-password">Forgot password?</a>"#), "{html}");
+        assert!(!html.contains("Create account"), "{html}");
     }
 }
 
