@@ -15,6 +15,7 @@ mod cli;
 mod client_refusals;
 mod clients_cli;
 mod cookies;
+mod email_change;
 mod email_verification;
 mod flow;
 mod fuzz;

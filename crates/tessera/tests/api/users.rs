@@ -86,7 +86,8 @@ every_engine! {
             assert_eq!(problem["errors"][0]["field"], "profile");
         }
 
-        assert_problem(patch_me(&app, token, json!({"email": "new@example.com"})).await, 422, "invalid_body").await;
+        // An owner cannot declare their own address verified.
+        assert_problem(patch_me(&app, token, json!({"email_verified": true})).await, 422, "invalid_body").await;
         let me: Value = app.me(token).await.json().await.unwrap();
         assert_eq!(me["profile"], json!({}));
         assert_eq!(me["username"], Value::Null);
