@@ -68,7 +68,7 @@ impl AuthService {
         match created {
             Ok(()) => {
                 self.ctx.outbox().wake();
-                Ok(Registered::Created(user))
+                Ok(Registered::Created(Box::new(user)))
             }
             Err(AuthError::Conflict(Conflict::Email)) if self.conceals_existing_accounts() => {
                 // The owner of the address learns of the attempt, with a way

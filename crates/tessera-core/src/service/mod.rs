@@ -64,7 +64,7 @@ pub struct Registration {
 #[derive(Debug, Clone)]
 pub enum Registered {
     /// A new account (its verification mail is queued).
-    Created(User),
+    Created(Box<User>),
     /// The address has an account and the tenant conceals existing
     /// accounts: its owner is mailed a notice; answer as for a new one.
     Concealed,

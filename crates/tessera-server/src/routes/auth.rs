@@ -125,7 +125,9 @@ pub async fn register(
         return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
     }
     match registered {
-        Registered::Created(user) => Ok((StatusCode::CREATED, Json(UserView::from(&user))).into_response()),
+        Registered::Created(user) => {
+            Ok((StatusCode::CREATED, Json(UserView::from(user.as_ref()))).into_response())
+        }
         // Only a tenant that conceals existing accounts registers this way.
         Registered::Concealed => Err(ApiError::new(ErrorCode::InternalError, None)),
     }
