@@ -2,7 +2,7 @@
 //! nobody can use any more.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use tessera_store::{Database, Housekeeping, PurgeCounts, StoreError, StoreResult};
 
 use crate::engine::{Engine, Exec, Transaction};
@@ -60,12 +60,26 @@ impl<E: Engine> Housekeeping for SqlStore<E> {
                 &args![now],
             )
             .await?;
+        let one_time_tokens = tx
+            .execute(
+                "delete from one_time_token where expires_at < $1 and created_at < $2",
+                &args![now, now - Duration::days(1)],
+            )
+            .await?;
+        let mail = tx
+            .execute(
+                "delete from mail_outbox where status <> 'pending' and created_at < $1",
+                &args![now - Duration::days(30)],
+            )
+            .await?;
         tx.commit().await?;
         Ok(PurgeCounts {
             authorization_codes,
             revoked_access_tokens,
             browser_sessions,
             client_assertions,
+            one_time_tokens,
+            mail,
         })
     }
 }

@@ -118,7 +118,7 @@ impl<E: Engine> MailOutboxStore for SqlStore<E> {
             .writer()
             .execute(
                 "update mail_outbox set status = 'sent', attempts = attempts + 1, sent_at = $2, \
-                 last_error = null, sealed_message = $3 where mail_id = $1",
+                 last_error = null, sealed_message = $3 where mail_id = $1 and status = 'pending'",
                 &args![mail_id, now, Arg::Bytes(empty)],
             )
             .await?;
@@ -138,7 +138,7 @@ impl<E: Engine> MailOutboxStore for SqlStore<E> {
                     .writer()
                     .execute(
                         "update mail_outbox set attempts = attempts + 1, last_error = $2, \
-                         next_attempt_at = $3 where mail_id = $1",
+                         next_attempt_at = $3 where mail_id = $1 and status = 'pending'",
                         &args![mail_id, error, retry_at],
                     )
                     .await?
@@ -148,7 +148,7 @@ impl<E: Engine> MailOutboxStore for SqlStore<E> {
                 .writer()
                 .execute(
                     "update mail_outbox set status = 'failed', attempts = attempts + 1, last_error = $2, \
-                         sealed_message = $3 where mail_id = $1",
+                         sealed_message = $3 where mail_id = $1 and status = 'pending'",
                     &args![mail_id, error, Arg::Bytes(empty)],
                 )
                 .await?,

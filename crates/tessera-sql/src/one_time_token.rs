@@ -36,6 +36,51 @@ fn one_time_token(row: &impl SqlRow) -> StoreResult<OneTimeToken> {
     })
 }
 
+/// Whether the user already has a token of `token`'s purpose to the same
+/// address issued after `quiet_since`.
+async fn within_cooldown(
+    tx: &mut impl Exec,
+    token: &OneTimeToken,
+    quiet_since: Option<DateTime<Utc>>,
+) -> StoreResult<bool> {
+    let Some(quiet_since) = quiet_since else {
+        return Ok(false);
+    };
+    let recent = tx
+        .fetch_optional(
+            "select token_id from one_time_token \
+             where tenant_id = $1 and user_id = $2 and purpose = $3 and email = $5 and created_at > $4 \
+             limit 1",
+            &args![
+                token.tenant_id,
+                token.user_id,
+                token.purpose.as_str(),
+                quiet_since,
+                &token.email
+            ],
+        )
+        .await?;
+    Ok(recent.is_some())
+}
+
+/// Retires every unused token of the user, of every purpose, inside `tx`:
+/// a new password or a new address makes what was mailed before void (a
+/// pending email change must not outlive a password reset, and a reset link
+/// sent to an old address must not outlive the change).
+pub(crate) async fn retire_tokens_of(
+    tx: &mut impl Exec,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    tx.execute(
+        "update one_time_token set used_at = $3 where tenant_id = $1 and user_id = $2 and used_at is null",
+        &args![tenant_id, user_id, now],
+    )
+    .await
+    .map(drop)
+}
+
 /// Issues `token` inside `tx`: see [`OneTimeTokenStore::issue_one_time_token`].
 pub(crate) async fn insert_token(
     tx: &mut impl Exec,
@@ -51,22 +96,8 @@ pub(crate) async fn insert_token(
         &args![token.tenant_id, token.user_id],
     )
     .await?;
-    if let Some(quiet_since) = quiet_since {
-        let recent = tx
-            .fetch_optional(
-                "select token_id from one_time_token \
-                 where tenant_id = $1 and user_id = $2 and purpose = $3 and created_at > $4 limit 1",
-                &args![
-                    token.tenant_id,
-                    token.user_id,
-                    token.purpose.as_str(),
-                    quiet_since
-                ],
-            )
-            .await?;
-        if recent.is_some() {
-            return Ok(None);
-        }
+    if within_cooldown(tx, token, quiet_since).await? {
+        return Ok(None);
     }
     let carried = tx
         .fetch_optional(
@@ -240,11 +271,17 @@ impl<E: Engine> OneTimeTokenStore for SqlStore<E> {
         }
         let row = tx
             .fetch_one(
-                "select user_id, email from one_time_token where tenant_id = $1 and token_id = $2",
+                "select user_id, email, purpose from one_time_token where tenant_id = $1 and token_id = $2",
                 &args![tenant_id, token_id],
             )
             .await?;
         let user_id = row.id("user_id")?;
+        // A proof succeeded: the count of wrong codes starts again.
+        tx.execute(
+            "update one_time_token set failed_attempts = 0 where tenant_id = $1 and user_id = $2 and purpose = $3",
+            &args![tenant_id, user_id, &row.text("purpose")?],
+        )
+        .await?;
         match effect {
             TokenEffect::Nothing => {}
             TokenEffect::VerifyEmail => {
@@ -263,6 +300,7 @@ impl<E: Engine> OneTimeTokenStore for SqlStore<E> {
                 if updated == 0 {
                     return Err(StoreError::NotFound);
                 }
+                retire_tokens_of(&mut tx, tenant_id, user_id, now).await?;
             }
             TokenEffect::SetPassword {
                 password_hash,
@@ -280,6 +318,7 @@ impl<E: Engine> OneTimeTokenStore for SqlStore<E> {
                     return Err(StoreError::NotFound);
                 }
                 session::revoke_sessions_of(&mut tx, tenant_id, user_id, None, reason, now).await?;
+                retire_tokens_of(&mut tx, tenant_id, user_id, now).await?;
             }
         }
         insert_mail(&mut tx, mail).await?;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::decode::{self, USER_COLUMNS};
 use crate::engine::{Engine, Exec, SqlRow, Transaction};
 use crate::mail_outbox::insert_mail;
-use crate::one_time_token::insert_token;
+use crate::one_time_token::{insert_token, retire_tokens_of};
 use crate::role_assignment::assign_user_role;
 use crate::{args, identifier, session, user_admin, SqlStore};
 
@@ -148,6 +148,11 @@ impl<E: Engine> UserStore for SqlStore<E> {
             }
             Err(e) => return Err(e),
         }
+        if update.email.is_some() {
+            // What was mailed to the old address (a verification, a reset
+            // link) must not outlive it.
+            retire_tokens_of(&mut tx, tenant_id, user_id, now).await?;
+        }
         let user = select_user(&mut tx, tenant_id, user_id).await?;
         tx.commit().await?;
         Ok(user)
@@ -174,6 +179,7 @@ impl<E: Engine> UserStore for SqlStore<E> {
             return Err(StoreError::NotFound);
         }
         session::revoke_sessions_of(&mut tx, tenant_id, user_id, keep_session, reason, now).await?;
+        retire_tokens_of(&mut tx, tenant_id, user_id, now).await?;
         tx.commit().await
     }
 

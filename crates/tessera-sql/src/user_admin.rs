@@ -172,6 +172,13 @@ pub(crate) async fn erase(
         &args![tenant_id, user_id],
     )
     .await?;
+    // Mail to the erased person goes too: its recipient is their address.
+    tx.execute(
+        "delete from mail_outbox where tenant_id = $1 and recipient = \
+         (select email from user_account where tenant_id = $1 and user_id = $2)",
+        &args![tenant_id, user_id],
+    )
+    .await?;
     let deleted = tx
         .execute(
             "delete from user_account where tenant_id = $1 and user_id = $2",

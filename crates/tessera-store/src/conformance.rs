@@ -196,6 +196,8 @@ macro_rules! store_conformance_tests {
             concurrent_spends_of_a_token_only_one_wins,
             tokens_go_with_their_user,
             the_cooldown_lets_one_token_through,
+            a_new_password_or_address_retires_every_mailed_token,
+            purge_removes_old_tokens_and_delivery_records,
         );
     };
     (@tests $fixture:expr, $cfg:meta; $($name:ident),* $(,)?) => {

@@ -542,4 +542,9 @@ pub struct PurgeCounts {
     pub browser_sessions: u64,
     /// Used client-assertion `jti`s past the assertion's expiry.
     pub client_assertions: u64,
+    /// Mailed one-time tokens expired and older than a day (kept that long
+    /// for their count of wrong codes).
+    pub one_time_tokens: u64,
+    /// Delivery records of mail sent or given up more than 30 days ago.
+    pub mail: u64,
 }

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use tessera_store::{MailQuery, MailRecord, OneTimePurpose, OneTimeToken, OutgoingMail, TokenEffect, User};
-use uuid::Uuid;
 
 use super::{found, Accounts};
 use crate::error::AuthResult;
@@ -58,19 +57,6 @@ impl Accounts {
         found(
             self.store
                 .find_one_time_token(self.tenant_id, purpose, hash)
-                .await,
-        )
-    }
-
-    /// The newest unused token of `purpose` of `user_id`.
-    pub async fn latest_token(
-        &self,
-        user_id: Uuid,
-        purpose: OneTimePurpose,
-    ) -> AuthResult<Option<OneTimeToken>> {
-        found(
-            self.store
-                .latest_one_time_token(self.tenant_id, user_id, purpose)
                 .await,
         )
     }

@@ -262,7 +262,9 @@ impl AdminService {
                 Err(v) => violations.push(v),
             }
         }
-        update.email_verified = changes.email_verified;
+        // A new address is unverified unless the administrator says
+        // otherwise (they may have checked it themselves).
+        update.email_verified = changes.email_verified.or(update.email.as_ref().map(|_| false));
         if !violations.is_empty() {
             return Err(AuthError::Validation(violations));
         }

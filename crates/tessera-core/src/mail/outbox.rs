@@ -21,10 +21,12 @@ use crate::clock::Clock;
 use crate::error::{AuthError, AuthResult};
 use crate::ports::{MailMessage, Mailer};
 
-/// Mails claimed per pass of the dispatcher.
-const BATCH: u32 = 20;
-/// How long a claimed mail is reserved for the worker that claimed it.
-const LEASE_SECS: i64 = 120;
+/// Mails sent per pass of the dispatcher.
+const BATCH: usize = 20;
+/// How long a claimed mail is reserved for the worker that claimed it:
+/// longer than one delivery can take (the SMTP timeout, at most 300 s, per
+/// step). Mails are claimed one at a time, so the lease covers one send.
+const LEASE_SECS: i64 = 900;
 /// How often the dispatcher looks for due mail when nothing wakes it
 /// (mail queued by another node, retries coming due).
 const POLL: StdDuration = StdDuration::from_secs(2);
@@ -202,7 +204,7 @@ impl MailDispatcher {
                         tracing::info!("mail outbox reachable again");
                         failing = false;
                     }
-                    if claimed == BATCH as usize {
+                    if claimed == BATCH {
                         continue;
                     }
                 }
@@ -220,17 +222,26 @@ impl MailDispatcher {
         }
     }
 
-    /// One pass: claims due mail and tries to send each; returns how many
-    /// were claimed.
+    /// One pass: claims due mail one at a time (each lease covers one
+    /// send) and tries to send it, up to a batch; returns how many were
+    /// claimed.
     pub async fn deliver_due(&self) -> AuthResult<usize> {
-        let now = self.clock.now();
-        let claimed = self
-            .store
-            .claim_due_mail(now, now + Duration::seconds(LEASE_SECS), BATCH)
-            .await?;
-        let count = claimed.len();
-        for mail in claimed {
-            self.deliver(mail).await?;
+        let mut count = 0;
+        while count < BATCH {
+            let now = self.clock.now();
+            let claimed = self
+                .store
+                .claim_due_mail(now, now + Duration::seconds(LEASE_SECS), 1)
+                .await?;
+            let Some(mail) = claimed.into_iter().next() else {
+                break;
+            };
+            count += 1;
+            match self.deliver(mail).await {
+                // Another worker finished it after this one's lease ran out.
+                Err(AuthError::NotFound) => tracing::info!("mail already delivered by another worker"),
+                other => other?,
+            }
         }
         Ok(count)
     }

@@ -71,6 +71,19 @@ impl AuthService {
                 Ok(Registered::Created(Box::new(user)))
             }
             Err(AuthError::Conflict(Conflict::Email)) if self.conceals_existing_accounts() => {
+                // A taken username must answer as it would for a free
+                // address, or it would tell the two apart.
+                if let Some(username) = &user.username {
+                    if self
+                        .ctx
+                        .accounts()
+                        .find_user(username)
+                        .await?
+                        .is_some_and(|u| u.username.as_ref() == Some(username))
+                    {
+                        return Err(AuthError::Conflict(Conflict::Username));
+                    }
+                }
                 // The owner of the address learns of the attempt, with a way
                 // back in (a reset link and code, under the same cooldown as
                 // "forgot password"); the caller learns nothing.

@@ -1,7 +1,9 @@
 //! The outbox and mailed one-time tokens.
 
 use super::*;
-use crate::{MailQuery, MailStatus, OneTimePurpose, OneTimeToken, OutgoingMail, TokenEffect};
+use crate::{
+    MailQuery, MailStatus, OneTimePurpose, OneTimeToken, OutgoingMail, TokenEffect, UserProfileUpdate,
+};
 
 fn mail(tenant_id: Uuid, recipient: &str, now: DateTime<Utc>) -> OutgoingMail {
     OutgoingMail {
@@ -444,4 +446,146 @@ pub async fn the_cooldown_lets_one_token_through<S: Store>(store: &S) {
         .await
         .unwrap();
     assert_eq!(after, Some(0), "after the cooldown");
+}
+
+async fn live<S: Store>(store: &S, token: &OneTimeToken) -> crate::StoreResult<OneTimeToken> {
+    store
+        .find_one_time_token(token.tenant_id, token.purpose, &token.token_hash)
+        .await
+}
+
+/// A new password (set, or reset by a mailed token) and a new address
+/// retire every token mailed before, of every purpose.
+pub async fn a_new_password_or_address_retires_every_mailed_token<S: Store>(store: &S) {
+    let t = tenant(store, "acme").await;
+    let u = created_user(store, t.tenant_id, "ada@example.com").await;
+    let now = now_ms();
+    let since = now - Duration::days(1);
+
+    let mut change = one_time(&u, OneTimePurpose::VerifyEmail, now);
+    change.email = "ada.new@example.com".to_owned();
+    let reset = one_time(&u, OneTimePurpose::ResetPassword, now);
+    store
+        .issue_one_time_token(&change, since, None, &[])
+        .await
+        .unwrap();
+    store
+        .issue_one_time_token(&reset, since, None, &[])
+        .await
+        .unwrap();
+    let effect = TokenEffect::SetPassword {
+        password_hash: "h2",
+        reason: "password_reset",
+    };
+    store
+        .spend_one_time_token(t.tenant_id, reset.token_id, 5, now, effect, &[])
+        .await
+        .unwrap();
+    assert_not_found(
+        live(store, &change).await,
+        "a pending email change ends with a reset",
+    );
+
+    let change = one_time(&u, OneTimePurpose::VerifyEmail, now);
+    store
+        .issue_one_time_token(&change, since, None, &[])
+        .await
+        .unwrap();
+    store
+        .set_password_hash(t.tenant_id, u.user_id, "h3", None, "password_changed", now)
+        .await
+        .unwrap();
+    assert_not_found(live(store, &change).await, "and with a password change");
+
+    let reset = one_time(&u, OneTimePurpose::ResetPassword, now);
+    store
+        .issue_one_time_token(&reset, since, None, &[])
+        .await
+        .unwrap();
+    let update = UserProfileUpdate {
+        email: Some("ada.other@example.com".to_owned()),
+        ..UserProfileUpdate::default()
+    };
+    store
+        .update_user_profile(t.tenant_id, u.user_id, &update, now)
+        .await
+        .unwrap();
+    assert_not_found(
+        live(store, &reset).await,
+        "a reset link to the old address ends with the change",
+    );
+
+    let reset = one_time(&u, OneTimePurpose::ResetPassword, now);
+    let mut verify = one_time(&u, OneTimePurpose::VerifyEmail, now);
+    verify.email = "ada.other@example.com".to_owned();
+    store
+        .issue_one_time_token(&reset, since, None, &[])
+        .await
+        .unwrap();
+    store
+        .issue_one_time_token(&verify, since, None, &[])
+        .await
+        .unwrap();
+    store
+        .spend_one_time_token(
+            t.tenant_id,
+            verify.token_id,
+            5,
+            now,
+            TokenEffect::VerifyEmail,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_not_found(live(store, &reset).await, "and with a verified address");
+}
+
+/// Purging drops tokens a day after they were issued (once expired) and
+/// delivery records 30 days after; pending mail stays; a record of a mail
+/// no longer pending is refused.
+pub async fn purge_removes_old_tokens_and_delivery_records<S: Store>(store: &S) {
+    let t = tenant(store, "acme").await;
+    let u = created_user(store, t.tenant_id, "ada@example.com").await;
+    let now = now_ms();
+    let old = one_time(&u, OneTimePurpose::ResetPassword, now - Duration::days(2));
+    let recent = one_time(&u, OneTimePurpose::VerifyEmail, now - Duration::hours(2));
+    store
+        .issue_one_time_token(&old, now - Duration::days(3), None, &[])
+        .await
+        .unwrap();
+    store
+        .issue_one_time_token(&recent, now - Duration::days(3), None, &[])
+        .await
+        .unwrap();
+    let sent = mail(t.tenant_id, "a@example.com", now - Duration::days(31));
+    let waiting = mail(t.tenant_id, "b@example.com", now - Duration::days(31));
+    store.queue_mail(&sent).await.unwrap();
+    store.queue_mail(&waiting).await.unwrap();
+    store
+        .record_mail_sent(sent.mail_id, now - Duration::days(31))
+        .await
+        .unwrap();
+    assert_not_found(
+        store.record_mail_failure(sent.mail_id, "late worker", None).await,
+        "a sent mail is not marked failed by a late worker",
+    );
+    let counts = store.purge_expired(now).await.unwrap();
+    assert_eq!((counts.one_time_tokens, counts.mail), (1, 1));
+    store
+        .find_one_time_token(t.tenant_id, OneTimePurpose::VerifyEmail, &recent.token_hash)
+        .await
+        .expect("an expired token issued within a day is kept (its failures count)");
+    let left = store
+        .list_mail(
+            t.tenant_id,
+            &MailQuery {
+                status: None,
+                before: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].mail_id, waiting.mail_id, "pending mail is never purged");
 }

@@ -27,11 +27,13 @@ pub trait MailOutboxStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<ClaimedMail>>;
 
     /// Records a delivered mail: status `sent`, one more attempt, its
-    /// message erased.
+    /// message erased. `NotFound` when the mail is no longer pending (a
+    /// worker whose lease ran out finds another one finished it).
     async fn record_mail_sent(&self, mail_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
 
     /// Records a failed attempt with its reason: pending again from
-    /// `retry_at`, or — with `None` — `failed` for good, its message erased.
+    /// `retry_at`, or — with `None` — `failed` for good, its message erased;
+    /// `NotFound` when it is no longer pending.
     async fn record_mail_failure(
         &self,
         mail_id: Uuid,
@@ -52,7 +54,8 @@ pub trait OneTimeTokenStore: Send + Sync + 'static {
     /// tokens of this purpose issued since `failures_since` — so asking for
     /// a new code never resets the count of wrong ones. Returns that count;
     /// or `None`, having written nothing, when the user already has a token
-    /// of this purpose issued after `quiet_since` (a cooldown decided under
+    /// of this purpose to the same address issued after `quiet_since` (a
+    /// cooldown per address, decided under
     /// the user's row lock, so concurrent requests cannot both pass it).
     async fn issue_one_time_token(
         &self,

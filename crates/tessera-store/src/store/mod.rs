@@ -49,7 +49,9 @@ pub trait Housekeeping: Send + Sync + 'static {
     /// Deletes, across all tenants, authorization codes and browser
     /// sessions whose expiry is before `now`, and revoked access-token and
     /// used client-assertion rows whose token or assertion expired before
-    /// `now`.
+    /// `now`; mailed one-time tokens expired before `now` and issued more
+    /// than a day before it; delivery records of mail no longer pending and
+    /// queued more than 30 days before it.
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<PurgeCounts>;
 }
 

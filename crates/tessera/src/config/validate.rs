@@ -16,6 +16,7 @@ impl Config {
         self.validate_passwords()?;
         self.validate_lifetimes()?;
         self.validate_mail()?;
+        self.validate_accounts()?;
         if let Some((key, why)) = self.theme.problem() {
             return bad(key, why);
         }
@@ -175,6 +176,53 @@ impl Config {
         }
         if tokens.browser_session_ttl_secs == 0 {
             return bad("tokens.browser_session_ttl_secs", "must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// The mailed links' lifetimes and limits (`accounts.*`).
+    fn validate_accounts(&self) -> Result<(), ConfigError> {
+        let accounts = &self.accounts;
+        for (key, secs, max, max_text) in [
+            (
+                "accounts.verify_email_ttl_secs",
+                accounts.verify_email_ttl_secs,
+                30 * 86_400,
+                "30 days",
+            ),
+            (
+                "accounts.reset_password_ttl_secs",
+                accounts.reset_password_ttl_secs,
+                86_400,
+                "24 hours",
+            ),
+            (
+                "accounts.mail_cooldown_secs",
+                accounts.mail_cooldown_secs,
+                86_400,
+                "24 hours",
+            ),
+        ] {
+            if secs > max {
+                return bad(key, format!("must be at most {max} seconds ({max_text})"));
+            }
+        }
+        for (key, secs) in [
+            ("accounts.verify_email_ttl_secs", accounts.verify_email_ttl_secs),
+            (
+                "accounts.reset_password_ttl_secs",
+                accounts.reset_password_ttl_secs,
+            ),
+        ] {
+            if secs < 60 {
+                return bad(key, "must be at least 60 seconds".into());
+            }
+        }
+        if !(1..=20).contains(&accounts.max_code_failures) {
+            return bad(
+                "accounts.max_code_failures",
+                "must be between 1 and 20 (NIST SP 800-63B-4 limits guessing)".into(),
+            );
         }
         Ok(())
     }

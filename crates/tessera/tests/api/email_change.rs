@@ -78,3 +78,27 @@ every_engine! {
         assert_problem(patch_me(&app, &tokens.access_token, json!({"email": "nope"})).await, 422, "validation_failed").await;
     }
 }
+
+every_engine! {
+    async fn a_password_reset_ends_a_pending_email_change(app) {
+        let email = unique_email("victim");
+        app.register(&email, PASSWORD).await;
+        app.nth_mail_to(&email, 1).await;
+        let tokens = app.login(&email, PASSWORD).await;
+        let attacker = unique_email("attacker");
+        let response = patch_me(&app, &tokens.access_token, json!({"email": attacker})).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let change = link_token(&app.nth_mail_to(&attacker, 1).await, "verify-email");
+        app.nth_mail_to(&email, 2).await;
+
+        // The owner reads the notice and resets the password.
+        app.post_json("/api/v1/auth/password/forgot", json!({"email": email})).await;
+        let reset = link_token(&app.nth_mail_to(&email, 3).await, "reset-password");
+        let body = json!({"token": reset, "new_password": "staple-orbit-lantern-42"});
+        assert_eq!(app.post_json("/api/v1/auth/password/reset", body).await.status(), StatusCode::NO_CONTENT);
+
+        let hijack = app.post_json("/api/v1/auth/verify-email", json!({"token": change})).await;
+        assert_problem(hijack, 400, "link_invalid").await;
+        app.login(&email, "staple-orbit-lantern-42").await;
+    }
+}

@@ -181,6 +181,15 @@ every_engine_with! {
         let response = app.post_json("/api/v1/auth/password/reset", reset).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT, "the notice's link leads back in");
 
+        // A taken username answers 409 whatever the address, so it cannot
+        // tell a taken address from a free one.
+        let named = json!({"email": unique_email("named"), "password": PASSWORD, "username": "ada-conceal"});
+        assert_eq!(app.post_json("/api/v1/auth/register", named).await.status(), StatusCode::ACCEPTED);
+        for address in [email.clone(), unique_email("free")] {
+            let body = json!({"email": address, "password": PASSWORD, "username": "ada-conceal"});
+            assert_problem(app.post_json("/api/v1/auth/register", body).await, 409, "username_taken").await;
+        }
+
         let invalid = json!({"email": "not-an-address", "password": PASSWORD});
         assert_problem(app.post_json("/api/v1/auth/register", invalid).await, 422, "validation_failed").await;
     }

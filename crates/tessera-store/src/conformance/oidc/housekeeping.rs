@@ -109,6 +109,8 @@ pub async fn purge_expired_removes_only_expired_rows<S: Store>(store: &S) {
             revoked_access_tokens: 2,
             browser_sessions: 2,
             client_assertions: 2,
+            one_time_tokens: 0,
+            mail: 0,
         }
     );
     for c in &assertion_clients {
